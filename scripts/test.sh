@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs everything the tests need (first run only) and runs lint, format check and the
+# test suite, notebooks included. Extra arguments go to pytest (e.g. -m slow).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh" requirements-dev.txt
+bash scripts/system-packages.sh
+echo "MemberLab: ruff check + format check" >&2
+ruff check .
+ruff format --check .
+python -m pytest -m "not slow" --nbmake tests notebooks "$@"
