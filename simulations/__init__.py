@@ -1,0 +1,1 @@
+"""Members' behavior: calibration, the simulation engine and its results."""
