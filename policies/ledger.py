@@ -313,7 +313,17 @@ def replay(
     unknown = set(txns["member_id"]) - set(accounts)
     if unknown:
         raise ValueError(f"purchases reference unknown members, e.g. {sorted(unknown)[:3]}")
-    by_day = {day: frame for day, frame in txns.groupby("date", sort=True)}
+    txns = txns.sort_values("date", kind="stable")
+    txns["_rank"] = txns.groupby(["date", "member_id"]).cumcount().to_numpy()
+    by_day = {
+        day: (
+            frame["member_id"].to_numpy(),
+            frame["amount"].to_numpy(dtype=np.float64),
+            frame["transaction_id"].astype(str).to_numpy(),
+            frame["_rank"].to_numpy(),
+        )
+        for day, frame in txns.groupby("date", sort=True)
+    }
     redeem_by_day: dict[dt.date, pd.DataFrame] = {}
     if redemptions is not None and len(redemptions):
         red = redemptions.copy()
@@ -339,16 +349,13 @@ def replay(
             todays = todays + [a for a in extra if a.join_date <= day]
         for account in dict.fromkeys(todays):
             book.start_of_day(account, day)
-        frame = by_day.get(day)
-        if frame is not None:
-            ranks = frame.groupby("member_id").cumcount().to_numpy()
+        todays_purchases = by_day.get(day)
+        if todays_purchases is not None:
+            ids, gross, txn_ids, ranks = todays_purchases
             for rank in range(ranks.max() + 1):
-                batch = frame[ranks == rank]
+                batch = ranks == rank
                 book.purchase(
-                    [accounts[m] for m in batch["member_id"]],
-                    day,
-                    batch["amount"].to_numpy(dtype=np.float64),
-                    [str(t) for t in batch["transaction_id"]],
+                    [accounts[m] for m in ids[batch]], day, gross[batch], list(txn_ids[batch])
                 )
         frame = redeem_by_day.get(day)
         if frame is not None:
