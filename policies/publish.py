@@ -1,0 +1,666 @@
+"""Publishing a policy to the live loyalty system, with history, audit and rollback.
+
+What lives on disk, for a live target ``policy.json``:
+
+* ``policy.json``: the live config, a JSON *envelope* (`PublishedPolicy`): the policy schema
+  version, a monotonic policy ``version`` (1, 2, 3, ...), the ``checksum`` (sha256 of the
+  policy's canonical form, see `policies.io.canonical_json`), ``published_at`` (UTC), the
+  ``note``, ``published_by``, the ``action`` that produced it and the ``policy`` itself.
+* ``policy.json.history/v000001.json``, ``v000002.json``, ...: every version ever
+  published, byte for byte the envelope that went live. History is never rewritten: a
+  rollback republishes old content as a new version (restoring v3 while on v5 creates v6).
+* ``policy.json.history/audit.jsonl``: the append-only audit log, one JSON object a line
+  (`AuditEntry`: action, version, from_version, who, when, note, checksum, diff lines).
+* ``policy.json.lock``: the lock file publishers hold (``fcntl.flock``) while they read the
+  current version and write the next one, so two publishes never interleave.
+
+Every file is replaced by `policies.io.write_atomic` (temp file in the same folder, fsync,
+rename, fsync of the folder), so the live system reads the old config or the new one, never
+a mix, and a failed publish leaves no temporary file behind. Consumers that watch the file
+see it *replaced by a move*, which is the only change they can rely on.
+
+Concurrent publishers are serialized by the lock; a publisher that wants to be sure nothing
+landed since it reviewed the live version passes ``expect_version`` (compare-and-set): if the
+live version moved on, `StalePublishError` is raised and nothing is written.
+
+The live system calls `load_published`, which checks the envelope, the schema version and
+the checksum against the canonical form of the policy it contains, and raises
+`PublishedPolicyError` on any corruption, truncation or tampering.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import getpass
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from policies.errors import (
+    PolicyValidationError,
+    PublishedPolicyError,
+    PublishError,
+    StalePublishError,
+)
+from policies.io import content_id, policy_from_dict, policy_to_dict, write_atomic
+from policies.model import SCHEMA_VERSION, Policy
+
+__all__ = [
+    "FORMAT",
+    "AuditEntry",
+    "PublishOutcome",
+    "PublishedPolicy",
+    "audit_log",
+    "audit_path",
+    "current_version",
+    "default_target",
+    "history",
+    "history_dir",
+    "load_published",
+    "load_version",
+    "lock_path",
+    "parse_published",
+    "publish",
+    "publish_policy",
+    "rollback",
+    "rollback_policy",
+]
+
+log = logging.getLogger(__name__)
+
+FORMAT = "memberlab.published-policy"
+"""Marker of a published envelope, so a policy file is never mistaken for one."""
+
+LOCK_TIMEOUT_SECONDS = 30.0
+_READABLE_MODE = 0o644
+_VERSION_FILE = re.compile(r"^v(\d{6,})\.json$")
+
+
+class PublishedPolicy(BaseModel):
+    """One published version of a policy: the envelope the live system reads.
+
+    Attributes:
+        format: always `FORMAT`.
+        schema_version: the policy schema version the content was validated against.
+        version: the policy version, 1 for the first publish, one more for each publish.
+        checksum: sha256 (hex) of the policy's canonical JSON (`policies.io.content_id`).
+        published_at: when it was published (UTC).
+        published_by: who published it.
+        note: why it was published.
+        action: ``publish`` or ``rollback``.
+        restored_from: for a rollback, the version whose content was restored.
+        policy: the policy itself.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: Literal["memberlab.published-policy"] = FORMAT
+    schema_version: Literal[1] = SCHEMA_VERSION
+    version: int = Field(ge=1)
+    checksum: str = Field(pattern=r"^[0-9a-f]{64}$")
+    published_at: dt.datetime
+    published_by: str = ""
+    note: str = ""
+    action: Literal["publish", "rollback"] = "publish"
+    restored_from: int | None = Field(None, ge=1)
+    policy: Policy
+
+    def to_json(self) -> str:
+        """The envelope as the JSON text written to the live file."""
+        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit log: who changed the live policy, when, why and how."""
+
+    action: str
+    version: int
+    from_version: int | None
+    who: str
+    when: str
+    note: str
+    checksum: str
+    diff: tuple[str, ...]
+    restored_from: int | None = None
+
+    def to_json(self) -> str:
+        """The entry as one line of JSON (no trailing newline)."""
+        data = {
+            "action": self.action,
+            "version": self.version,
+            "from_version": self.from_version,
+            "restored_from": self.restored_from,
+            "who": self.who,
+            "when": self.when,
+            "note": self.note,
+            "checksum": self.checksum,
+            "diff": list(self.diff),
+        }
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """What a publish or rollback did.
+
+    Attributes:
+        published: the live version after the call.
+        changed: False when the content was already live (nothing was written).
+        previous: the live version before the call, if any.
+        diff: plain-language changes from the previous version (`policies.diff`).
+    """
+
+    published: PublishedPolicy
+    changed: bool
+    previous: PublishedPolicy | None
+    diff: tuple[str, ...]
+
+
+def default_target() -> Path:
+    """The live config file from the settings (``MEMBERLAB_PUBLISH_TARGET``)."""
+    from policies.settings import get_settings
+
+    return get_settings().resolved_publish_target
+
+
+def history_dir(target: str | Path) -> Path:
+    """The folder holding every published version of ``target``."""
+    target = Path(target)
+    return target.with_name(target.name + ".history")
+
+
+def audit_path(target: str | Path) -> Path:
+    """The append-only audit log of ``target``."""
+    return history_dir(target) / "audit.jsonl"
+
+
+def lock_path(target: str | Path) -> Path:
+    """The lock file publishers of ``target`` hold."""
+    target = Path(target)
+    return target.with_name(target.name + ".lock")
+
+
+def _version_path(target: Path, version: int) -> Path:
+    return history_dir(target) / f"v{version:06d}.json"
+
+
+# --------------------------------------------------------------------------------------
+# Reading
+
+
+def parse_published(text: str, source: str = "published policy") -> PublishedPolicy:
+    """Parse and verify an envelope's JSON text (see `load_published`)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = "" if text.rstrip().endswith("}") else " (the file looks truncated)"
+        raise PublishedPolicyError(
+            f"{source} is not valid JSON{hint}: {exc.msg} (line {exc.lineno}, column"
+            f" {exc.colno}); republish or roll back to restore it"
+        ) from None
+    if not isinstance(data, dict):
+        raise PublishedPolicyError(
+            f"{source} is not a published policy: expected a JSON object, got {type(data).__name__}"
+        )
+    if data.get("format") != FORMAT:
+        raise PublishedPolicyError(
+            f"{source} is not a published policy: format(={data.get('format')!r}) must be"
+            f" {FORMAT!r} (publish a policy file with `python -m policies publish`)"
+        )
+    schema = data.get("schema_version")
+    if schema != SCHEMA_VERSION:
+        raise PublishedPolicyError(
+            f"{source} has schema_version(={schema!r}) but this system reads schema version"
+            f" {SCHEMA_VERSION}: upgrade the reader or republish with a matching version"
+        )
+    raw_policy = data.get("policy")
+    try:
+        policy = policy_from_dict(raw_policy, f"{source}: policy")
+    except PolicyValidationError as exc:
+        raise PublishedPolicyError(f"{source} contains an invalid policy:\n{exc}") from None
+    try:
+        envelope = PublishedPolicy.model_validate({**data, "policy": policy})
+    except ValidationError as exc:
+        problems = PolicyValidationError.from_pydantic(exc, source).problems
+        details = "; ".join(f"{path}: {message}" for path, message in problems)
+        raise PublishedPolicyError(f"{source} has a malformed envelope: {details}") from None
+    actual = content_id(policy)
+    if actual != envelope.checksum:
+        raise PublishedPolicyError(
+            f"{source} failed its checksum: the file says {envelope.checksum[:12]}... but the"
+            f" policy it contains hashes to {actual[:12]}...; it was edited or corrupted"
+            " after publishing: republish or roll back instead of editing the live file"
+        )
+    return envelope
+
+
+def load_published(path: str | Path) -> PublishedPolicy:
+    """Load and verify a published (live) config.
+
+    Checks that the file is a complete JSON envelope of the known format and schema
+    version, that the policy inside is valid, and that its canonical form hashes to the
+    recorded checksum.
+
+    Args:
+        path: the live file (or one of its history files).
+
+    Returns:
+        The verified `PublishedPolicy`.
+
+    Raises:
+        PublishedPolicyError: the file is missing, unreadable, truncated, corrupt, tampered
+            with or of another schema version.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PublishedPolicyError(
+            f"{path}: no policy has been published here yet (file not found)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PublishedPolicyError(f"{path}: cannot read the published policy: {exc}") from None
+    return parse_published(text, str(path))
+
+
+def _history_versions(target: Path) -> list[int]:
+    folder = history_dir(target)
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    except NotADirectoryError:
+        raise PublishError(f"{folder} should be the history folder but is a file") from None
+    versions = []
+    for name in names:
+        match = _VERSION_FILE.match(name)
+        if match:
+            versions.append(int(match.group(1)))
+    return sorted(versions)
+
+
+def _live_or_none(target: Path) -> PublishedPolicy | None:
+    """The live envelope, or None when nothing is published or the live file is damaged."""
+    try:
+        return load_published(target)
+    except PublishedPolicyError as exc:
+        if target.exists():
+            log.warning("ignoring the damaged live file while publishing: %s", exc)
+        return None
+
+
+def current_version(target: str | Path | None = None) -> int:
+    """The latest version published to ``target`` (0 if none): history and live file."""
+    target = Path(target) if target is not None else default_target()
+    versions = _history_versions(target)
+    latest = versions[-1] if versions else 0
+    live = _live_or_none(target)
+    return max(latest, live.version if live else 0)
+
+
+def load_version(target: str | Path, version: int) -> PublishedPolicy:
+    """A verified earlier version of ``target`` from its history folder.
+
+    Raises:
+        PublishedPolicyError: that version was never published or its file is damaged.
+    """
+    target = Path(target)
+    path = _version_path(target, version)
+    if not path.exists():
+        known = _history_versions(target)
+        shown = ", ".join(str(v) for v in known) if known else "none"
+        raise PublishedPolicyError(
+            f"version {version} was never published to {target}; published versions: {shown}"
+        )
+    envelope = load_published(path)
+    if envelope.version != version:
+        raise PublishedPolicyError(
+            f"{path} says it is version {envelope.version}, not {version}: the history folder"
+            " was edited by hand"
+        )
+    return envelope
+
+
+def history(target: str | Path | None = None) -> list[PublishedPolicy]:
+    """Every published version of ``target``, oldest first (each one verified).
+
+    Raises:
+        PublishedPolicyError: a history file is damaged.
+    """
+    target = Path(target) if target is not None else default_target()
+    return [load_version(target, v) for v in _history_versions(target)]
+
+
+def audit_log(target: str | Path | None = None) -> list[AuditEntry]:
+    """The audit entries of ``target``, oldest first.
+
+    Raises:
+        PublishedPolicyError: a line of the log is not a valid entry.
+    """
+    target = Path(target) if target is not None else default_target()
+    path = audit_path(target)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PublishedPolicyError(f"{path}: cannot read the audit log: {exc}") from None
+    entries = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            entries.append(
+                AuditEntry(
+                    action=str(data["action"]),
+                    version=int(data["version"]),
+                    from_version=data.get("from_version"),
+                    who=str(data.get("who", "")),
+                    when=str(data["when"]),
+                    note=str(data.get("note", "")),
+                    checksum=str(data["checksum"]),
+                    diff=tuple(str(item) for item in data.get("diff", ())),
+                    restored_from=data.get("restored_from"),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise PublishedPolicyError(
+                f"{path} line {number} is not a valid audit entry ({exc})"
+            ) from None
+    return entries
+
+
+# --------------------------------------------------------------------------------------
+# Writing
+
+
+@contextlib.contextmanager
+def _exclusive_lock(target: Path, timeout: float) -> Iterator[None]:
+    """Hold ``<target>.lock`` exclusively (``fcntl.flock``) for the block."""
+    path = lock_path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise PublishError(_cannot_write(target, exc)) from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise PublishError(_cannot_write(target, exc)) from None
+                if time.monotonic() >= deadline:
+                    raise PublishError(
+                        f"another publish to {target} has held {path.name} for over"
+                        f" {timeout:g} s; try again when it finishes"
+                    ) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _cannot_write(target: Path, exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    for folder in target.absolute().parents:
+        if folder.exists():
+            if not folder.is_dir():
+                reason, where = f"{folder} is a file, not a folder", ""
+            break
+    return (
+        f"cannot publish to {target}: {reason}{where}. Choose a target in a folder you can"
+        " write to (--target or MEMBERLAB_PUBLISH_TARGET); the live policy is unchanged"
+    )
+
+
+def _write_readable(path: Path, text: str) -> None:
+    """`policies.io.write_atomic`, then make the file readable by the live system's user.
+
+    ``tempfile.mkstemp`` creates files readable by their owner only; the loyalty system
+    reading the config may run as another user.
+    """
+    write_atomic(path, text)
+    os.chmod(path, _READABLE_MODE)
+
+
+def _now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _default_by() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _append_line(path: Path, line: str) -> None:
+    """Append one line durably; a torn last line from a crash is closed off first."""
+    with open(path, "ab+") as handle:
+        handle.seek(0, os.SEEK_END)
+        prefix = b""
+        if handle.tell():
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                prefix = b"\n"
+        handle.write(prefix + line.encode("utf-8") + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _commit(
+    policy: Policy,
+    target: Path,
+    *,
+    note: str,
+    by: str | None,
+    expect_version: int | None,
+    action: Literal["publish", "rollback"],
+    restored_from: int | None,
+    lock_timeout: float,
+) -> PublishOutcome:
+    from policies.diff import describe_changes
+
+    with _exclusive_lock(target, lock_timeout):
+        versions = _history_versions(target)
+        live = _live_or_none(target)
+        latest = max(versions[-1] if versions else 0, live.version if live else 0)
+        if expect_version is not None and expect_version != latest:
+            raise StalePublishError(
+                f"the live policy at {target} is version {latest}, but this {action} was"
+                f" based on version {expect_version}: someone published in between. Review"
+                f" what changed (`python -m policies history`) and retry with"
+                f" --expect-version {latest}"
+            )
+        checksum = content_id(policy)
+        if live is not None and live.version == latest and live.checksum == checksum:
+            log.info("%s: this content is already live as version %d", target, live.version)
+            return PublishOutcome(published=live, changed=False, previous=live, diff=())
+
+        previous = live
+        if previous is None and latest:
+            with contextlib.suppress(PublishedPolicyError):
+                previous = load_version(target, latest)
+        diff = tuple(describe_changes(previous.policy, policy)) if previous else ()
+        envelope = PublishedPolicy(
+            version=latest + 1,
+            checksum=checksum,
+            published_at=_now_utc(),
+            published_by=by if by is not None else _default_by(),
+            note=note,
+            action=action,
+            restored_from=restored_from,
+            policy=policy,
+        )
+        text = envelope.to_json()
+        try:  # the JSON written must reproduce the checksum when read back (floats, dates)
+            parse_published(text, "the config about to be published")
+        except PublishedPolicyError as exc:
+            raise PublishError(f"nothing was published: {exc}") from None
+
+        version_file = _version_path(target, envelope.version)
+        try:
+            history_dir(target).mkdir(exist_ok=True)
+            if version_file.exists():
+                raise PublishError(
+                    f"{version_file} already exists although the latest version is {latest}:"
+                    " the history folder was edited by hand; nothing was published"
+                )
+            _write_readable(version_file, text)
+        except OSError as exc:
+            raise PublishError(_cannot_write(target, exc)) from None
+        try:
+            _write_readable(target, text)
+        except OSError as exc:
+            version_file.unlink(missing_ok=True)
+            raise PublishError(_cannot_write(target, exc)) from None
+        entry = AuditEntry(
+            action=action,
+            version=envelope.version,
+            from_version=latest or None,
+            who=envelope.published_by,
+            when=envelope.published_at.isoformat().replace("+00:00", "Z"),
+            note=note,
+            checksum=checksum,
+            diff=diff,
+            restored_from=restored_from,
+        )
+        try:
+            _append_line(audit_path(target), entry.to_json())
+        except OSError as exc:
+            raise PublishError(
+                f"version {envelope.version} is live at {target}, but the audit log"
+                f" {audit_path(target)} could not be written ({exc.strerror or exc})"
+            ) from None
+        return PublishOutcome(published=envelope, changed=True, previous=previous, diff=diff)
+
+
+def publish_policy(
+    policy: Policy,
+    target: str | Path | None = None,
+    note: str = "",
+    by: str | None = None,
+    expect_version: int | None = None,
+    *,
+    lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+) -> PublishOutcome:
+    """Publish ``policy`` as the next version and say what happened (see `publish`)."""
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a Policy, got {type(policy).__name__}")
+    # Re-validate: a model built with model_construct() or edited by hand skips validation.
+    policy = policy_from_dict(policy_to_dict(policy), "the policy to publish")
+    target = Path(target) if target is not None else default_target()
+    return _commit(
+        policy,
+        target,
+        note=note,
+        by=by,
+        expect_version=expect_version,
+        action="publish",
+        restored_from=None,
+        lock_timeout=lock_timeout,
+    )
+
+
+def publish(
+    policy: Policy,
+    target: str | Path | None = None,
+    note: str = "",
+    by: str | None = None,
+    expect_version: int | None = None,
+) -> PublishedPolicy:
+    """Publish ``policy`` to the live file ``target`` as the next version.
+
+    Validates the policy, takes the publish lock, checks ``expect_version`` against the
+    latest version, writes the history file, replaces the live file atomically and appends
+    an audit entry. Publishing the content that is already live writes nothing and returns
+    the live version unchanged.
+
+    Args:
+        policy: the policy to publish.
+        target: the live config file; defaults to the settings' publish target.
+        note: why it is published (kept in the file, the history and the audit log).
+        by: who publishes; defaults to the operating-system user.
+        expect_version: the live version this publish was based on (0 = nothing published
+            yet); if another publish landed since, nothing is written.
+
+    Returns:
+        The live `PublishedPolicy` after the call.
+
+    Raises:
+        PolicyValidationError: the policy is invalid (nothing is written).
+        StalePublishError: the live version is not ``expect_version``.
+        PublishError: the target cannot be written (the live file is unchanged).
+    """
+    return publish_policy(policy, target, note, by, expect_version).published
+
+
+def rollback_policy(
+    target: str | Path | None,
+    version: int,
+    note: str = "",
+    by: str | None = None,
+    expect_version: int | None = None,
+    *,
+    lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+) -> PublishOutcome:
+    """Republish an earlier version and say what happened (see `rollback`)."""
+    target = Path(target) if target is not None else default_target()
+    old = load_version(target, version)
+    return _commit(
+        old.policy,
+        target,
+        note=note or f"rollback to version {version}",
+        by=by,
+        expect_version=expect_version,
+        action="rollback",
+        restored_from=version,
+        lock_timeout=lock_timeout,
+    )
+
+
+def rollback(
+    target: str | Path | None,
+    version: int,
+    note: str = "",
+    by: str | None = None,
+    expect_version: int | None = None,
+) -> PublishedPolicy:
+    """Restore the content of an earlier ``version`` as a NEW version.
+
+    History is never rewritten: rolling back to v3 while v5 is live publishes v6 with v3's
+    policy, with an audit entry saying so. If v3's content is already live, nothing changes.
+
+    Args:
+        target: the live config file; None for the settings' publish target.
+        version: the earlier version whose content to restore.
+        note: why (defaults to "rollback to version N").
+        by: who; defaults to the operating-system user.
+        expect_version: as in `publish`.
+
+    Returns:
+        The live `PublishedPolicy` after the call.
+
+    Raises:
+        PublishedPolicyError: that version was never published or its file is damaged.
+        StalePublishError: the live version is not ``expect_version``.
+        PublishError: the target cannot be written.
+    """
+    return rollback_policy(target, version, note, by, expect_version).published
