@@ -120,6 +120,10 @@ class ProgramEffects(_Frozen):
     * ``reactivation_response``: share of contacted dormant members who come back (direct
       contact response rates of a few percent).
     * ``discount_rate_lift``: purchase-rate lift per percentage point of member discount.
+    * ``contact_effect_days``: how long a contact (activation/reactivation message or call)
+      lifts the contacted member's purchase rate, and the window in which a contacted member
+      who had dropped out comes back; direct-marketing response windows of a few weeks
+      (Blattberg, Kim & Neslin 2008, "Database Marketing", ch. 10).
     """
 
     tier_rate_lift: float = Field(0.05, ge=0)
@@ -130,6 +134,7 @@ class ProgramEffects(_Frozen):
     post_redemption_days: int = Field(60, ge=0)
     reactivation_response: float = Field(0.05, ge=0, le=1)
     discount_rate_lift: float = Field(0.01, ge=0)
+    contact_effect_days: int = Field(30, ge=0, le=365)
 
 
 def _default_months() -> tuple[float, ...]:
