@@ -68,14 +68,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
-from scipy.special import betaln, gammaln
+from scipy.special import betaln
 
 from policies import rules
 from policies.model import Campaign, InactivityExpiry, NoExpiry, Policy
 from simulations.behavior import BehaviorParams
 from simulations.population import HISTORY_MONTHS, Population
 
-__all__ = ["NEVER", "ReplicationOutput", "Trace", "simulate_replication"]
+__all__ = ["NEVER", "Model", "ReplicationOutput", "Trace", "simulate_replication"]
 
 NEVER = -(1 << 30)
 """Day index meaning 'never happened'."""
@@ -506,7 +506,9 @@ class _Simulation:
             return
         rules_ = self.policy.points.redemption
         nj = self.n_joined
-        eligible = np.flatnonzero(self.alive[:nj] & (self.balance[:nj] >= max(rules_.minimum_points, 1)))
+        eligible = np.flatnonzero(
+            self.alive[:nj] & (self.balance[:nj] >= max(rules_.minimum_points, 1))
+        )
         params = self.behavior.redemption
         coefs = np.array(params.tier_coefs + (params.tier_coefs[-1],) * self.n_tiers)
         logit = (
@@ -519,9 +521,7 @@ class _Simulation:
         order = np.argsort(days, kind="stable")
         chosen, days = chosen[order], days[order]
         bounds = np.flatnonzero(np.diff(days)) + 1
-        for group_days, group in zip(
-            np.split(days, bounds), np.split(chosen, bounds), strict=True
-        ):
+        for group_days, group in zip(np.split(days, bounds), np.split(chosen, bounds), strict=True):
             if group.size:
                 self.redeem_plan[int(group_days[0])] = group
 
@@ -638,8 +638,10 @@ class _Simulation:
         k = np.floor(t).astype(np.int64)
         rate = self.lam[idx] * self.bound
         with np.errstate(divide="ignore"):
-            c = cal.cumulative[k] + (t - k) * cal.intensity[k] + (
-                self.rng_event.standard_exponential(idx.size) / rate
+            c = (
+                cal.cumulative[k]
+                + (t - k) * cal.intensity[k]
+                + (self.rng_event.standard_exponential(idx.size) / rate)
             )
         k2 = np.searchsorted(cal.cumulative, c, side="right") - 1
         inside = k2 < cal.n_days
@@ -725,7 +727,9 @@ class _Simulation:
             self.coupon[idx[coupon]] = 0.0
         if policy.tiers.upgrade_timing == "immediate":
             first, last = rules.score_months(policy, month)
-            self.tier[idx] = rules.upgrade_now(policy, self.tier[idx], self._score(idx, first, last))
+            self.tier[idx] = rules.upgrade_now(
+                policy, self.tier[idx], self._score(idx, first, last)
+            )
 
     def redemptions(self, d: int) -> None:
         """Planned redemption requests of the day (members still alive)."""
@@ -959,3 +963,153 @@ def simulate_replication(
         raise ValueError("new_members_per_month must be finite")
     sim = _Simulation(policy, behavior, population, start, months, seed, trace, progress)
     return sim.run()
+
+
+# ---------------------------------------------------------------------------------------
+# The model: replications (in parallel), baseline with common random numbers, results
+
+
+def _replication_task(args) -> tuple[ReplicationOutput, ReplicationOutput | None]:
+    policy, baseline, behavior, population, start, months, seed = args
+    scenario = simulate_replication(policy, behavior, population, start, months, seed)
+    base = None
+    if baseline is not None:
+        # Same seed sequence: the baseline shares every random stream (common random numbers).
+        base = simulate_replication(baseline, behavior, population, start, months, seed)
+    return scenario, base
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """A simulation set-up: policy, behavior, population, horizon, replications and seed.
+
+    ``run()`` returns a new immutable `SimulationResult` and never changes the model. The
+    same seed gives the same result whatever ``workers`` is: replication ``i`` always uses
+    the ``i``-th child of ``SeedSequence(seed)``.
+
+    Attributes:
+        policy: the policy simulated.
+        behavior: behavior parameters.
+        population: existing members (default: 20,000 synthetic members drawn with ``seed``).
+        months: calendar months simulated from ``start``.
+        replications: independent replications (P10/P50/P90 across them).
+        seed: the run's seed.
+        start: first simulated day.
+        baseline_policy: when given, simulated with the same random numbers for incremental
+            revenue and ROI.
+        workers: processes used for replications (1 = in this process).
+    """
+
+    policy: Policy
+    behavior: BehaviorParams = field(default=None)  # type: ignore[assignment]
+    population: Population | None = None
+    months: int = 24
+    replications: int = 10
+    seed: int = 42
+    start: dt.date = dt.date(2026, 1, 1)
+    baseline_policy: Policy | None = None
+    workers: int = 1
+
+    def __post_init__(self):
+        from simulations.behavior import DEFAULT_BEHAVIOR
+
+        if self.behavior is None:
+            object.__setattr__(self, "behavior", DEFAULT_BEHAVIOR)
+        if not 1 <= self.months <= 240:
+            raise ValueError(f"months(={self.months}) must be between 1 and 240")
+        if not 1 <= self.replications <= 10_000:
+            raise ValueError(f"replications(={self.replications}) must be between 1 and 10000")
+        if self.workers < 1:
+            raise ValueError(f"workers(={self.workers}) must be at least 1")
+
+    def resolved_population(self) -> Population:
+        """The population simulated (the default synthetic one when none was given)."""
+        if self.population is not None:
+            return self.population
+        return Population.synthetic(20_000, self.behavior, seed=self.seed, as_of=self.start)
+
+    def run(self, progress=None):
+        """Simulate every replication and return a `SimulationResult`.
+
+        Args:
+            progress: optional callable(done_fraction, message), called as replications
+                finish.
+        """
+        from concurrent.futures import ProcessPoolExecutor
+
+        import pandas as pd
+
+        from policies.io import content_id
+        from simulations.results import SimulationResult
+
+        population = self.resolved_population()
+        seeds = np.random.SeedSequence(self.seed).spawn(self.replications)
+        tasks = [
+            (self.policy, self.baseline_policy, self.behavior, population, self.start,
+             self.months, seeds[i])
+            for i in range(self.replications)
+        ]  # fmt: skip
+        outputs: list = [None] * self.replications
+
+        def done(i: int, finished: int) -> None:
+            if progress is not None:
+                progress(finished / self.replications,
+                         f"replication {finished} of {self.replications}")  # fmt: skip
+
+        if self.workers == 1 or self.replications == 1:
+            for i, task in enumerate(tasks):
+                outputs[i] = _replication_task(task)
+                done(i, i + 1)
+        else:
+            with ProcessPoolExecutor(max_workers=min(self.workers, self.replications)) as pool:
+                futures = {pool.submit(_replication_task, task): i for i, task in enumerate(tasks)}
+                from concurrent.futures import as_completed
+
+                for finished, future in enumerate(as_completed(futures), start=1):
+                    outputs[futures[future]] = future.result()
+                    done(futures[future], finished)
+
+        cost_per_point = self.policy.points.redemption.cost_per_point
+        frames, urrs, migrations = [], [], []
+        for i, (scenario, base) in enumerate(outputs):
+            frame = pd.DataFrame(scenario.monthly)
+            frame.insert(0, "replication", i)
+            frame["liability"] = frame["points_closing"] * cost_per_point * scenario.urr
+            if base is not None:
+                other = pd.DataFrame(base.monthly)
+                frame["baseline_revenue_net"] = other["revenue_net"].to_numpy()
+                frame["baseline_program_cost"] = other["program_cost"].to_numpy()
+                frame["incremental_revenue"] = frame["revenue_net"] - frame["baseline_revenue_net"]
+                frame["incremental_cost"] = frame["program_cost"] - frame["baseline_program_cost"]
+                cost = frame["incremental_cost"]
+                frame["roi"] = (frame["incremental_revenue"] - cost) / cost.where(cost.abs() > 1e-9)
+            frames.append(frame)
+            urrs.append(scenario.urr)
+            migrations.append(scenario.migration)
+        monthly = pd.concat(frames, ignore_index=True)
+        names = list(self.policy.tier_names)
+        median = np.median(np.stack(migrations), axis=0)
+        rows = [
+            {
+                "from_tier": (names + ["(new)"])[a],
+                "to_tier": names[b],
+                "members": float(median[a, b]),
+            }
+            for a in range(median.shape[0])
+            for b in range(median.shape[1])
+        ]
+        inputs = {
+            "policy_name": self.policy.program.name,
+            "currency": self.policy.program.currency,
+            "start": self.start.isoformat(),
+            "months": self.months,
+            "replications": self.replications,
+            "population": population.describe(),
+            "behavior": self.behavior.model_dump(mode="json"),
+            "baseline_policy_id": (
+                content_id(self.baseline_policy) if self.baseline_policy is not None else None
+            ),
+        }
+        return SimulationResult(
+            monthly, pd.DataFrame(rows), urrs, content_id(self.policy), self.seed, inputs
+        )

@@ -132,9 +132,10 @@ class Population:
         joins = pd.to_datetime(frame["join_date"], errors="coerce")
         bad = np.flatnonzero(joins.isna().to_numpy())
         if bad.size:
+            value = frame["join_date"].iloc[bad[0]]
             raise ValueError(
-                f"member snapshot row {int(bad[0])}: join_date(={frame['join_date'].iloc[bad[0]]!r})"
-                " is not a date (use YYYY-MM-DD)"
+                f"member snapshot row {int(bad[0])}: join_date(={value!r}) is not a date"
+                " (use YYYY-MM-DD)"
             )
         last = (
             pd.to_datetime(frame["last_purchase"], errors="coerce")
@@ -304,8 +305,7 @@ def _column(frame: pd.DataFrame, names: tuple[str, ...], default: float) -> np.n
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
                 raise ValueError(
-                    f"member snapshot row {row}: {name}(={frame[name].iloc[row]!r}) is not a"
-                    " number"
+                    f"member snapshot row {row}: {name}(={frame[name].iloc[row]!r}) is not a number"
                 )
             return values.fillna(default).to_numpy(np.float64)
     return np.full(len(frame), default, dtype=np.float64)
