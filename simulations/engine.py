@@ -104,6 +104,7 @@ class ReplicationOutput:
     final_tier: np.ndarray | None = None
     member_id: np.ndarray | None = None
     join_day: np.ndarray | None = None
+    birthday: np.ndarray | None = None  # (members, 2): month, day (0 = unknown)
     trace: Trace | None = None
 
 
@@ -909,6 +910,9 @@ class _Simulation:
             final_tier=self.tier[:nj].copy() if self.trace is not None else None,
             member_id=self.member_id[:nj].copy() if self.trace is not None else None,
             join_day=self.join[:nj].copy() if self.trace is not None else None,
+            birthday=np.stack([self.bmonth[:nj], self.bday[:nj]], axis=1)
+            if self.trace is not None
+            else None,
             trace=self.trace,
         )
 
