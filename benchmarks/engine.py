@@ -1,0 +1,86 @@
+"""Engine throughput: member-days per second and peak memory, measured through the CLI.
+
+Runs ``python -m simulations run`` in a subprocess as a user would (classic policy, 24 months,
+one replication) for 100k and 1M synthetic members, and reports wall time, member-days per
+second and the child's peak RSS (``resource.getrusage(RUSAGE_CHILDREN)``); then the speed
+ratio against the per-member SimPy reference model on 10k members.
+
+Usage: ``python benchmarks/engine.py [--sizes 100000 1000000]``.
+"""
+
+import argparse
+import datetime as dt
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "simulations"))
+
+POLICY = ROOT / "policies" / "examples" / "classic_four_tier.yaml"
+MONTHS = 24
+DAYS = 730  # 2026-01-01 .. 2027-12-31
+
+
+def through_cli(members: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "results.json"
+        command = [sys.executable, "-m", "simulations", "run", "--policy", str(POLICY),
+                   "--members", str(members), "--months", str(MONTHS), "--replications", "1",
+                   "--quiet", "--out", str(out)]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        began = time.perf_counter()
+        subprocess.run(command, check=True, env=env, capture_output=True)
+        wall = time.perf_counter() - began
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--reference-members", type=int, default=10_000)
+    args = parser.parse_args()
+    for members in args.sizes:
+        wall, rss = through_cli(members)
+        print(
+            f"{members:>9,} members x {MONTHS} months: {wall:7.1f} s wall (incl. start-up),"
+            f" {members * DAYS / wall / 1e6:7.1f} M member-days/s, peak RSS {rss:,.0f} MB"
+        )
+
+    import numpy as np
+    from reference_model import simulate_reference
+
+    from policies.io import load_policy
+    from simulations import DEFAULT_BEHAVIOR, Population, simulate_replication
+
+    policy = load_policy(POLICY)
+    data = policy.model_dump()
+    data["tiers"]["tiers"] = [{"name": "Member", "threshold": 0}]
+    data["campaigns"], data["expiry"] = (), {"kind": "none"}
+    simple = type(policy).model_validate(data)
+    n = args.reference_members
+    # The reference simulates new members only: acquire n members in the first month.
+    behavior = DEFAULT_BEHAVIOR.model_copy(update={"new_members_per_month": n / MONTHS})
+    start = dt.date(2026, 1, 1)
+    began = time.perf_counter()
+    simulate_reference(simple, behavior, start, MONTHS, seed=1)
+    slow = time.perf_counter() - began
+    began = time.perf_counter()
+    simulate_replication(simple, behavior, Population.empty(start), start, MONTHS,
+                         np.random.SeedSequence(1))  # fmt: skip
+    fast = time.perf_counter() - began
+    print(
+        f"reference model, {n:,} members joining over {MONTHS} months: {slow:.1f} s;"
+        f" engine {fast:.2f} s; engine is {slow / fast:.0f}x faster"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""The simulation engine: invariants, BG/NBD analytics, the reference model, reproducibility."""
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from reference_model import simulate_reference
+from scipy.special import hyp2f1
+
+from policies.io import load_policy
+from simulations import Model, Population, SimulationResult
+from simulations.behavior import DEFAULT_BEHAVIOR
+from simulations.engine import simulate_replication
+
+ROOT = Path(__file__).resolve().parents[2]
+CLASSIC = load_policy(ROOT / "policies" / "examples" / "classic_four_tier.yaml")
+START = dt.date(2026, 1, 1)
+
+
+def plain_behavior(**changes):
+    """Program effects off, no seasonality, holidays or campaign uplift."""
+    effects = DEFAULT_BEHAVIOR.effects.model_copy(
+        update={
+            "tier_rate_lift": 0.0,
+            "tier_dropout_reduction": 0.0,
+            "goal_gradient_lift": 0.0,
+            "post_redemption_lift": 0.0,
+            "reactivation_response": 0.0,
+            "discount_rate_lift": 0.0,
+        }
+    )
+    uplift = {k: 1.0 for k in DEFAULT_BEHAVIOR.campaign_uplift.model_dump()}
+    data = {
+        "effects": effects,
+        "campaign_uplift": DEFAULT_BEHAVIOR.campaign_uplift.model_copy(update=uplift),
+        "month_seasonality": (1.0,) * 12,
+        "weekday_seasonality": (1.0,) * 7,
+        "holiday_uplift": {},
+    }
+    data.update(changes)
+    return DEFAULT_BEHAVIOR.model_copy(update=data)
+
+
+def single_tier_policy(**points):
+    data = CLASSIC.model_dump()
+    data["tiers"]["tiers"] = [{"name": "Member", "threshold": 0}]
+    data["campaigns"] = ()
+    data["expiry"] = {"kind": "none"}
+    data["points"]["redemption"].update(points)
+    return type(CLASSIC).model_validate(data)
+
+
+EXPIRIES = [
+    {"kind": "none"},
+    {"kind": "rolling", "months": 12},
+    {"kind": "rolling", "months": 2},
+    {"kind": "fixed_date", "month": 3, "day": 31, "years_after": 1},
+    {"kind": "inactivity", "months": 3},
+]
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    expiry=st.sampled_from(EXPIRIES),
+    anytime=st.booleans(),
+    signup=st.integers(0, 500),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_points_roll_forward_balances_every_month(expiry, anytime, signup, seed):
+    data = CLASSIC.model_dump()
+    data["expiry"] = expiry
+    data["points"]["bonuses"]["signup"] = signup
+    if anytime:
+        data["points"]["redemption"]["windows"] = ()
+    policy = type(CLASSIC).model_validate(data)
+    population = Population.synthetic(300, seed=seed % 1000, as_of=START)
+    behavior = DEFAULT_BEHAVIOR.model_copy(update={"new_members_per_month": 30.0})
+    out = simulate_replication(
+        policy, behavior, population, START, 13, np.random.SeedSequence(seed)
+    )
+    frame = pd.DataFrame(out.monthly)
+    change = frame["points_issued"] - frame["points_redeemed"] - frame["points_expired"]
+    np.testing.assert_array_equal(frame["points_opening"] + change, frame["points_closing"])
+    np.testing.assert_array_equal(frame["points_opening"].iloc[1:], frame["points_closing"][:-1])
+    assert (frame[["points_issued", "points_redeemed", "points_expired"]] >= 0).all().all()
+    assert (frame["points_closing"] >= 0).all()
+    if expiry["kind"] == "none":
+        assert frame["points_expired"].sum() == 0
+
+
+def expected_repeat_purchases(t, r, alpha, a, b):
+    """BG/NBD E[X(t)] (Fader, Hardie & Lee 2005, eq. 9)."""
+    z = t / (alpha + t)
+    return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, z))
+
+
+def test_new_cohort_repeat_purchases_match_bgnbd_expectation():
+    behavior = plain_behavior(new_members_per_month=3000.0)
+    policy = single_tier_policy()
+    months = 7
+    out = simulate_replication(
+        policy, behavior, Population.empty(START), START, months, np.random.SeedSequence(11),
+        trace=True,
+    )  # fmt: skip
+    cohort = np.flatnonzero(out.join_day < 31)  # joined in January: at least 150 days of life
+    assert cohort.size > 2500
+    purchase_member = np.concatenate([idx for idx, _, _ in out.trace.purchases])
+    purchase_day = np.concatenate([np.full(idx.size, day) for idx, day, _ in out.trace.purchases])
+    bg = behavior.bgnbd
+    for t in (30, 90, 150):
+        in_cohort = np.isin(purchase_member, cohort)
+        age = purchase_day - out.join_day[purchase_member]
+        counts = np.bincount(purchase_member[in_cohort & (age <= t)], minlength=len(out.join_day))
+        repeat = counts[cohort] - 1  # the join-day purchase is the first, not a repeat
+        expected = expected_repeat_purchases(t, bg.r, bg.alpha, bg.a, bg.b)
+        # Purchases are counted by whole day: at most one day of extra exposure (+0.5 day
+        # on average), well inside the sampling tolerance of 4 standard errors.
+        stderr = repeat.std(ddof=1) / np.sqrt(repeat.size)
+        assert abs(repeat.mean() - expected) < 4 * stderr + expected * 0.02, (t, repeat.mean())
+
+
+def test_without_redemption_and_expiry_outstanding_equals_issued():
+    behavior = plain_behavior(
+        redemption=DEFAULT_BEHAVIOR.redemption.model_copy(update={"intercept": -60.0}),
+        new_members_per_month=200.0,
+    )
+    out = simulate_replication(
+        single_tier_policy(windows=()), behavior, Population.empty(START), START, 6,
+        np.random.SeedSequence(3),
+    )  # fmt: skip
+    frame = pd.DataFrame(out.monthly)
+    assert frame["points_redeemed"].sum() == 0 and frame["points_expired"].sum() == 0
+    np.testing.assert_array_equal(frame["points_closing"], frame["points_issued"].cumsum())
+
+
+def test_engine_agrees_with_the_per_member_reference_model_month_by_month():
+    """Monthly means over replications agree within 4 standard errors (plus 2%)."""
+    behavior = plain_behavior(
+        month_seasonality=DEFAULT_BEHAVIOR.month_seasonality,
+        weekday_seasonality=DEFAULT_BEHAVIOR.weekday_seasonality,
+        new_members_per_month=300.0,
+    )
+    policy = single_tier_policy()
+    months, reps = 4, 8
+    fast = [
+        pd.DataFrame(
+            simulate_replication(
+                policy,
+                behavior,
+                Population.empty(START),
+                START,
+                months,
+                np.random.SeedSequence(100 + i),
+            ).monthly
+        )  # fmt: skip
+        for i in range(reps)
+    ]
+    slow = [
+        pd.DataFrame(simulate_reference(policy, behavior, START, months, seed=500 + i))
+        for i in range(reps)
+    ]
+    fast_stack = pd.concat(fast).groupby("month")
+    slow_stack = pd.concat(slow).groupby("month")
+    for metric in ("new_members", "revenue_gross", "points_issued"):
+        f_mean, s_mean = fast_stack[metric].mean(), slow_stack[metric].mean()
+        se = np.sqrt(fast_stack[metric].var() / reps + slow_stack[metric].var() / reps)
+        gap = (f_mean - s_mean).abs()
+        assert (gap <= 4 * se + 0.02 * s_mean).all(), (metric, f_mean, s_mean)
+    assert len(f_mean) == months
+
+
+def test_same_seed_same_results_whatever_the_workers():
+    population = Population.synthetic(400, seed=5, as_of=START)
+    kwargs = dict(population=population, months=4, replications=3, seed=9)
+    behavior = DEFAULT_BEHAVIOR.model_copy(update={"new_members_per_month": 40.0})
+    one = Model(CLASSIC, behavior=behavior, workers=1, **kwargs).run()
+    two = Model(CLASSIC, behavior=behavior, workers=2, **kwargs).run()
+    pd.testing.assert_frame_equal(one.monthly, two.monthly)
+    other = Model(CLASSIC, behavior=behavior, workers=1, **{**kwargs, "seed": 10}).run()
+    assert not one.monthly["revenue_net"].equals(other.monthly["revenue_net"])
+
+
+def test_result_is_immutable_bands_summary_and_json_round_trip():
+    baseline = CLASSIC.model_copy(update={"campaigns": ()})
+    model = Model(
+        CLASSIC, population=Population.synthetic(300, seed=1, as_of=START), months=3,
+        replications=3, seed=4, baseline_policy=baseline,
+        behavior=DEFAULT_BEHAVIOR.model_copy(update={"new_members_per_month": 30.0}),
+    )  # fmt: skip
+    result = model.run()
+    assert model.replications == 3  # run() did not change the model
+    monthly = result.monthly
+    assert len(monthly) == 9
+    for column in ("liability", "program_cost", "incremental_revenue", "roi", "members_Gold"):
+        assert column in monthly
+    assert set(result.summary()["kpi"]) >= {"revenue_net", "breakage", "roi"}
+    bands = result.bands("points_closing")
+    assert (bands["p10"] <= bands["p50"]).all() and (bands["p50"] <= bands["p90"]).all()
+    monthly["revenue_net"] = 0
+    assert result.monthly["revenue_net"].sum() > 0
+    again = SimulationResult.from_json(result.to_json())
+    pd.testing.assert_frame_equal(again.summary(), result.summary())
+    assert again.breakage == pytest.approx(result.breakage)
+    assert 0 <= result.breakage <= 1
+    expected = monthly["points_closing"] * CLASSIC.points.redemption.cost_per_point
+    assert (result.monthly["liability"] <= expected + 1e-9).all()
+
+
+def run_cli(tmp_path, *args):
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-m", "simulations", "run", *args],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    )  # fmt: skip
+
+
+def test_cli_writes_results_and_refuses_a_bad_policy(tmp_path):
+    out = tmp_path / "results.json"
+    policy = ROOT / "policies" / "examples" / "classic_four_tier.yaml"
+    done = run_cli(tmp_path, "--policy", str(policy), "--members", "300", "--months", "2",
+                   "--replications", "2", "--seed", "1", "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text())
+    assert set(data["summary"]["revenue_net"]) == {"p10", "p50", "p90"}
+    assert len(data["monthly"]) == 4
+    for key in ("replication", "month", "active_members", "points_closing", "liability"):
+        assert key in data["monthly"][0]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(policy.read_text().replace("threshold: 3000", "threshold: -5"))
+    failed = run_cli(tmp_path, "--policy", str(bad), "--members", "10", "--out",
+                     str(tmp_path / "never.json"))  # fmt: skip
+    assert failed.returncode == 2
+    assert "threshold" in failed.stderr
+    assert not (tmp_path / "never.json").exists()
