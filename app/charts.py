@@ -1,0 +1,202 @@
+"""Altair charts of the workbench: every chart has a title, axis units and tooltips.
+
+Charts take frames that are already aggregated (a few hundred rows at most: P10/P50/P90 per
+month, counts per segment); `MAX_ROWS` guards against embedding raw member or transaction
+data in the page.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+__all__ = [
+    "MAX_ROWS",
+    "bars",
+    "fan",
+    "gantt",
+    "heatmap",
+    "lines",
+    "pareto",
+    "roll_forward",
+]
+
+MAX_ROWS = 5_000
+"""Altair's default embedding limit; aggregate before charting."""
+
+
+def _checked(frame: pd.DataFrame) -> pd.DataFrame:
+    if len(frame) > MAX_ROWS:
+        raise ValueError(
+            f"a chart got {len(frame):,} rows (at most {MAX_ROWS:,}): aggregate before charting"
+        )
+    return frame
+
+
+def fan(
+    bands: pd.DataFrame, title: str, unit: str, color: str | None = None, height: int = 260
+) -> alt.Chart:
+    """A fan chart: the median line with a P10-P90 band per month.
+
+    Args:
+        bands: columns ``month`` (``YYYY-MM``), ``p10``, ``p50``, ``p90`` and, to overlay
+            several scenarios, the column named by ``color``.
+        title: chart title.
+        unit: y-axis unit, shown in the axis title.
+        color: optional column separating overlaid series.
+        height: chart height in pixels.
+    """
+    data = _checked(bands).copy()
+    data["date"] = pd.to_datetime(data["month"].astype(str) + "-01")
+    encode_color = {"color": alt.Color(f"{color}:N", title=None)} if color else {}
+    base = alt.Chart(data).encode(x=alt.X("date:T", title=None, axis=alt.Axis(format="%Y-%m")))
+    tooltip = [alt.Tooltip("month:N")]
+    if color:
+        tooltip.append(alt.Tooltip(f"{color}:N"))
+    tooltip += [
+        alt.Tooltip(f"{q}:Q", format=",.0f", title=q.upper()) for q in ("p10", "p50", "p90")
+    ]
+    band = base.mark_area(opacity=0.25).encode(
+        y=alt.Y("p10:Q", title=unit), y2="p90:Q", tooltip=tooltip, **encode_color
+    )
+    line = base.mark_line(point=True).encode(y="p50:Q", tooltip=tooltip, **encode_color)
+    return (band + line).properties(title=title, height=height)
+
+
+def lines(
+    frame: pd.DataFrame, x: str, y: str, color: str, title: str, unit: str, x_title: str = ""
+) -> alt.Chart:
+    """Lines of ``y`` over ``x`` per ``color`` group."""
+    return (
+        alt.Chart(_checked(frame))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:O", title=x_title or None),
+            y=alt.Y(f"{y}:Q", title=unit),
+            color=alt.Color(f"{color}:N", title=None),
+            tooltip=[f"{x}:O", f"{color}:N", alt.Tooltip(f"{y}:Q", format=",.3f")],
+        )
+        .properties(title=title, height=260)
+    )
+
+
+def bars(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    title: str,
+    unit: str,
+    color: str | None = None,
+    sort: list[str] | None = None,
+    value_format: str = ",.0f",
+) -> alt.Chart:
+    """A bar chart of ``y`` per category ``x`` (stacked by ``color`` if given)."""
+    encoding = {
+        "x": alt.X(f"{x}:N", title=None, sort=sort),
+        "y": alt.Y(f"{y}:Q", title=unit),
+        "tooltip": [f"{x}:N", alt.Tooltip(f"{y}:Q", format=value_format)],
+    }
+    if color:
+        encoding["color"] = alt.Color(f"{color}:N", title=None)
+        encoding["tooltip"].insert(1, f"{color}:N")
+    return alt.Chart(_checked(frame)).mark_bar().encode(**encoding).properties(title=title)
+
+
+def gantt(segments: pd.DataFrame, title: str, year: int) -> alt.Chart:
+    """The campaign calendar of one year: a bar per run of days, a row per campaign."""
+    domain = [f"{year}-01-01", f"{year + 1}-01-01"]
+    return (
+        alt.Chart(_checked(segments))
+        .mark_bar(cornerRadius=2)
+        .encode(
+            x=alt.X(
+                "start:T",
+                title=None,
+                scale=alt.Scale(domain=domain),
+                axis=alt.Axis(format="%b", tickCount="month"),
+            ),
+            x2="end:T",
+            y=alt.Y("campaign:N", title=None),
+            color=alt.Color("kind:N", title=None),
+            tooltip=[
+                "campaign:N",
+                "kind:N",
+                alt.Tooltip("start:T", format="%Y-%m-%d"),
+                alt.Tooltip("days:Q", title="days"),
+            ],
+        )
+        .properties(title=title, height=max(120, 32 * segments["campaign"].nunique()))
+    )
+
+
+def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, title: str, unit: str) -> alt.Chart:
+    """A heat map of ``value`` over ``x`` x ``y`` (e.g. cohort x months since joining)."""
+    return (
+        alt.Chart(_checked(frame))
+        .mark_rect()
+        .encode(
+            x=alt.X(f"{x}:O", title=None),
+            y=alt.Y(f"{y}:O", title=None),
+            color=alt.Color(f"{value}:Q", title=unit, scale=alt.Scale(scheme="blues")),
+            tooltip=[f"{y}:O", f"{x}:O", alt.Tooltip(f"{value}:Q", format=".1%")],
+        )
+        .properties(title=title)
+    )
+
+
+def pareto(
+    frame: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title: str
+) -> alt.Chart:
+    """A concentration (Lorenz-style) curve: cumulative share of value vs of members."""
+    line = (
+        alt.Chart(_checked(frame))
+        .mark_line()
+        .encode(
+            x=alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format="%")),
+            y=alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format="%")),
+            tooltip=[alt.Tooltip(f"{x}:Q", format=".0%"), alt.Tooltip(f"{y}:Q", format=".1%")],
+        )
+    )
+    diagonal = (
+        alt.Chart(pd.DataFrame({x: [0.0, 1.0], y: [0.0, 1.0]}))
+        .mark_line(strokeDash=[4, 4], color="gray")
+        .encode(x=f"{x}:Q", y=f"{y}:Q")
+    )
+    return (line + diagonal).properties(title=title, height=260)
+
+
+def roll_forward(frame: pd.DataFrame, title: str, unit: str, labels: dict[str, str]) -> alt.Chart:
+    """Monthly movements (issued up, redeemed and expired down) with the closing balance.
+
+    Args:
+        frame: columns ``month``, ``issued``, ``redeemed``, ``expired``, ``closing``.
+        title: chart title.
+        unit: y-axis unit.
+        labels: display names of the four series.
+    """
+    data = _checked(frame)
+    moves = data.melt(id_vars="month", value_vars=["issued", "redeemed", "expired"])
+    moves["value"] = moves["value"].where(moves["variable"] == "issued", -moves["value"])
+    moves["series"] = moves["variable"].map(labels)
+    bars_layer = (
+        alt.Chart(moves)
+        .mark_bar(opacity=0.8)
+        .encode(
+            x=alt.X("month:O", title=None),
+            y=alt.Y("value:Q", title=unit),
+            color=alt.Color("series:N", title=None),
+            xOffset="series:N",
+            tooltip=["month:O", "series:N", alt.Tooltip("value:Q", format=",.0f")],
+        )
+    )
+    closing = data.assign(series=labels["closing"])
+    line_layer = (
+        alt.Chart(closing)
+        .mark_line(point=True, color="black")
+        .encode(
+            x="month:O",
+            y="closing:Q",
+            tooltip=["month:O", alt.Tooltip("closing:Q", format=",.0f", title=labels["closing"])],
+        )
+    )
+    return (bars_layer + line_layer).properties(title=title, height=300)

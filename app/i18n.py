@@ -1,0 +1,344 @@
+"""Every text the workbench shows, in English and Chinese.
+
+`TEXT` maps a key to ``{"en": ..., "zh": ...}``; `t` looks a key up in the session's
+language and fills in ``{placeholders}``. Messages that come from the library (validation
+problems, publish errors) are shown as the library wrote them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+__all__ = ["LANGUAGES", "TEXT", "current_language", "labeler", "language_switch", "t"]
+
+LANGUAGES = {"en": "English", "zh": "中文"}
+_STATE_KEY = "ml_lang"  # app.state.LANGUAGE (kept here to avoid an import cycle)
+
+TEXT: dict[str, dict[str, str]] = {
+    # -- navigation and shared -------------------------------------------------------------
+    "nav.program": {"en": "Program", "zh": "会员计划"},
+    "nav.forecast": {"en": "Forecast", "zh": "预测"},
+    "nav.operate": {"en": "Data & publishing", "zh": "数据与发布"},
+    "page.overview": {"en": "Overview", "zh": "总览"},
+    "page.policy_designer": {"en": "Policy designer", "zh": "规则设计"},
+    "page.simulate": {"en": "Simulate", "zh": "模拟"},
+    "page.compare": {"en": "Compare", "zh": "方案对比"},
+    "page.finance": {"en": "Finance", "zh": "财务"},
+    "page.data_calibration": {"en": "Data & calibration", "zh": "数据与校准"},
+    "page.publish": {"en": "Publish", "zh": "发布"},
+    "language": {"en": "Language / 语言", "zh": "语言 / Language"},
+    "common.not_available": {
+        "en": "{feature} is not available yet in this installation.",
+        "zh": "当前版本尚未提供「{feature}」功能。",
+    },
+    "feature.scenarios": {"en": "Saved scenarios", "zh": "已保存方案"},
+    "feature.publishing": {"en": "Publishing", "zh": "发布"},
+    "feature.diff": {"en": "The list of changes", "zh": "变更说明"},
+    # -- policy designer ---------------------------------------------------------------------
+    "designer.title": {"en": "Policy designer", "zh": "会员规则设计"},
+    "designer.current": {
+        "en": "Editing **{name}** (from {source}) · content id `{id}`",
+        "zh": "正在编辑 **{name}**（来源：{source}）· 内容标识 `{id}`",
+    },
+    "designer.load": {"en": "Load a policy", "zh": "载入规则"},
+    "designer.example": {"en": "Example policy", "zh": "示例规则"},
+    "designer.load_example": {"en": "Load example", "zh": "载入示例"},
+    "designer.scenario": {"en": "Saved scenario", "zh": "已保存方案"},
+    "designer.load_scenario": {"en": "Load scenario", "zh": "载入方案"},
+    "designer.delete_scenario": {"en": "Delete scenario", "zh": "删除方案"},
+    "designer.loaded": {"en": "Loaded {name}.", "zh": "已载入 {name}。"},
+    "designer.deleted": {"en": "Deleted scenario {name}.", "zh": "已删除方案 {name}。"},
+    "designer.tab.tiers": {"en": "Tiers", "zh": "会员等级"},
+    "designer.tab.points": {"en": "Points economics", "zh": "积分经济"},
+    "designer.tab.expiry": {"en": "Expiry & redemption", "zh": "有效期与兑换"},
+    "designer.tab.campaigns": {"en": "Campaign calendar", "zh": "活动日历"},
+    "designer.tab.file": {"en": "YAML file", "zh": "YAML 文件"},
+    "designer.program_name": {"en": "Program name", "zh": "计划名称"},
+    "designer.currency": {"en": "Currency (ISO code)", "zh": "币种（ISO 代码）"},
+    "designer.currency_symbol": {"en": "Currency symbol", "zh": "货币符号"},
+    "designer.metric": {"en": "Qualifying score", "zh": "定级依据"},
+    "designer.metric.spend": {"en": "Spend", "zh": "消费金额"},
+    "designer.metric.purchases": {"en": "Number of purchases", "zh": "消费次数"},
+    "designer.metric.points": {"en": "Points earned", "zh": "获得积分"},
+    "designer.period_months": {"en": "Rolling period (months)", "zh": "滚动周期（月）"},
+    "designer.downgrade": {"en": "Downgrade", "zh": "降级规则"},
+    "designer.downgrade.none": {"en": "Never", "zh": "不降级"},
+    "designer.downgrade.at_review": {
+        "en": "At review, to the tier earned",
+        "zh": "复核时按实际降级",
+    },
+    "designer.downgrade.one_level": {
+        "en": "At review, one level at a time",
+        "zh": "复核时每次降一级",
+    },
+    "designer.grace_months": {"en": "Grace period (months)", "zh": "保级宽限期（月）"},
+    "designer.tiers_help": {
+        "en": "Entry tier first with threshold 0; thresholds must increase. Add or remove"
+        " rows to change the number of tiers.",
+        "zh": "第一行为入门等级，门槛为 0；门槛须逐级递增。可增删行以调整等级数量。",
+    },
+    "designer.bad_table": {
+        "en": "The table holds a value that cannot be read: {error}",
+        "zh": "表格中有无法识别的值：{error}",
+    },
+    "designer.earning": {"en": "Earning and bonuses", "zh": "积分获取与奖励"},
+    "designer.points_per_unit": {"en": "Points earned", "zh": "获得积分数"},
+    "designer.per_amount": {"en": "per amount spent ({symbol})", "zh": "每消费金额（{symbol}）"},
+    "designer.rounding": {"en": "Rounding", "zh": "取整方式"},
+    "designer.rounding.floor": {"en": "Round down", "zh": "向下取整"},
+    "designer.rounding.round": {"en": "Round to nearest", "zh": "四舍五入"},
+    "designer.rounding.ceil": {"en": "Round up", "zh": "向上取整"},
+    "designer.bonus.signup": {"en": "Sign-up bonus (points)", "zh": "注册奖励（积分）"},
+    "designer.bonus.birthday": {"en": "Birthday bonus (points)", "zh": "生日奖励（积分）"},
+    "designer.bonus.referral": {"en": "Referral bonus (points)", "zh": "推荐奖励（积分）"},
+    "designer.redemption": {"en": "Redemption", "zh": "积分兑换"},
+    "designer.point_value": {
+        "en": "Point value to members ({symbol})",
+        "zh": "每积分面值（{symbol}）",
+    },
+    "designer.cost_per_point": {
+        "en": "Cost per redeemed point ({symbol})",
+        "zh": "每积分兑换成本（{symbol}）",
+    },
+    "designer.minimum_points": {"en": "Minimum balance to redeem", "zh": "最低兑换积分"},
+    "designer.unit_points": {"en": "Redeem in multiples of", "zh": "兑换单位（积分）"},
+    "designer.economics": {"en": "What a purchase earns", "zh": "每笔消费的积分回馈"},
+    "designer.economics_help": {
+        "en": "Per {spend} spent, before campaigns and rounding; cost assumes every point is"
+        " redeemed.",
+        "zh": "每消费 {spend}（不含活动加成与取整）；成本按全部积分均被兑换计算。",
+    },
+    "designer.expiry_kind": {"en": "Points expiry", "zh": "积分有效期"},
+    "designer.expiry.none": {"en": "Never expire", "zh": "永不过期"},
+    "designer.expiry.rolling": {
+        "en": "N months after the month earned",
+        "zh": "获得当月起 N 个月后过期",
+    },
+    "designer.expiry.fixed_date": {"en": "On a fixed date each year", "zh": "每年固定日期过期"},
+    "designer.expiry.inactivity": {
+        "en": "After N months without activity",
+        "zh": "连续 N 个月无活动后清零",
+    },
+    "designer.expiry_months": {"en": "Months", "zh": "月数"},
+    "designer.expiry_month": {"en": "Month", "zh": "月"},
+    "designer.expiry_day": {"en": "Day", "zh": "日"},
+    "designer.expiry_years_after": {"en": "Years after earning", "zh": "获得后第几年"},
+    "designer.windows": {"en": "Redemption windows", "zh": "兑换开放期"},
+    "designer.windows_help": {
+        "en": "Members may redeem only inside these windows each year; no rows = any time.",
+        "zh": "会员每年仅可在以下时段兑换；不填写则全年可兑换。",
+    },
+    "designer.campaigns_help": {
+        "en": "One row per campaign. Day of month or weekday (0 = Monday) limits the days it"
+        " runs; months and target tiers are comma-separated lists (empty = all).",
+        "zh": "每行一个活动。可用“每月几号”或“星期几（0 = 周一）”限定活动日；"
+        "月份与目标等级用逗号分隔（留空表示全部）。",
+    },
+    "designer.calendar_year": {"en": "Calendar year", "zh": "日历年份"},
+    "designer.calendar_title": {"en": "Campaign calendar {year}", "zh": "{year} 年活动日历"},
+    "designer.no_campaigns": {"en": "No campaign runs in {year}.", "zh": "{year} 年没有活动。"},
+    "designer.download_yaml": {"en": "Download YAML", "zh": "下载 YAML"},
+    "designer.paste_yaml": {
+        "en": "Paste a policy (YAML or JSON)",
+        "zh": "粘贴规则（YAML 或 JSON）",
+    },
+    "designer.apply_yaml": {"en": "Use the pasted policy", "zh": "使用粘贴的规则"},
+    "designer.pasted": {"en": "The pasted policy", "zh": "粘贴的规则"},
+    "designer.invalid_yaml": {
+        "en": "The pasted policy was not applied: {count} problem(s).",
+        "zh": "粘贴的规则未被采用：共 {count} 处问题。",
+    },
+    "designer.applied_yaml": {
+        "en": "The pasted policy is now being edited.",
+        "zh": "已改为编辑粘贴的规则。",
+    },
+    "designer.your_edits": {"en": "Your edits", "zh": "您的修改"},
+    "designer.invalid": {
+        "en": "Your last edit was not applied: {count} problem(s) to fix (shown next to the"
+        " fields). The policy keeps its last valid version.",
+        "zh": "最近一次修改未生效：有 {count} 处问题需修正（见相应字段旁）。"
+        "规则保持上一个有效版本。",
+    },
+    "designer.valid": {"en": "The policy is valid.", "zh": "规则校验通过。"},
+    "designer.save_title": {"en": "Save as scenario", "zh": "保存为方案"},
+    "designer.scenario_name": {"en": "Scenario name", "zh": "方案名称"},
+    "designer.scenario_note": {"en": "Note", "zh": "备注"},
+    "designer.save": {"en": "Save scenario", "zh": "保存方案"},
+    "designer.saved": {"en": "Saved scenario {name}.", "zh": "已保存方案 {name}。"},
+    # -- table columns -----------------------------------------------------------------------
+    "col.name": {"en": "Name", "zh": "名称"},
+    "col.label": {"en": "Display name", "zh": "显示名称"},
+    "col.threshold": {"en": "Threshold", "zh": "门槛"},
+    "col.earn_multiplier": {"en": "Points multiplier", "zh": "积分倍数"},
+    "col.discount_pct": {"en": "Discount %", "zh": "折扣 %"},
+    "col.birthday_bonus_points": {"en": "Birthday points", "zh": "生日积分"},
+    "col.gift_cost": {
+        "en": "Gift cost / member / year ({symbol})",
+        "zh": "每人每年礼遇成本（{symbol}）",
+    },
+    "col.tier": {"en": "Tier", "zh": "等级"},
+    "col.points_per_100": {"en": "Points", "zh": "积分"},
+    "col.member_value": {"en": "Value to member ({symbol})", "zh": "会员所得价值（{symbol}）"},
+    "col.reward_rate": {"en": "Reward rate", "zh": "回馈率"},
+    "col.cost_rate": {"en": "Cost rate", "zh": "成本率"},
+    "col.start_month": {"en": "From month", "zh": "起始月"},
+    "col.start_day": {"en": "From day", "zh": "起始日"},
+    "col.end_month": {"en": "To month", "zh": "结束月"},
+    "col.end_day": {"en": "To day", "zh": "结束日"},
+    "col.id": {"en": "Id", "zh": "编号"},
+    "col.kind": {"en": "Kind", "zh": "类型"},
+    "col.start": {"en": "Start", "zh": "开始"},
+    "col.end": {"en": "End", "zh": "结束"},
+    "col.day_of_month": {"en": "Day of month", "zh": "每月几号"},
+    "col.weekday": {"en": "Weekday", "zh": "星期几"},
+    "col.months": {"en": "Months", "zh": "月份"},
+    "col.target_tiers": {"en": "Target tiers", "zh": "目标等级"},
+    "col.points_multiplier": {"en": "Points ×", "zh": "积分倍数"},
+    "col.bonus_points": {"en": "Bonus points", "zh": "奖励积分"},
+    "col.spend_threshold": {"en": "Spend threshold", "zh": "满额门槛"},
+    "col.reduction": {"en": "Reduction", "zh": "减免金额"},
+    "col.fixed_cost": {"en": "Fixed cost", "zh": "固定成本"},
+    "col.contact_cost": {"en": "Contact cost", "zh": "触达成本"},
+    "col.coupon_value": {"en": "Coupon value", "zh": "券面值"},
+    "col.stacking": {"en": "Stacking", "zh": "叠加规则"},
+    # -- publish -----------------------------------------------------------------------------
+    "publish.title": {"en": "Publish to the live system", "zh": "发布到线上系统"},
+    "publish.target": {"en": "Live file: `{target}`", "zh": "线上文件：`{target}`"},
+    "publish.live": {"en": "Live now", "zh": "当前线上版本"},
+    "publish.version": {"en": "Version", "zh": "版本"},
+    "publish.published_at": {"en": "Published", "zh": "发布时间"},
+    "publish.checksum": {"en": "Checksum", "zh": "校验值"},
+    "publish.by": {"en": "Published by", "zh": "发布人"},
+    "publish.live_summary": {
+        "en": "**{name}**, published by {by}. Note: {note}",
+        "zh": "**{name}**，发布人 {by}。备注：{note}",
+    },
+    "publish.download_live": {"en": "Download the live file", "zh": "下载线上文件"},
+    "publish.edit_live": {"en": "Edit the live policy", "zh": "编辑线上规则"},
+    "publish.loaded_live": {
+        "en": "Live version {version} loaded into the designer.",
+        "zh": "已将线上版本 {version} 载入规则设计。",
+    },
+    "publish.live_damaged": {
+        "en": "The live file cannot be trusted: {error}",
+        "zh": "线上文件无法通过校验：{error}",
+    },
+    "publish.nothing_live": {"en": "Nothing has been published yet.", "zh": "尚未发布任何版本。"},
+    "publish.candidate": {"en": "The policy to publish", "zh": "待发布规则"},
+    "publish.candidate_summary": {
+        "en": "**{name}** (from {source}) · content id `{id}`",
+        "zh": "**{name}**（来源：{source}）· 内容标识 `{id}`",
+    },
+    "publish.invalid": {
+        "en": "The policy is not valid ({count} problem(s)); fix it in the Policy designer.",
+        "zh": "规则未通过校验（{count} 处问题），请在规则设计中修正。",
+    },
+    "publish.valid": {
+        "en": "The policy passes the same validation the live system applies.",
+        "zh": "规则已通过与线上系统相同的校验。",
+    },
+    "publish.same_as_live": {
+        "en": "This policy is already live: there is nothing to publish.",
+        "zh": "该规则已是线上版本，无需发布。",
+    },
+    "publish.changes": {
+        "en": "**What changes for members ({count}):**",
+        "zh": "**会员可见的变化（{count} 项）：**",
+    },
+    "publish.action": {"en": "Publish", "zh": "发布"},
+    "publish.note": {"en": "Note", "zh": "备注"},
+    "publish.note_hint": {"en": "Why this change? (required)", "zh": "变更原因（必填）"},
+    "publish.need_note": {"en": "Write a note to enable publishing.", "zh": "请填写备注后再发布。"},
+    "publish.confirm": {
+        "en": "I confirm: publish this policy as version {version} to {target}",
+        "zh": "我确认：将此规则发布为版本 {version}（{target}）",
+    },
+    "publish.button": {"en": "Publish", "zh": "发布"},
+    "publish.stale": {
+        "en": "Someone published in the meantime: nothing was written. Review the new live"
+        " version below and try again.",
+        "zh": "期间已有他人发布，本次未写入。请查看下方最新线上版本后重试。",
+    },
+    "publish.failed": {
+        "en": "Nothing was published: {error}",
+        "zh": "发布失败，未做任何改动：{error}",
+    },
+    "publish.done": {"en": "Version {version} is live.", "zh": "版本 {version} 已上线。"},
+    "publish.history": {"en": "Version history", "zh": "版本历史"},
+    "publish.history_damaged": {
+        "en": "The history cannot be read: {error}",
+        "zh": "版本历史无法读取：{error}",
+    },
+    "publish.no_history": {"en": "No versions yet.", "zh": "暂无版本。"},
+    "publish.action_col": {"en": "Action", "zh": "操作"},
+    "publish.action_publish": {"en": "publish", "zh": "发布"},
+    "publish.rollback_of": {"en": "rollback to v{version}", "zh": "回滚至 v{version}"},
+    "publish.changes_col": {"en": "Changes", "zh": "变更数"},
+    "publish.audit": {
+        "en": "Audit log (who, when, what changed)",
+        "zh": "审计日志（谁、何时、改了什么）",
+    },
+    "publish.rollback": {"en": "Roll back", "zh": "回滚"},
+    "publish.rollback_to": {"en": "Restore version", "zh": "恢复到版本"},
+    "publish.rollback_note": {"en": "Why roll back?", "zh": "回滚原因"},
+    "publish.rollback_confirm": {
+        "en": "I confirm: restore version {version}'s policy as new version {new}",
+        "zh": "我确认：以版本 {version} 的内容发布为新版本 {new}",
+    },
+    "publish.rollback_button": {"en": "Roll back", "zh": "回滚"},
+    "publish.rolled_back": {
+        "en": "Version {version} restored as version {new}.",
+        "zh": "已将版本 {version} 恢复为版本 {new}。",
+    },
+}
+
+
+def current_language() -> str:
+    """The session's language (``"en"`` outside a running app)."""
+    try:
+        language = st.session_state.get(_STATE_KEY, "en")
+    except Exception:  # no script run context (plain Python, unit tests)
+        return "en"
+    return language if language in LANGUAGES else "en"
+
+
+def t(key: str, lang: str | None = None, **fmt: Any) -> str:
+    """The text for ``key`` in ``lang`` (default: the session's language), formatted.
+
+    An unknown key is shown as the key itself so a missing text is visible, not fatal.
+    """
+    entry = TEXT.get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang or current_language()) or entry["en"]
+    return text.format(**fmt) if fmt else text
+
+
+def labeler(prefix: str) -> Callable[[Any], str]:
+    """A ``format_func`` for option ``value`` showing the text ``f"{prefix}.{value}"``.
+
+    The language is fixed when the widget is drawn, since Streamlit may call the function
+    later, outside the page's run.
+    """
+    lang = current_language()
+    return lambda value: t(f"{prefix}.{value}", lang=lang)
+
+
+def _remember_language() -> None:
+    st.session_state[_STATE_KEY] = st.session_state["language_switch"]
+
+
+def language_switch() -> None:
+    """The sidebar's language selector (drawn on every page by the router)."""
+    options = list(LANGUAGES)
+    st.sidebar.selectbox(
+        t("language"),
+        options,
+        index=options.index(current_language()),
+        format_func=LANGUAGES.get,
+        key="language_switch",
+        on_change=_remember_language,
+    )

@@ -1,0 +1,8 @@
+"""compare page (being built)."""
+
+import streamlit as st
+
+from app.i18n import t
+
+st.title(t("page.compare"))
+st.info(t("common.not_available", feature=t("page.compare")), icon="🚧")

@@ -1,0 +1,203 @@
+"""Publish: validate the policy being edited, see what changes, publish, roll back.
+
+Publishing goes through `policies.publish`, which locks the live file, refuses a publish
+based on a version that is no longer live (compare-and-set on ``expect_version``) and
+replaces the file atomically, so several browser sessions cannot corrupt it.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from app import state
+from app.formatting import short_id
+from app.i18n import t
+from app.library import require
+from policies import (
+    PolicyError,
+    PolicyValidationError,
+    content_id,
+    policy_from_dict,
+    policy_to_dict,
+)
+from policies.errors import PublishedPolicyError, StalePublishError
+
+st.title(t("publish.title"))
+state.show_flash()
+
+publishing = require("policies.publish", "feature.publishing", needs=("publish", "rollback"))
+differ = require("policies.diff", "feature.diff", needs=("describe_changes",))
+if publishing is None or differ is None:
+    st.stop()
+
+policy = state.policy()
+target = publishing.default_target()
+st.caption(t("publish.target", target=target))
+
+# -- What is live now -----------------------------------------------------------------------
+live = None
+live_error = None
+try:
+    live = publishing.load_published(target)
+except PublishedPolicyError as exc:
+    if target.exists():
+        live_error = str(exc)
+live_version = publishing.current_version(target)
+
+st.subheader(t("publish.live"))
+if live is not None:
+    c1, c2, c3 = st.columns(3)
+    c1.metric(t("publish.version"), live.version)
+    c2.metric(t("publish.published_at"), live.published_at.strftime("%Y-%m-%d %H:%M UTC"))
+    c3.metric(t("publish.checksum"), short_id(live.checksum))
+    st.write(
+        t(
+            "publish.live_summary",
+            name=live.policy.program.name,
+            by=live.published_by,
+            note=live.note or "–",
+        )
+    )
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        t("publish.download_live"),
+        data=target.read_bytes(),
+        file_name=target.name,
+        mime="application/json",
+        key="publish_download_live",
+    )
+    if c2.button(t("publish.edit_live"), key="publish_edit_live"):
+        state.set_policy(live.policy, f"live:v{live.version}")
+        state.flash(t("publish.loaded_live", version=live.version))
+        st.rerun()
+elif live_error:
+    st.error(t("publish.live_damaged", error=live_error))
+else:
+    st.info(t("publish.nothing_live"))
+
+# -- Validation and diff --------------------------------------------------------------------
+st.subheader(t("publish.candidate"))
+st.write(
+    t(
+        "publish.candidate_summary",
+        name=policy.program.name,
+        source=state.source(),
+        id=short_id(content_id(policy)),
+    )
+)
+try:
+    policy_from_dict(policy_to_dict(policy), t("publish.candidate"))
+except PolicyValidationError as exc:
+    valid = False
+    st.error(t("publish.invalid", count=len(exc.problems)))
+    for path, message in exc.problems:
+        st.error(f"{path}: {message}" if path else message)
+else:
+    valid = True
+    st.success(t("publish.valid"), icon="✅")
+
+same_as_live = live is not None and live.checksum == content_id(policy)
+if live is not None:
+    changes = differ.describe_changes(live.policy, policy)
+    if same_as_live or not changes:
+        st.info(t("publish.same_as_live"))
+    else:
+        st.markdown(t("publish.changes", count=len(changes)))
+        st.markdown("\n".join(f"- {change}" for change in changes))
+
+# -- Publish --------------------------------------------------------------------------------
+st.subheader(t("publish.action"))
+c1, c2 = st.columns([2, 1])
+note = c1.text_input(t("publish.note"), key="publish_note", placeholder=t("publish.note_hint"))
+by = c2.text_input(t("publish.by"), key="publish_by")
+confirm = st.checkbox(
+    t("publish.confirm", version=live_version + 1, target=target.name), key="publish_confirm"
+)
+ready = valid and confirm and bool(note.strip()) and not same_as_live
+if not note.strip():
+    st.caption(t("publish.need_note"))
+if st.button(t("publish.button"), type="primary", disabled=not ready, key="publish_button"):
+    try:
+        published = publishing.publish(
+            policy,
+            target=target,
+            note=note.strip(),
+            by=by.strip() or None,
+            expect_version=live_version,
+        )
+    except StalePublishError:
+        st.error(t("publish.stale"))
+    except PolicyError as exc:
+        st.error(t("publish.failed", error=exc))
+    else:
+        state.flash(t("publish.done", version=published.version))
+        st.rerun()
+
+# -- History and rollback -------------------------------------------------------------------
+st.subheader(t("publish.history"))
+try:
+    versions = publishing.history(target)
+    audit = publishing.audit_log(target)
+except PublishedPolicyError as exc:
+    st.error(t("publish.history_damaged", error=exc))
+    st.stop()
+if not versions:
+    st.info(t("publish.no_history"))
+    st.stop()
+diffs = {entry.version: entry.diff for entry in audit}
+table = pd.DataFrame(
+    [
+        {
+            t("publish.version"): item.version,
+            t("publish.published_at"): item.published_at.strftime("%Y-%m-%d %H:%M:%S"),
+            t("publish.by"): item.published_by,
+            t("publish.action_col"): (
+                t("publish.rollback_of", version=item.restored_from)
+                if item.action == "rollback"
+                else t("publish.action_publish")
+            ),
+            t("publish.note"): item.note,
+            t("publish.checksum"): short_id(item.checksum),
+            t("publish.changes_col"): len(diffs.get(item.version, ())),
+        }
+        for item in reversed(versions)
+    ]
+)
+st.dataframe(table, hide_index=True, width="stretch")
+with st.expander(t("publish.audit")):
+    for entry in reversed(audit):
+        st.markdown(
+            f"**v{entry.version}** · {entry.when} · {entry.who} · {entry.action} · {entry.note}"
+        )
+        if entry.diff:
+            st.markdown("\n".join(f"  - {line}" for line in entry.diff))
+
+earlier = [item.version for item in versions if item.version != live_version]
+if earlier:
+    st.subheader(t("publish.rollback"))
+    c1, c2 = st.columns([1, 2])
+    restore = c1.selectbox(
+        t("publish.rollback_to"), list(reversed(earlier)), key="publish_rollback_version"
+    )
+    rollback_note = c2.text_input(t("publish.rollback_note"), key="publish_rollback_note")
+    rollback_confirm = st.checkbox(
+        t("publish.rollback_confirm", version=restore, new=live_version + 1),
+        key="publish_rollback_confirm",
+    )
+    if st.button(
+        t("publish.rollback_button"), disabled=not rollback_confirm, key="publish_rollback"
+    ):
+        try:
+            restored = publishing.rollback(
+                target,
+                int(restore),
+                note=rollback_note.strip(),
+                by=by.strip() or None,
+                expect_version=live_version,
+            )
+        except StalePublishError:
+            st.error(t("publish.stale"))
+        except PolicyError as exc:
+            st.error(t("publish.failed", error=exc))
+        else:
+            state.flash(t("publish.rolled_back", version=restore, new=restored.version))
+            st.rerun()

@@ -1,0 +1,8 @@
+"""simulate page (being built)."""
+
+import streamlit as st
+
+from app.i18n import t
+
+st.title(t("page.simulate"))
+st.info(t("common.not_available", feature=t("page.simulate")), icon="🚧")

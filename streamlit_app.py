@@ -1,0 +1,24 @@
+"""MemberLab workbench: builds the page list and runs the page the user picked."""
+
+import streamlit as st
+
+from app import state
+from app.i18n import language_switch, t
+
+st.set_page_config(page_title="MemberLab", page_icon="🎯", layout="wide")
+state.init()
+language_switch()
+
+GROUPS = {
+    "nav.program": [("overview", "📊"), ("policy_designer", "🛠️")],
+    "nav.forecast": [("simulate", "🎲"), ("compare", "⚖️"), ("finance", "💰")],
+    "nav.operate": [("data_calibration", "🗂️"), ("publish", "🚀")],
+}
+pages = {
+    t(group): [
+        st.Page(f"app/pages/{name}.py", title=t(f"page.{name}"), icon=icon, url_path=name)
+        for name, icon in items
+    ]
+    for group, items in GROUPS.items()
+}
+st.navigation(pages).run()

@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRY = str(ROOT / "streamlit_app.py")
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """Point the database, the data folder and the live file at tmp_path."""
+    from policies.settings import get_settings
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    live = tmp_path / "live" / "policy.json"
+    monkeypatch.setenv("MEMBERLAB_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("MEMBERLAB_PUBLISH_TARGET", str(live))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{(data_dir / 'memberlab.sqlite').as_posix()}")
+    get_settings.cache_clear()
+    yield {"data_dir": data_dir, "live": live}
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def app(workspace):
+    """The workbench under AppTest, on the first page, with a generous timeout."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def open_page():
+    """Switch an AppTest to a page by file name, run it and check it raised nothing."""
+
+    def switch(at, name):
+        at.switch_page(f"app/pages/{name}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return switch

@@ -1,0 +1,159 @@
+import json
+
+from policies import content_id, dump_policy
+from policies.publish import load_published
+
+STATE_POLICY = "ml_policy"
+
+
+def _errors(at):
+    return [element.value for element in at.error]
+
+
+def _policy(at):
+    return at.session_state[STATE_POLICY]
+
+
+def _key(at, name):
+    return f"{name}_{at.session_state['ml_rev']}_{at.session_state['ml_lang']}"
+
+
+def _tier_edit(at, edited_rows):
+    at.session_state[_key(at, "tiers_editor")] = {
+        "edited_rows": edited_rows,
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_editing_a_threshold_changes_the_policy(app, open_page):
+    at = open_page(app, "policy_designer")
+    before = _policy(at)
+    assert before.tiers.tiers[2].name == "Gold"
+    _tier_edit(at, {2: {"threshold": 8000}})
+    after = _policy(at)
+    assert after.tiers.tiers[2].threshold == 8000
+    assert content_id(after) != content_id(before)
+    assert not _errors(at)
+    # the change is what the YAML view shows and survives a page switch
+    open_page(at, "publish")
+    open_page(at, "policy_designer")
+    assert _policy(at).tiers.tiers[2].threshold == 8000
+    assert any("threshold: 8000" in code.value for code in at.code)
+
+
+def test_thresholds_out_of_order_are_explained_and_not_applied(app, open_page):
+    at = open_page(app, "policy_designer")
+    before = _policy(at)
+    _tier_edit(at, {2: {"threshold": 1000}})  # Gold below Silver (3,000)
+    messages = _errors(at)
+    assert any("thresholds must increase" in message for message in messages), messages
+    assert any("1000" in message and "Gold" in message for message in messages)
+    assert content_id(_policy(at)) == content_id(before)
+    assert any("not applied" in warning.value for warning in at.warning)
+
+
+def test_blank_tier_name_is_explained(app, open_page):
+    at = open_page(app, "policy_designer")
+    _tier_edit(at, {1: {"name": None}})
+    assert any("tiers.tiers[1].name" in message for message in _errors(at)), _errors(at)
+
+
+def test_points_widget_changes_the_economics(app, open_page):
+    at = open_page(app, "policy_designer")
+    at.number_input(key=_key(at, "points_per_unit")).set_value(2.0).run()
+    assert not at.exception
+    assert _policy(at).points.earn.points_per_unit == 2.0
+    economics = at.dataframe[-1].value if at.dataframe else None
+    regular = [df.value for df in at.dataframe if "reward_rate_pct" in df.value.columns][0]
+    assert regular["points"].iloc[0] == 200.0
+    assert economics is not None
+
+
+def test_minimum_not_multiple_of_unit_is_explained(app, open_page):
+    at = open_page(app, "policy_designer")
+    before = _policy(at)
+    at.number_input(key=_key(at, "minimum_points")).set_value(1050).run()
+    assert not at.exception
+    assert any("multiple of unit_points" in message for message in _errors(at)), _errors(at)
+    assert content_id(_policy(at)) == content_id(before)
+
+
+def test_pasting_broken_yaml_is_explained(app, open_page):
+    at = open_page(app, "policy_designer")
+    at.text_area(key=_key(at, "yaml_text")).set_value("tiers: [unclosed").run()
+    at.button(key=_key(at, "apply_yaml")).click().run()
+    assert not at.exception
+    assert any("not valid YAML" in message for message in _errors(at)), _errors(at)
+
+
+def test_pasting_a_policy_replaces_the_one_edited(app, open_page):
+    at = open_page(app, "policy_designer")
+    text = dump_policy(_policy(at)).replace("name: Classic four-tier program", "name: Pasted")
+    at.text_area(key=_key(at, "yaml_text")).set_value(text).run()
+    at.button(key=_key(at, "apply_yaml")).click().run()
+    assert not at.exception
+    assert _policy(at).program.name == "Pasted"
+
+
+def test_language_switch_translates_the_page(app, open_page):
+    at = open_page(app, "policy_designer")
+    assert at.title[0].value == "Policy designer"
+    at.sidebar.selectbox(key="language_switch").set_value("zh").run()
+    assert not at.exception
+    assert at.title[0].value == "会员规则设计"
+    open_page(at, "publish")
+    assert at.title[0].value == "发布到线上系统"
+
+
+def _publish(at, note):
+    at.text_input(key="publish_note").set_value(note)
+    at.checkbox(key="publish_confirm").check()
+    at.run()
+    button = at.button(key="publish_button")
+    assert not button.disabled
+    button.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_publish_writes_the_live_file_and_rollback_restores_it(app, open_page, workspace):
+    live = workspace["live"]
+    at = open_page(app, "publish")
+    assert not live.exists()
+    assert at.button(key="publish_button").disabled  # no note, not confirmed
+    first = _policy(at)
+    _publish(at, "first version")
+    envelope = load_published(live)
+    assert envelope.version == 1
+    assert envelope.checksum == content_id(first)
+    assert any("Version 1 is live" in s.value for s in at.success)
+
+    open_page(at, "policy_designer")
+    _tier_edit(at, {2: {"threshold": 8000}})
+    open_page(at, "publish")
+    assert any("Gold threshold" in md.value for md in at.markdown)
+    _publish(at, "Gold from 8000")
+    assert load_published(live).version == 2
+    assert load_published(live).policy.tiers.tiers[2].threshold == 8000
+
+    at.selectbox(key="publish_rollback_version").set_value(1)
+    at.checkbox(key="publish_rollback_confirm").check()
+    at.run()
+    at.button(key="publish_rollback").click().run()
+    assert not at.exception
+    restored = load_published(live)
+    assert restored.version == 3
+    assert restored.checksum == content_id(first)
+    assert restored.restored_from == 1
+    audit = (live.parent / "policy.json.history" / "audit.jsonl").read_text().splitlines()
+    assert [json.loads(line)["action"] for line in audit] == ["publish", "publish", "rollback"]
+
+
+def test_publishing_the_live_content_again_is_refused(app, open_page, workspace):
+    at = open_page(app, "publish")
+    _publish(at, "first")
+    at.text_input(key="publish_note").set_value("again").run()
+    assert at.button(key="publish_button").disabled
+    assert any("already live" in info.value for info in at.info)
