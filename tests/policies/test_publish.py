@@ -58,6 +58,7 @@ def test_first_publish_writes_live_history_and_audit(tmp_path, classic_policy):
         "policy.json.lock",
     ]
     assert (history_dir(target) / "v000001.json").read_bytes() == target.read_bytes()
+    assert target.stat().st_mode & 0o777 == 0o644  # the live system may run as another user
     loaded = load_published(target)
     assert loaded == published
     assert loaded.policy == classic_policy
