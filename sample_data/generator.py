@@ -359,7 +359,7 @@ def rate_multipliers(
     """
     season = params.seasonality
     days = _days(dt.date(first.year, 1, 1), dt.date(last.year, 12, 31))
-    raw = np.asarray(season.months)[days.month - 1] * np.asarray(season.weekdays)[days.weekday]
+    raw = np.asarray(season.months)[days.month - 1] * np.asarray(season.weekdays)[days.day_of_week]
     keys = days.strftime("%m-%d")
     for key, factor in season.holidays.items():
         raw = np.where(keys == key, raw * factor, raw)
@@ -484,7 +484,8 @@ def _purchases(
     counts = np.bincount(owner, minlength=n)
     died = counts == lifetime_purchases
     last_index = np.searchsorted(owner, np.arange(n), side="right") - 1
-    dropout_day = np.where(died, day[np.maximum(last_index, 0)], np.inf)
+    last_day = day[np.maximum(last_index, 0)] if day.size else np.zeros(n)
+    dropout_day = np.where(died, last_day, np.inf)
 
     # The join purchase first, then repeat purchases; member-major order.
     member = np.concatenate([np.arange(n), owner])
@@ -886,7 +887,13 @@ def generate(
         },
     }
     progress(1.0, "done")
-    return SampleProgram(members, tx, points_ledger, campaigns, truth)
+    return SampleProgram(
+        _with_day_dates("members", members),
+        _with_day_dates("transactions", tx),
+        None if points_ledger is None else _with_day_dates("points_ledger", points_ledger),
+        _with_day_dates("campaigns_run", campaigns),
+        truth,
+    )
 
 
 def expected_repeat_purchases(
@@ -899,20 +906,17 @@ def expected_repeat_purchases(
     ``(1 - (alpha / (alpha + p t))^r) / p``, then over ``p ~ Beta(a, b)`` numerically (valid
     for any ``a``, unlike the closed form that needs ``a > 1``).
     """
-    from scipy import integrate, stats
+    from scipy import special
 
     t = np.atleast_1d(np.asarray(operational_days, dtype=float))
-    beta = stats.beta(bgnbd.a, bgnbd.b)
-
-    def one(value: float) -> float:
-        def integrand(p: float) -> float:
-            # -expm1(r * log1p(-x)) = 1 - (1 - x)^r without cancellation for small p.
-            x = p * value / (bgnbd.alpha + p * value)
-            return -np.expm1(bgnbd.r * np.log1p(-x)) / p * beta.pdf(p)
-
-        return integrate.quad(integrand, 0, 1, limit=200)[0]
-
-    return np.array([one(v) for v in t])
+    # Gauss-Jacobi nodes integrate against the Beta(a, b) density exactly; the remaining
+    # factor is smooth on [0, 1] (it tends to r t / alpha as p -> 0).
+    nodes, weights = special.roots_jacobi(80, bgnbd.b - 1.0, bgnbd.a - 1.0)
+    p = (1.0 + nodes) / 2.0
+    weights = weights / weights.sum()
+    x = p[None, :] * t[:, None] / (bgnbd.alpha + p[None, :] * t[:, None])
+    per_p = -np.expm1(bgnbd.r * np.log1p(-x)) / p[None, :]  # 1 - (1 - x)^r, stably
+    return per_p @ weights
 
 
 # ---------------------------------------------------------------------------------------
@@ -988,6 +992,13 @@ _TEXT_COLUMNS = {
 }
 
 
+def _with_day_dates(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Date columns as ``datetime64[ns]`` whatever unit pandas parsed or built them in."""
+    for column in _DATE_COLUMNS[name]:
+        frame[column] = frame[column].astype("datetime64[ns]")
+    return frame
+
+
 def _read_table(folder: Path, name: str) -> pd.DataFrame | None:
     for candidate in (folder / f"{name}.csv", folder / f"{name}.csv.gz"):
         if candidate.exists():
@@ -1000,7 +1011,7 @@ def _read_table(folder: Path, name: str) -> pd.DataFrame | None:
             )
             for column in _DATE_COLUMNS.get(name, ()):
                 frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d")
-            return frame
+            return _with_day_dates(name, frame)
     return None
 
 

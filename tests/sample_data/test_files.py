@@ -1,0 +1,105 @@
+"""Writing and reading sample programs, and the command line."""
+
+import gzip
+
+import pandas as pd
+import pytest
+
+import sample_data.generator as generator
+from sample_data import generate, load_sample, write
+from sample_data.__main__ import build_parser, main
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return generate(n_members=120, seed=3)
+
+
+def test_write_then_load_gives_the_same_program(tiny, tmp_path):
+    folder = write(tiny, tmp_path / "program")
+    loaded = load_sample(folder)
+    for name, frame in tiny.tables().items():
+        pd.testing.assert_frame_equal(loaded.tables()[name], frame)
+    assert loaded.truth == tiny.truth
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "campaigns_run.csv",
+        "members.csv",
+        "points_ledger.csv",
+        "transactions.csv",
+        "truth.json",
+    ]
+
+
+def test_large_tables_are_gzipped_reproducibly(tiny, tmp_path, monkeypatch):
+    monkeypatch.setattr(generator, "GZIP_ABOVE_BYTES", 1_000)
+    first = write(tiny, tmp_path / "a")
+    second = write(tiny, tmp_path / "b")
+    packed = first / "transactions.csv.gz"
+    assert packed.exists() and not (first / "transactions.csv").exists()
+    assert gzip.decompress(packed.read_bytes()).startswith(b"transaction_id,member_id,date")
+    assert packed.read_bytes() == (second / "transactions.csv.gz").read_bytes()
+    pd.testing.assert_frame_equal(load_sample(first).transactions, tiny.transactions)
+
+
+def test_a_failed_write_leaves_the_old_program(tiny, tmp_path, monkeypatch):
+    folder = write(tiny, tmp_path / "program")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    calls = []
+
+    def broken(frame):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return frame.to_csv(index=False)
+
+    monkeypatch.setattr(generator, "_csv_text", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write(tiny, folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["program"]  # no temporary leftovers
+
+
+def test_rewriting_replaces_the_whole_folder(tiny, tmp_path):
+    folder = write(tiny, tmp_path / "program")
+    (folder / "stale.csv").write_text("x\n")
+    write(tiny, folder)
+    assert not (folder / "stale.csv").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["program"]
+
+
+def test_loading_an_empty_folder_says_how_to_make_one(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m sample_data"):
+        load_sample(tmp_path)
+
+
+def test_loading_without_the_ledger_file_names_it(tiny, tmp_path):
+    folder = write(tiny, tmp_path / "program")
+    (folder / "points_ledger.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="points_ledger.csv"):
+        load_sample(folder)
+
+
+def test_command_line_writes_a_program(tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert main(["--members", "80", "--seed", "9", "--out", str(out), "--no-ledger"]) == 0
+    program = load_sample(out)
+    assert len(program.members) == 80 and program.points_ledger is None
+    assert program.truth["seed"] == 9 and program.truth["ledger"] is False
+    captured = capsys.readouterr()
+    assert "members" in captured.out and "%" in captured.err  # progress goes to stderr
+
+
+def test_command_line_rejects_bad_input(tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = ["--members", "10", "--start", "2025-01-01", "--end", "2024-01-01", "--out", str(out)]
+    assert main(args) == 2
+    assert "must be after start" in capsys.readouterr().err
+    assert not out.exists()
+    with pytest.raises(SystemExit):
+        main(["--members", "ten"])
+    assert "not a whole number" in capsys.readouterr().err
+
+
+def test_help_mentions_the_fast_mode():
+    text = build_parser().format_help()
+    assert "--no-ledger" in text and "1,000,000 members" in text
