@@ -1,0 +1,382 @@
+"""Calibrate behavior parameters from a client's transaction log (and points ledger).
+
+`calibrate` runs the pieces in order and returns an immutable `CalibrationResult`:
+
+1. `summarize_transactions` -> per-member frequency / recency / T / monetary value;
+2. BG/NBD (`fit_bgnbd`): purchase rate and dropout (required: its failure is an error);
+3. Gamma-Gamma (`fit_gamma_gamma`): spend per purchase;
+4. `fit_purchase_rate`: month and weekday seasonality, campaign and holiday uplift;
+5. `fit_redemption` (when a ledger is given): monthly redemption propensity;
+6. new members per month, from join dates (or first purchases);
+7. when ``calibration_end`` is before the last purchase: a holdout check of predicted
+   against actual repeat purchases per period, and the P(alive) distribution.
+
+Steps 3-6 are optional: when the data cannot support one (too few repeat buyers, no
+redemptions, ...), the simulator's defaults are kept and ``notes`` says why.
+`CalibrationResult.behavior_params` writes everything into a `BehaviorParams`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from simulations.behavior import (
+    DEFAULT_BEHAVIOR,
+    BehaviorParams,
+    BGNBDParams,
+    GammaGammaParams,
+)
+from simulations.calibration.bgnbd import BGNBDFit, fit_bgnbd
+from simulations.calibration.data import (
+    check_transactions,
+    parse_dates,
+    summarize_transactions,
+    unit_days,
+)
+from simulations.calibration.errors import CalibrationDataError, ConvergenceError
+from simulations.calibration.gamma_gamma import GammaGammaFit, fit_gamma_gamma
+from simulations.calibration.redemption import RedemptionFit, check_ledger, fit_redemption
+from simulations.calibration.uplift import UpliftFit, fit_purchase_rate
+
+__all__ = ["CalibrationResult", "calibrate", "holdout_check"]
+
+_P_ALIVE_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """Everything `calibrate` estimated; read-only.
+
+    Attributes:
+        time_unit: unit of the BG/NBD rates (``day`` or ``week``).
+        calibration_end: last day used for fitting (ISO date).
+        last_date: last purchase day in the log (ISO date).
+        n_members, n_transactions: members and purchase rows used for fitting.
+        bgnbd: the BG/NBD fit.
+        gamma_gamma: the Gamma-Gamma fit, or None (defaults kept; see ``notes``).
+        uplift: seasonality and uplift fit, or None.
+        redemption: redemption logit, or None.
+        new_members_per_month: mean new members per month over the last 12 full months.
+        holdout: predicted vs actual repeat purchases per period after ``calibration_end``,
+            or None without a holdout.
+        p_alive: distribution of P(alive) at ``calibration_end`` (mean, quantiles, share
+            below 0.5).
+        notes: what was not estimated and why.
+    """
+
+    time_unit: str
+    calibration_end: str
+    last_date: str
+    n_members: int
+    n_transactions: int
+    bgnbd: BGNBDFit
+    gamma_gamma: GammaGammaFit | None
+    uplift: UpliftFit | None
+    redemption: RedemptionFit | None
+    new_members_per_month: float | None
+    holdout: pd.DataFrame | None = field(repr=False)
+    p_alive: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def params(self) -> pd.DataFrame:
+        """Model parameters: ``model, parameter, estimate, std_err, ci_low, ci_high``."""
+        tables = [self.bgnbd.table()]
+        if self.gamma_gamma is not None:
+            tables.append(self.gamma_gamma.table())
+        if self.redemption is not None:
+            tables.append(self.redemption.table.drop(columns="p_value"))
+        return pd.concat(tables, ignore_index=True)
+
+    @property
+    def std_errors(self) -> dict[str, dict[str, float]]:
+        """Standard errors per model and parameter."""
+        out = {"bgnbd": dict(self.bgnbd.std_errors)}
+        if self.gamma_gamma is not None:
+            out["gamma_gamma"] = dict(self.gamma_gamma.std_errors)
+        if self.redemption is not None:
+            table = self.redemption.table
+            out["redemption"] = dict(zip(table["parameter"], table["std_err"], strict=True))
+        return out
+
+    @property
+    def convergence(self) -> dict[str, dict]:
+        """Optimizer reports per maximum-likelihood model."""
+        out = {"bgnbd": dict(self.bgnbd.convergence)}
+        if self.gamma_gamma is not None:
+            out["gamma_gamma"] = dict(self.gamma_gamma.convergence)
+        return out
+
+    @property
+    def diagnostics(self) -> dict:
+        """A JSON-ready report: SEs, convergence, holdout, P(alive), uplift, notes."""
+        report: dict = {
+            "calibration_end": self.calibration_end,
+            "last_date": self.last_date,
+            "time_unit": self.time_unit,
+            "n_members": self.n_members,
+            "n_transactions": self.n_transactions,
+            "bgnbd_loglike": self.bgnbd.loglike,
+            "std_errors": self.std_errors,
+            "convergence": _json_ready(self.convergence),
+            "p_alive": dict(self.p_alive),
+            "notes": list(self.notes),
+        }
+        if self.uplift is not None:
+            report["uplift"] = _json_ready(self.uplift.table.to_dict(orient="records"))
+            report["uplift_dispersion"] = self.uplift.dispersion
+        if self.redemption is not None:
+            report["redemption"] = {
+                "tiers": list(self.redemption.tiers),
+                "open_months": list(self.redemption.open_months),
+                "n_member_months": self.redemption.n_member_months,
+            }
+        if self.holdout is not None:
+            report["holdout"] = _json_ready(self.holdout.to_dict(orient="records"))
+        return report
+
+    def summary(self) -> pd.DataFrame:
+        """The table to read first: parameters, then uplift multipliers with 95% intervals."""
+        frames = [self.params]
+        if self.uplift is not None and not self.uplift.table.empty:
+            uplift = self.uplift.table.rename(
+                columns={"term": "parameter", "multiplier": "estimate"}
+            ).assign(model="uplift", std_err=np.nan)
+            frames.append(
+                uplift[["model", "parameter", "estimate", "std_err", "ci_low", "ci_high"]]
+            )
+        return pd.concat(frames, ignore_index=True)
+
+    def behavior_params(self, base: BehaviorParams = DEFAULT_BEHAVIOR) -> BehaviorParams:
+        """The calibrated `BehaviorParams`: estimates where available, ``base`` elsewhere."""
+        bg = self.bgnbd.params
+        update: dict = {
+            "time_unit": self.time_unit,
+            "bgnbd": BGNBDParams(r=bg["r"], alpha=bg["alpha"], a=bg["a"], b=bg["b"]),
+            "source": (
+                f"calibrated from {self.n_transactions} purchases of {self.n_members} members"
+                f" up to {self.calibration_end}"
+            ),
+            "diagnostics": self.diagnostics,
+        }
+        if self.gamma_gamma is not None:
+            update["gamma_gamma"] = GammaGammaParams(**self.gamma_gamma.params)
+        if self.uplift is not None:
+            update["month_seasonality"] = self.uplift.month_seasonality
+            update["weekday_seasonality"] = self.uplift.weekday_seasonality
+            update["holiday_uplift"] = {**base.holiday_uplift, **self.uplift.holiday_uplift}
+            update["campaign_uplift"] = base.campaign_uplift.model_copy(
+                update=self.uplift.campaign_uplift
+            )
+        if self.redemption is not None:
+            fit = self.redemption
+            redemption = {
+                "intercept": fit.intercept,
+                "balance_coef": fit.balance_coef,
+                "balance_scale": fit.balance_scale,
+                "redeem_share": fit.redeem_share,
+            }
+            if fit.tier_coefs:
+                redemption["tier_coefs"] = fit.tier_coefs
+            update["redemption"] = base.redemption.model_copy(update=redemption)
+        if self.new_members_per_month is not None:
+            update["new_members_per_month"] = self.new_members_per_month
+        # Validate the nested values again (model_copy does not).
+        return BehaviorParams.model_validate({**base.model_dump(), **_dump(update)})
+
+
+def _dump(update: dict) -> dict:
+    return {k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in update.items()}
+
+
+def _json_ready(value):
+    """Turn numpy scalars, timestamps and NaN into plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp | dt.date):
+        return value.isoformat()[:10]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def holdout_check(
+    fit: BGNBDFit,
+    summary: pd.DataFrame,
+    transactions: pd.DataFrame,
+    calibration_end: pd.Timestamp,
+    period: Literal["week", "month"] = "month",
+) -> pd.DataFrame:
+    """Predicted vs actual repeat purchase occasions per period after ``calibration_end``.
+
+    Prediction: the sum over calibration members of the conditional expectation
+    E[Y(t) | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10) at each period end, differenced.
+    Actual: purchase days of the same members in each period (new members are left out).
+    """
+    scale = unit_days(summary.attrs.get("time_unit", fit.time_unit))
+    later = transactions[
+        (transactions["date"] > calibration_end) & transactions["member_id"].isin(summary.index)
+    ]
+    last = transactions["date"].max()
+    freq = "W-SUN" if period == "week" else "M"
+    periods = pd.period_range(calibration_end + pd.Timedelta(days=1), last, freq=freq)
+    bounds = []
+    for p in periods:
+        start = max(p.start_time.normalize(), calibration_end + pd.Timedelta(days=1))
+        stop = min(p.end_time.normalize(), last)
+        bounds.append((p, start, stop))
+    x = summary["frequency"].to_numpy(dtype=float)
+    t_x = summary["recency"].to_numpy(dtype=float)
+    T = summary["T"].to_numpy(dtype=float)
+    cumulative = []
+    for _, _, stop in bounds:
+        horizon = (stop - calibration_end).days / scale
+        cumulative.append(float(np.sum(fit.conditional_expected_purchases(horizon, x, t_x, T))))
+    predicted = np.diff([0.0, *cumulative])
+    days = later[["member_id", "date"]].drop_duplicates()
+    actual = [
+        int(((days["date"] >= start) & (days["date"] <= stop)).sum()) for _, start, stop in bounds
+    ]
+    return pd.DataFrame(
+        {
+            "period": [str(p) for p, _, _ in bounds],
+            "start": [s.date().isoformat() for _, s, _ in bounds],
+            "end": [e.date().isoformat() for _, _, e in bounds],
+            "predicted": predicted,
+            "actual": actual,
+            "cumulative_predicted": cumulative,
+            "cumulative_actual": np.cumsum(actual),
+        }
+    )
+
+
+def _new_members_per_month(
+    transactions: pd.DataFrame, members: pd.DataFrame | None, end: pd.Timestamp
+) -> float | None:
+    if members is not None and "join_date" in members:
+        joined = parse_dates(members, "join_date", "members")
+    else:
+        joined = transactions.groupby("member_id")["date"].min()
+    # The last 12 full calendar months up to the end of observation.
+    last_full = (end + pd.Timedelta(days=1)).to_period("M") - 1
+    months = pd.period_range(last_full - 11, last_full, freq="M")
+    months = months[months >= joined.min().to_period("M")]
+    if len(months) == 0:
+        return None
+    counts = joined.dt.to_period("M").value_counts()
+    return float(counts.reindex(months, fill_value=0).mean())
+
+
+def calibrate(
+    transactions: pd.DataFrame,
+    ledger: pd.DataFrame | None = None,
+    members: pd.DataFrame | None = None,
+    calibration_end: str | dt.date | pd.Timestamp | None = None,
+    time_unit: Literal["day", "week"] = "day",
+    campaign_kinds: Mapping[str, str] | None = None,
+    campaign_days: Mapping[str, set] | None = None,
+    holdout_period: Literal["week", "month"] | None = None,
+) -> CalibrationResult:
+    """Calibrate behavior from a transaction log (see the module docstring).
+
+    Args:
+        transactions: ``member_id, date, amount`` (plus optional ``campaign_ids``).
+        ledger: optional points ledger ``member_id, date, kind, points``.
+        members: optional member table (``member_id``; ``join_date``, ``birthday`` and
+            ``tier`` are used when present).
+        calibration_end: last day to fit on; later purchases form the holdout.
+        time_unit: ``day`` or ``week`` for the BG/NBD rates.
+        campaign_kinds: campaign id -> kind (ids not listed are guessed from their names).
+        campaign_days: campaign id -> days it ran (default: days seen on purchases).
+        holdout_period: ``week`` or ``month`` (default: week for holdouts under 13 weeks).
+
+    Raises:
+        CalibrationDataError: unusable input (named column, row and value).
+        ConvergenceError: the BG/NBD fit failed.
+    """
+    unit_days(time_unit)
+    tx = check_transactions(transactions)
+    last = tx["date"].max()
+    end = last if calibration_end is None else pd.Timestamp(calibration_end).normalize()
+    if end > last:
+        end = last
+    summary = summarize_transactions(tx, end, time_unit)
+    fit_tx = tx[tx["date"] <= end]
+    notes: list[str] = []
+    bgnbd = fit_bgnbd(summary)
+
+    gamma_gamma = None
+    try:
+        gamma_gamma = fit_gamma_gamma(summary)
+    except (CalibrationDataError, ConvergenceError) as exc:
+        notes.append(f"spend per purchase kept at the defaults: {exc}")
+
+    if members is not None:
+        if "member_id" not in members:
+            raise CalibrationDataError("members: missing column member_id")
+        members = members.assign(member_id=members["member_id"].astype(str).str.strip())
+
+    uplift = None
+    try:
+        uplift = fit_purchase_rate(
+            fit_tx,
+            members=members,
+            campaign_kinds=campaign_kinds,
+            campaign_days=campaign_days,
+            calibration_end=end,
+            bgnbd_params=bgnbd.params,
+            time_unit=time_unit,
+        )
+        notes.extend(uplift.notes)
+    except CalibrationDataError as exc:
+        notes.append(f"seasonality and uplift kept at the defaults: {exc}")
+
+    redemption = None
+    if ledger is not None:
+        checked = check_ledger(ledger)
+        tiers = None
+        if members is not None and "tier" in members:
+            tiers = members.set_index("member_id")["tier"].dropna()
+        try:
+            redemption = fit_redemption(checked, tiers=tiers, calibration_end=end)
+        except (CalibrationDataError, ConvergenceError) as exc:
+            notes.append(f"redemption propensity kept at the defaults: {exc}")
+
+    holdout = None
+    if end < last:
+        period = holdout_period or ("week" if (last - end).days < 91 else "month")
+        holdout = holdout_check(bgnbd, summary, tx, end, period)
+
+    alive = bgnbd.probability_alive(summary["frequency"], summary["recency"], summary["T"])
+    p_alive = {"mean": float(np.mean(alive)), "share_below_0.5": float(np.mean(alive < 0.5))}
+    p_alive.update(
+        {
+            f"p{int(q * 100)}": float(v)
+            for q, v in zip(_P_ALIVE_QUANTILES, np.quantile(alive, _P_ALIVE_QUANTILES), strict=True)
+        }
+    )
+    return CalibrationResult(
+        time_unit=time_unit,
+        calibration_end=end.date().isoformat(),
+        last_date=last.date().isoformat(),
+        n_members=len(summary),
+        n_transactions=len(fit_tx),
+        bgnbd=bgnbd,
+        gamma_gamma=gamma_gamma,
+        uplift=uplift,
+        redemption=redemption,
+        new_members_per_month=_new_members_per_month(fit_tx, members, end),
+        holdout=holdout,
+        p_alive=p_alive,
+        notes=tuple(notes),
+    )

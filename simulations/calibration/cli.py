@@ -1,0 +1,158 @@
+"""The ``calibrate`` command: behavior parameters from a client's CSV files.
+
+Usage::
+
+    python -m simulations calibrate --transactions FILE [--ledger FILE] [--members FILE]
+        [--policy FILE] [--calibration-end YYYY-MM-DD] [--time-unit day|week]
+        --out params.json
+
+``--transactions`` is a CSV with at least ``member_id,date,amount`` (``campaign_ids``,
+``;``-separated, is used for campaign uplift); ``--ledger`` a points ledger CSV
+(``member_id,date,kind,points``); ``--members`` a member CSV (``member_id``, and optionally
+``join_date``, ``birthday``, ``tier``); ``--policy`` the policy whose campaign calendar
+names the campaign kinds and days.
+
+Exit status: 0 written; 2 unusable input (the message names the file, column, row and
+value) or wrong usage; 3 the model did not converge. On failure no output file is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from simulations.behavior import save_behavior
+from simulations.calibration.calibrate import calibrate
+from simulations.calibration.data import read_transactions
+from simulations.calibration.errors import CalibrationDataError, ConvergenceError
+
+__all__ = ["add_parser", "main", "run"]
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_NOT_CONVERGED = 3
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``calibrate`` command to an ``argparse`` subparsers object."""
+    parser = subparsers.add_parser(
+        "calibrate",
+        help="estimate behavior parameters from transactions",
+        description="Estimate behavior parameters (BG/NBD, Gamma-Gamma, seasonality, uplift,"
+        " redemption) from a transaction CSV and write them as JSON for the simulator.",
+    )
+    parser.add_argument("--transactions", required=True, help="CSV: member_id,date,amount,...")
+    parser.add_argument("--ledger", help="points ledger CSV: member_id,date,kind,points")
+    parser.add_argument("--members", help="member CSV: member_id[,join_date,birthday,tier]")
+    parser.add_argument("--policy", help="policy file naming the campaigns (YAML or JSON)")
+    parser.add_argument("--calibration-end", help="last day to fit on (YYYY-MM-DD)")
+    parser.add_argument("--time-unit", choices=("day", "week"), default="day")
+    parser.add_argument("--out", required=True, help="where to write params.json")
+    parser.set_defaults(command_run=run)
+    return parser
+
+
+def _read_csv(path: str, required: tuple[str, ...], label: str) -> pd.DataFrame:
+    file = Path(path)
+    if not file.is_file():
+        raise CalibrationDataError(f"{label} file not found: {path}")
+    try:
+        frame = pd.read_csv(file, dtype={"member_id": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CalibrationDataError(f"{file.name}: not a readable CSV file ({exc})") from exc
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise CalibrationDataError(
+            f"{file.name}: missing column(s) {', '.join(missing)}; the {label} file needs"
+            f" {', '.join(required)}"
+        )
+    return frame
+
+
+def _campaigns(policy_path: str) -> tuple[dict[str, str], dict[str, set]]:
+    # Imported here so the command works without the policies package being configured.
+    from policies.errors import PolicyError
+    from policies.io import load_policy
+
+    try:
+        policy = load_policy(policy_path)
+    except PolicyError as exc:
+        raise CalibrationDataError(str(exc)) from exc
+    kinds = {c.id: c.kind for c in policy.campaigns}
+    days = {c.id: {pd.Timestamp(d) for d in c.days()} for c in policy.campaigns}
+    return kinds, days
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command; print a summary, or a message on bad input; return the exit code."""
+    try:
+        if not Path(args.out).resolve().parent.is_dir():
+            raise CalibrationDataError(f"--out: the folder of {args.out} does not exist")
+        transactions = read_transactions(args.transactions)
+        ledger = (
+            _read_csv(args.ledger, ("member_id", "date", "kind", "points"), "ledger")
+            if args.ledger
+            else None
+        )
+        members = _read_csv(args.members, ("member_id",), "members") if args.members else None
+        kinds, days = _campaigns(args.policy) if args.policy else (None, None)
+        end = None
+        if args.calibration_end:
+            try:
+                end = pd.Timestamp(args.calibration_end)
+            except ValueError as exc:
+                raise CalibrationDataError(
+                    f"--calibration-end(={args.calibration_end!r}) is not a date; use YYYY-MM-DD"
+                ) from exc
+        result = calibrate(
+            transactions,
+            ledger=ledger,
+            members=members,
+            calibration_end=end,
+            time_unit=args.time_unit,
+            campaign_kinds=kinds,
+            campaign_days=days,
+        )
+        params = result.behavior_params()
+    except CalibrationDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ConvergenceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    save_behavior(params, args.out)
+    bg = result.bgnbd.params
+    print(
+        f"calibrated {result.n_members} members, {result.n_transactions} purchases up to"
+        f" {result.calibration_end} (rates per {result.time_unit})"
+    )
+    print(
+        f"BG/NBD r={bg['r']:.3g} alpha={bg['alpha']:.3g} a={bg['a']:.3g} b={bg['b']:.3g};"
+        f" P(alive) median {result.p_alive['p50']:.2f}"
+    )
+    if result.gamma_gamma is not None:
+        print(f"mean spend per purchase {result.gamma_gamma.mean_spend:,.2f}")
+    for note in result.notes:
+        print(f"note: {note}")
+    print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for ``python -m simulations.calibration.cli`` (the calibrate command)."""
+    parser = argparse.ArgumentParser(prog="python -m simulations")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_parser(subparsers)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] != ["calibrate"]:
+        arguments.insert(0, "calibrate")
+    args = parser.parse_args(arguments)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Monthly redemption propensity from a points ledger (logistic regression).
+
+The simulator's redemption model (`simulations.behavior.RedemptionParams`): in a month in
+which redemption is open, a member holding points redeems with probability
+
+    logistic(intercept + balance_coef * log1p(balance / balance_scale) + tier_coef[tier])
+
+and then redeems a share ``redeem_share`` of the balance. Here the member-month panel is
+built from the ledger (``member_id, date, kind, points`` with redeem/expire negative): the
+balance is the member's points at the start of the month, the outcome is whether the member
+has at least one ``redeem`` entry in the month. Only *open* months enter the fit; a month is
+taken as open when anybody redeemed in it (programs that redeem only in an appreciation
+month would otherwise look like members who never want to redeem). The logit is fitted by
+maximum likelihood (statsmodels ``Logit``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from simulations.calibration.data import parse_dates
+from simulations.calibration.errors import CalibrationDataError, ConvergenceError
+
+__all__ = ["LEDGER_COLUMNS", "LEDGER_KINDS", "RedemptionFit", "check_ledger", "fit_redemption"]
+
+LEDGER_COLUMNS = ("member_id", "date", "kind", "points")
+LEDGER_KINDS = ("earn", "bonus", "redeem", "expire")
+
+
+@dataclass(frozen=True)
+class RedemptionFit:
+    """Estimated redemption propensity.
+
+    Attributes:
+        intercept, balance_coef: logit coefficients (balance as ``log1p(balance/scale)``).
+        balance_scale: the scale used (points).
+        tier_coefs: logit shift per tier, entry tier first (0.0), or () without tiers.
+        tiers: tier names in the order of ``tier_coefs``.
+        redeem_share: mean share of the opening balance redeemed in a redemption month.
+        table: coefficients with standard errors, 95% intervals and p-values.
+        n_member_months: member-months in the fit; ``open_months``: months taken as open.
+    """
+
+    intercept: float
+    balance_coef: float
+    balance_scale: float
+    tier_coefs: tuple[float, ...]
+    tiers: tuple[str, ...]
+    redeem_share: float
+    table: pd.DataFrame = field(repr=False)
+    n_member_months: int
+    open_months: tuple[str, ...]
+
+
+def check_ledger(frame: pd.DataFrame, source: str = "ledger") -> pd.DataFrame:
+    """Validate a points ledger; return a copy with parsed dates and integer points.
+
+    Raises:
+        CalibrationDataError: a missing column, an unknown kind, a non-integer number of
+            points, or a sign that contradicts the kind (earn/bonus positive, redeem/expire
+            negative).
+    """
+    missing = [c for c in LEDGER_COLUMNS if c not in frame.columns]
+    if missing:
+        raise CalibrationDataError(
+            f"{source}: missing column(s) {', '.join(missing)}; a ledger needs"
+            f" {', '.join(LEDGER_COLUMNS)}"
+        )
+    out = frame.copy()
+    out["member_id"] = out["member_id"].astype(str).str.strip()
+    out["date"] = parse_dates(out, "date", source)
+    kind = out["kind"].astype(str).str.strip().str.lower()
+    bad = ~kind.isin(LEDGER_KINDS).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise CalibrationDataError(
+            f"{source}: row {row + 2}: kind(={out['kind'].iloc[row]!r}) is not valid; use one"
+            f" of {', '.join(LEDGER_KINDS)}"
+        )
+    out["kind"] = kind
+    points = pd.to_numeric(out["points"], errors="coerce")
+    positive = kind.isin(("earn", "bonus")).to_numpy()
+    bad = (points.isna() | (points != points.round())).to_numpy()
+    bad |= np.where(positive, points < 0, points > 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise CalibrationDataError(
+            f"{source}: row {row + 2}: points(={out['points'].iloc[row]!r}) is not valid for"
+            f" kind {kind.iloc[row]}; points are whole numbers, earn/bonus >= 0 and"
+            " redeem/expire <= 0"
+        )
+    out["points"] = points.astype(np.int64)
+    return out
+
+
+def fit_redemption(
+    ledger: pd.DataFrame,
+    tiers: pd.Series | None = None,
+    balance_scale: float = 1000.0,
+    calibration_end: pd.Timestamp | None = None,
+) -> RedemptionFit:
+    """Fit the monthly redemption logit (see the module docstring).
+
+    Args:
+        ledger: checked ledger (`check_ledger`).
+        tiers: optional tier per member (index ``member_id``); tiers are ordered by their
+            members' mean balance, lowest first, and the lowest is the reference.
+        balance_scale: points scale of the balance term.
+        calibration_end: ignore entries after this day.
+
+    Raises:
+        CalibrationDataError: no redemption in the ledger, or too few member-months.
+        ConvergenceError: the logit did not converge (e.g. perfect separation).
+    """
+    if calibration_end is not None:
+        ledger = ledger[ledger["date"] <= calibration_end]
+    month = ledger["date"].dt.to_period("M")
+    months = pd.period_range(month.min(), month.max(), freq="M")
+    net = (
+        ledger.assign(month=month)
+        .pivot_table(index="member_id", columns="month", values="points", aggfunc="sum")
+        .reindex(columns=months, fill_value=0)
+        .fillna(0)
+    )
+    redeems = ledger[ledger["kind"] == "redeem"].assign(month=month)
+    if redeems.empty:
+        raise CalibrationDataError(
+            "ledger: no redeem entries; the redemption propensity cannot be estimated"
+        )
+    redeemed = (
+        redeems.pivot_table(index="member_id", columns="month", values="points", aggfunc="sum")
+        .reindex(index=net.index, columns=months, fill_value=0)
+        .fillna(0)
+    )
+    closing = net.to_numpy().cumsum(axis=1)
+    opening = closing - net.to_numpy()
+    amount = -redeemed.to_numpy()
+    open_mask = np.asarray(amount.sum(axis=0) > 0)
+    eligible = (opening > 0) & open_mask[None, :]
+    rows, cols = np.nonzero(eligible)
+    if len(rows) < 50:
+        raise CalibrationDataError(
+            f"ledger: only {len(rows)} member-months with points in redemption months;"
+            " at least 50 are needed"
+        )
+    panel = pd.DataFrame(
+        {
+            "member_id": net.index.to_numpy()[rows],
+            "balance": opening[rows, cols],
+            "redeemed": (amount[rows, cols] > 0).astype(float),
+            "share": np.minimum(amount[rows, cols] / opening[rows, cols], 1.0),
+        }
+    )
+    design = pd.DataFrame({"const": 1.0, "log_balance": np.log1p(panel["balance"] / balance_scale)})
+    tier_names: tuple[str, ...] = ()
+    if tiers is not None:
+        tier_of = panel["member_id"].map(tiers.astype(str))
+        order = panel.assign(tier=tier_of).dropna(subset=["tier"]).groupby("tier")["balance"].mean()
+        tier_names = tuple(order.sort_values().index)
+        for name in tier_names[1:]:
+            design[f"tier:{name}"] = (tier_of == name).astype(float).to_numpy()
+    try:
+        fitted = sm.Logit(panel["redeemed"].to_numpy(), design).fit(disp=0, maxiter=200)
+    except np.linalg.LinAlgError as exc:
+        raise ConvergenceError("redemption logit", str(exc)) from exc
+    if not fitted.mle_retvals.get("converged", False):
+        raise ConvergenceError(
+            "redemption logit", "Newton iterations did not converge", dict(fitted.mle_retvals)
+        )
+    ci = fitted.conf_int()
+    table = pd.DataFrame(
+        {
+            "model": "redemption",
+            "parameter": design.columns,
+            "estimate": fitted.params.to_numpy(),
+            "std_err": fitted.bse.to_numpy(),
+            "ci_low": ci[0].to_numpy(),
+            "ci_high": ci[1].to_numpy(),
+            "p_value": fitted.pvalues.to_numpy(),
+        }
+    )
+    tier_coefs = (
+        (0.0, *(float(fitted.params[f"tier:{n}"]) for n in tier_names[1:])) if tier_names else ()
+    )
+    shares = panel.loc[panel["redeemed"] > 0, "share"]
+    return RedemptionFit(
+        intercept=float(fitted.params["const"]),
+        balance_coef=float(fitted.params["log_balance"]),
+        balance_scale=balance_scale,
+        tier_coefs=tier_coefs,
+        tiers=tier_names,
+        redeem_share=float(np.clip(shares.mean(), 1e-6, 1.0)),
+        table=table,
+        n_member_months=len(panel),
+        open_months=tuple(str(m) for m, is_open in zip(months, open_mask, strict=True) if is_open),
+    )
