@@ -1,4 +1,4 @@
-"""End-to-end tests of ``python -m policies``: real processes, real files, failure paths."""
+"""Tests of ``python -m policies``: failure paths in real processes, the main flow in-process."""
 
 import json
 import os
@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -37,6 +38,16 @@ def run_cli(tmp_path, *args, **env):
     )
     assert "Traceback" not in result.stderr, result.stderr
     return result
+
+
+def run_main(capsys, *args):
+    """The same command run inside the test process (no interpreter start-up to pay for)."""
+    from policies.cli import main
+
+    capsys.readouterr()
+    code = main([str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
 
 def start_cli(tmp_path, *args):
@@ -135,45 +146,45 @@ def test_usage_errors_exit_2(tmp_path):
     assert result.returncode == 2 and "invalid int value" in result.stderr
 
 
-def test_diff_in_plain_language(tmp_path, classic_path, classic_data):
+def test_diff_in_plain_language(capsys, tmp_path, classic_path, classic_data):
     new = write_variant(tmp_path, classic_data, "new.yaml", gold(8000))
-    result = run_cli(tmp_path, "diff", classic_path, new)
+    result = run_main(capsys, "diff", classic_path, new)
     assert result.returncode == 0
     assert "  - Gold threshold: ¥10,000 → ¥8,000" in result.stdout.splitlines()
 
 
-def test_publish_history_rollback_status(tmp_path, classic_path, classic_data):
+def test_publish_history_rollback_status(capsys, tmp_path, classic_path, classic_data):
     target = tmp_path / "live" / "policy.json"
-    first = run_cli(
-        tmp_path, "publish", classic_path, "--target", target, "--note", "launch", "--by", "ann"
+    first = run_main(
+        capsys, "publish", classic_path, "--target", target, "--note", "launch", "--by", "ann"
     )
     assert first.returncode == 0, first.stderr
     assert "Published version 1" in first.stdout
 
-    again = run_cli(tmp_path, "publish", classic_path, "--target", target)
+    again = run_main(capsys, "publish", classic_path, "--target", target)
     assert again.returncode == 0 and "Already live" in again.stdout and "version 1" in again.stdout
 
     new = write_variant(tmp_path, classic_data, "gold8k.yaml", gold(8000))
-    second = run_cli(
-        tmp_path, "publish", new, "--target", target, "--note", "Gold 8k", "--expect-version", "1"
+    second = run_main(
+        capsys, "publish", new, "--target", target, "--note", "Gold 8k", "--expect-version", "1"
     )
     assert second.returncode == 0, second.stderr
     assert "Published version 2 from version 1" in second.stdout
     assert "Gold threshold: ¥10,000 → ¥8,000" in second.stdout
 
-    back = run_cli(tmp_path, "rollback", "--to", "1", "--target", target, "--note", "undo")
+    back = run_main(capsys, "rollback", "--to", "1", "--target", target, "--note", "undo")
     assert back.returncode == 0, back.stderr
     assert "Published version 3 from version 2" in back.stdout
     assert "Gold threshold: ¥8,000 → ¥10,000" in back.stdout
 
-    listing = run_cli(tmp_path, "history", "--target", target)
+    listing = run_main(capsys, "history", "--target", target)
     assert listing.returncode == 0
     lines = listing.stdout.splitlines()[1:]
     assert [line[2:].split()[0] for line in lines] == ["v1", "v2", "v3"]
     assert lines[0].rstrip().endswith("launch") and "ann" in lines[0]
     assert lines[2].startswith("* v3") and "rollback to v1" in lines[2]
 
-    status = run_cli(tmp_path, "status", "--target", target)
+    status = run_main(capsys, "status", "--target", target)
     assert status.returncode == 0 and "version 3, checksum verified" in status.stdout
 
     assert [e.action for e in audit_log(target)] == ["publish", "publish", "rollback"]
@@ -273,24 +284,24 @@ def test_corrupted_live_file_is_repaired_by_publishing(tmp_path, classic_path, c
     assert load_published(target).version == 2
 
 
-def test_diff_reads_published_files(tmp_path, classic_path, classic_data):
+def test_diff_reads_published_files(capsys, tmp_path, classic_path, classic_data):
     target = tmp_path / "policy.json"
     publish(load_policy(classic_path), target)
     new = write_variant(tmp_path, classic_data, "gold8k.yaml", gold(8000))
-    result = run_cli(tmp_path, "diff", target, new)
+    result = run_main(capsys, "diff", target, new)
     assert result.returncode == 0 and "Gold threshold: ¥10,000 → ¥8,000" in result.stdout
     target.write_text("{}", encoding="utf-8")
-    broken = run_cli(tmp_path, "diff", target, new)
+    broken = run_main(capsys, "diff", target, new)
     assert broken.returncode == 1 and "is not a valid policy" in broken.stderr
 
 
-def test_schema_commands(tmp_path):
-    policy = run_cli(tmp_path, "schema")
+def test_schema_commands(capsys, tmp_path):
+    policy = run_main(capsys, "schema")
     assert policy.returncode == 0
     schema = json.loads(policy.stdout)
     assert schema["$id"] == "urn:memberlab:schema:policy:v1"
     assert "Policy" not in schema.get("$defs", {})  # the root is the policy itself
-    published = json.loads(run_cli(tmp_path, "schema", "--published").stdout)
+    published = json.loads(run_main(capsys, "schema", "--published").stdout)
     assert published["$id"] == "urn:memberlab:schema:published-policy:v1"
     assert "Policy" in published["$defs"]
 
