@@ -2,7 +2,7 @@
 
 Commands::
 
-    validate FILE...                     check policy files (YAML or JSON)
+    validate FILE...                     check policy files (YAML/JSON, or published JSON)
     diff OLD NEW                         what changes for members (files or published JSON)
     publish FILE [--target PATH] [--note TEXT] [--by NAME] [--expect-version N]
     rollback --to VERSION [--target PATH] [--note TEXT] [--by NAME] [--expect-version N]
@@ -26,6 +26,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policies.diff import describe_changes
 from policies.errors import (
@@ -37,6 +38,9 @@ from policies.errors import (
 )
 from policies.io import content_id, load_policy
 from policies.model import Policy
+
+if TYPE_CHECKING:
+    from policies.publish import PublishOutcome
 
 __all__ = ["main"]
 
@@ -76,8 +80,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in args.files:
         try:
-            policy = load_policy(path)
-        except PolicyValidationError as exc:
+            policy = _load_any(path)
+        except (PolicyValidationError, PublishedPolicyError) as exc:
             print(exc, file=sys.stderr)
             status = EXIT_INVALID
             continue
@@ -100,7 +104,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_outcome(outcome, target: Path, verb: str) -> None:
+def _print_outcome(outcome: PublishOutcome, target: Path, verb: str) -> None:
     published = outcome.published
     if not outcome.changed:
         print(

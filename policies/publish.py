@@ -47,6 +47,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from policies.diff import describe_changes
 from policies.errors import (
     PolicyValidationError,
     PublishedPolicyError,
@@ -476,8 +477,6 @@ def _commit(
     restored_from: int | None,
     lock_timeout: float,
 ) -> PublishOutcome:
-    from policies.diff import describe_changes
-
     with _exclusive_lock(target, lock_timeout):
         versions = _history_versions(target)
         live = _live_or_none(target)

@@ -361,3 +361,14 @@ def test_load_published_error_is_typed(tmp_path):
     (tmp_path / "policy.json").write_text('{"format": "memberlab.published-policy"', "utf-8")
     with pytest.raises(PublishedPolicyError, match="looks truncated"):
         load_published(tmp_path / "policy.json")
+
+
+def test_validate_checks_published_files_too(capsys, tmp_path, classic_policy):
+    target = tmp_path / "policy.json"
+    publish(classic_policy, target)
+    good = run_main(capsys, "validate", target)
+    assert good.returncode == 0 and good.stdout.startswith(f"OK {target}")
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.replace('"discount_pct": 8.0', '"discount_pct": 18.0'), "utf-8")
+    bad = run_main(capsys, "validate", target)
+    assert bad.returncode == 1 and "failed its checksum" in bad.stderr
