@@ -438,7 +438,9 @@ def _write_readable(path: Path, text: str) -> None:
     reading the config may run as another user.
     """
     write_atomic(path, text)
-    os.chmod(path, _READABLE_MODE)
+    # The file is already in place: a file system without modes must not fail the publish.
+    with contextlib.suppress(OSError):
+        os.chmod(path, _READABLE_MODE)
 
 
 def _now_utc() -> dt.datetime:
