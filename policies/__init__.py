@@ -5,6 +5,7 @@ the live loyalty system can use it alone (`load_published` plus the rules in
 `policies.rules`).
 """
 
+from policies.diff import describe_changes
 from policies.errors import (
     PolicyError,
     PolicyValidationError,
@@ -23,6 +24,14 @@ from policies.io import (
     save_policy,
 )
 from policies.model import SCHEMA_VERSION, Campaign, Policy, Tier
+from policies.publish import (
+    PublishedPolicy,
+    audit_log,
+    history,
+    load_published,
+    publish,
+    rollback,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -33,13 +42,20 @@ __all__ = [
     "PublishError",
     "PublishedPolicyError",
     "StalePublishError",
+    "PublishedPolicy",
     "Tier",
+    "audit_log",
     "canonical_json",
     "content_id",
+    "describe_changes",
     "dump_policy",
+    "history",
+    "load_published",
     "load_policy",
     "parse_policy",
     "policy_from_dict",
     "policy_to_dict",
+    "publish",
+    "rollback",
     "save_policy",
 ]

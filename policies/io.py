@@ -7,6 +7,7 @@ same content id are the same program, whatever file formatting or key order they
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -110,15 +111,18 @@ def save_policy(policy: Policy, path: str | Path) -> None:
     write_atomic(path, dump_policy(policy, fmt))
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     """Write ``text`` to ``path`` so readers see the old file or the new one, never a mix.
 
     Temp file in the same directory, fsync, rename over the target, fsync the directory
-    (the rename alone is atomic but not durable).
+    (the rename alone is atomic but not durable). The file gets ``mode`` before the rename,
+    so a reader running as another user can read it the moment it appears.
     """
     path = Path(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        with contextlib.suppress(OSError):  # file systems without modes
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

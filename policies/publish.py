@@ -432,15 +432,8 @@ def _cannot_write(target: Path, exc: OSError) -> str:
 
 
 def _write_readable(path: Path, text: str) -> None:
-    """`policies.io.write_atomic`, then make the file readable by the live system's user.
-
-    ``tempfile.mkstemp`` creates files readable by their owner only; the loyalty system
-    reading the config may run as another user.
-    """
-    write_atomic(path, text)
-    # The file is already in place: a file system without modes must not fail the publish.
-    with contextlib.suppress(OSError):
-        os.chmod(path, _READABLE_MODE)
+    """`policies.io.write_atomic` with a mode the live system's user can read."""
+    write_atomic(path, text, mode=_READABLE_MODE)
 
 
 def _now_utc() -> dt.datetime:
