@@ -39,6 +39,10 @@ class PolicyValidationError(PolicyError):
                 ".[", "["
             )
             message = error["msg"].removeprefix("Value error, ")
+            located = (error.get("ctx") or {}).get("error")
+            sub = getattr(located, "path", None)
+            if sub:
+                path = f"{path}{sub}" if sub.startswith("[") or not path else f"{path}.{sub}"
             if error["type"] not in ("value_error", "assertion_error") and "input" in error:
                 message = f"{message} (got {_show(error['input'])})"
             problems.append((path, message))

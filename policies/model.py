@@ -80,6 +80,18 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 
+class FieldProblem(ValueError):
+    """A validation problem located at ``path`` below the model that raised it.
+
+    Whole-model checks raise it so a message can point at the exact field
+    (``tiers[2].threshold``), not just at the section that holds it.
+    """
+
+    def __init__(self, path: str, message: str):
+        super().__init__(message)
+        self.path = path
+
+
 NonNegative = Annotated[float, Field(ge=0)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 
@@ -161,16 +173,18 @@ class TierRules(_Frozen):
         if duplicates:
             raise ValueError(f"tier names must be unique; repeated: {', '.join(duplicates)}")
         if self.tiers[0].threshold != 0:
-            raise ValueError(
+            raise FieldProblem(
+                "tiers[0].threshold",
                 f"tiers[0] ({self.tiers[0].name}) is the entry tier: its threshold"
-                f"(={self.tiers[0].threshold:g}) must be 0"
+                f"(={self.tiers[0].threshold:g}) must be 0",
             )
         for i in range(1, len(self.tiers)):
             low, high = self.tiers[i - 1], self.tiers[i]
             if high.threshold <= low.threshold:
-                raise ValueError(
+                raise FieldProblem(
+                    f"tiers[{i}].threshold",
                     f"tiers[{i}].threshold(={high.threshold:g}) for {high.name} must be greater"
-                    f" than {low.name}'s threshold ({low.threshold:g}): thresholds must increase"
+                    f" than {low.name}'s threshold ({low.threshold:g}): thresholds must increase",
                 )
         return self
 
@@ -214,9 +228,10 @@ class EarnRule(_Frozen):
     def _increasing_bands(cls, bands: tuple[BalanceBand, ...]) -> tuple[BalanceBand, ...]:
         for i in range(1, len(bands)):
             if bands[i].min_balance <= bands[i - 1].min_balance:
-                raise ValueError(
+                raise FieldProblem(
+                    f"[{i}].min_balance",
                     f"balance_bands[{i}].min_balance(={bands[i].min_balance}) must be greater"
-                    f" than balance_bands[{i - 1}].min_balance(={bands[i - 1].min_balance})"
+                    f" than balance_bands[{i - 1}].min_balance(={bands[i - 1].min_balance})",
                 )
         return bands
 
@@ -429,9 +444,10 @@ class Campaign(_Frozen):
     @model_validator(mode="after")
     def _consistent(self) -> Campaign:
         if self.end < self.start:
-            raise ValueError(
+            raise FieldProblem(
+                "end",
                 f"end(={self.end.isoformat()}) is before start(={self.start.isoformat()}):"
-                " a campaign must end on or after the day it starts"
+                " a campaign must end on or after the day it starts",
             )
         if (self.end - self.start).days > 3660:
             raise ValueError("a campaign may run for at most 10 years; split longer calendars")
@@ -442,9 +458,10 @@ class Campaign(_Frozen):
                     f" reduction(={self.reduction:g}) > 0, e.g. ¥30 off ¥200"
                 )
             if self.reduction >= self.threshold:
-                raise ValueError(
+                raise FieldProblem(
+                    "reduction",
                     f"reduction(={self.reduction:g}) must be less than"
-                    f" threshold(={self.threshold:g})"
+                    f" threshold(={self.threshold:g})",
                 )
         return self
 
@@ -524,15 +541,17 @@ class Policy(_Frozen):
         for i, campaign in enumerate(self.campaigns):
             unknown = [name for name in campaign.target.tiers if name not in tier_names]
             if unknown:
-                raise ValueError(
+                raise FieldProblem(
+                    f"campaigns[{i}].target.tiers",
                     f"campaigns[{i}] ({campaign.id}): target tier(s) {', '.join(unknown)} do not"
-                    f" exist; known tiers: {', '.join(sorted(tier_names))}"
+                    f" exist; known tiers: {', '.join(sorted(tier_names))}",
                 )
         redemption = self.points.redemption
         if redemption.minimum_points and redemption.minimum_points % redemption.unit_points:
-            raise ValueError(
+            raise FieldProblem(
+                "points.redemption.minimum_points",
                 f"points.redemption.minimum_points(={redemption.minimum_points}) must be a"
-                f" multiple of unit_points(={redemption.unit_points})"
+                f" multiple of unit_points(={redemption.unit_points})",
             )
         _check_overlaps(self.campaigns)
         return self
@@ -564,11 +583,12 @@ def _check_overlaps(campaigns: tuple[Campaign, ...]) -> None:
                 clash = _first_common_day(first, second)
                 if clash is None:
                     continue
-            raise ValueError(
+            raise FieldProblem(
+                f"campaigns[{j}]",
                 f"campaigns[{i}] ({first.id}) and campaigns[{j}] ({second.id}) both run on"
                 f" {clash.isoformat()} for the same members with {'/'.join(sorted(shared))}"
                 f" effects, and one is 'exclusive': change the dates, narrow the targets, or"
-                f" set stacking to 'stack' or 'best' on both"
+                f" set stacking to 'stack' or 'best' on both",
             )
 
 

@@ -89,7 +89,7 @@ def test_campaign_ending_before_it_starts(classic_data):
     classic_data["campaigns"][1]["end"] = "2022-06-30"
     error = problems_of(classic_data)
     path, message = error.problems[0]
-    assert path == "campaigns[1]"
+    assert path == "campaigns[1].end"
     assert "end(=2022-06-30)" in message and "start(=2023-01-01)" in message
 
 
@@ -189,7 +189,7 @@ def test_threshold_reduction_must_take_less_than_it_needs(classic_data):
         }
     )
     path, message = problems_of(classic_data).problems[0]
-    assert path == "campaigns[2]"
+    assert path == "campaigns[2].reduction"
     assert "reduction(=250)" in message and "threshold(=200)" in message
 
 
