@@ -129,16 +129,26 @@ def gantt(segments: pd.DataFrame, title: str, year: int) -> alt.Chart:
     )
 
 
-def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, title: str, unit: str) -> alt.Chart:
+def heatmap(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    value: str,
+    title: str,
+    unit: str,
+    value_format: str = ".1%",
+    x_sort: list[str] | None = None,
+    y_sort: list[str] | None = None,
+) -> alt.Chart:
     """A heat map of ``value`` over ``x`` x ``y`` (e.g. cohort x months since joining)."""
     return (
         alt.Chart(_checked(frame))
         .mark_rect()
         .encode(
-            x=alt.X(f"{x}:O", title=None),
-            y=alt.Y(f"{y}:O", title=None),
+            x=alt.X(f"{x}:O", title=None, sort=x_sort),
+            y=alt.Y(f"{y}:O", title=None, sort=y_sort),
             color=alt.Color(f"{value}:Q", title=unit, scale=alt.Scale(scheme="blues")),
-            tooltip=[f"{y}:O", f"{x}:O", alt.Tooltip(f"{value}:Q", format=".1%")],
+            tooltip=[f"{y}:O", f"{x}:O", alt.Tooltip(f"{value}:Q", format=value_format)],
         )
         .properties(title=title)
     )

@@ -293,6 +293,158 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Version {version} restored as version {new}.",
         "zh": "已将版本 {version} 恢复为版本 {new}。",
     },
+    # -- scenarios and runs ------------------------------------------------------------------
+    "feature.engine": {"en": "The simulation engine", "zh": "模拟引擎"},
+    "runs.edited": {"en": "Being edited: {name}", "zh": "编辑中：{name}"},
+    "runs.example": {"en": "Example: {name}", "zh": "示例：{name}"},
+    "runs.scenario": {"en": "Scenario: {name}", "zh": "方案：{name}"},
+    "runs.live": {"en": "Live (version {version})", "zh": "线上版本 {version}"},
+    "runs.population": {"en": "Members", "zh": "会员来源"},
+    "runs.population.synthetic": {"en": "Synthetic", "zh": "模拟生成"},
+    "runs.population.database": {"en": "From the database", "zh": "数据库现有会员"},
+    "runs.members": {"en": "Synthetic members", "zh": "模拟会员数"},
+    "runs.months": {"en": "Horizon (months)", "zh": "预测期（月）"},
+    "runs.replications": {"en": "Replications", "zh": "重复次数"},
+    "runs.seed": {"en": "Seed", "zh": "随机种子"},
+    "unit.points": {"en": "points", "zh": "积分"},
+    "unit.members": {"en": "members", "zh": "人"},
+    # -- simulate -----------------------------------------------------------------------------
+    "simulate.title": {"en": "Simulate a scenario", "zh": "方案模拟"},
+    "simulate.scenario": {"en": "Scenario", "zh": "方案"},
+    "simulate.baseline": {"en": "Baseline (for ROI)", "zh": "对照基准（用于计算 ROI）"},
+    "simulate.baseline_help": {
+        "en": "Simulated with the same random numbers; ROI = (incremental revenue − incremental"
+        " cost) / incremental cost.",
+        "zh": "使用相同随机数模拟；ROI =（增量收入 − 增量成本）/ 增量成本。",
+    },
+    "simulate.no_baseline": {"en": "No baseline", "zh": "不设基准"},
+    "simulate.run": {"en": "Run simulation", "zh": "开始模拟"},
+    "simulate.running": {"en": "Simulating…", "zh": "模拟中…"},
+    "simulate.progress": {"en": "Simulating… {pct}%", "zh": "模拟中… {pct}%"},
+    "simulate.failed": {
+        "en": "The simulation could not run: {error}",
+        "zh": "模拟无法运行：{error}",
+    },
+    "simulate.no_result": {
+        "en": "Choose a scenario and run a simulation to see the forecast.",
+        "zh": "请选择方案并开始模拟以查看预测结果。",
+    },
+    "simulate.inputs": {
+        "en": "{label} · {members} {source} members · {months} months · {replications}"
+        " replications · seed {seed} · bands show P10–P90 across replications",
+        "zh": "{label} · {members} 名会员（{source}）· {months} 个月 · 重复 {replications} 次"
+        " · 随机种子 {seed} · 区间为各次重复的 P10–P90",
+    },
+    "simulate.migration": {"en": "Tier migration", "zh": "等级迁移"},
+    "simulate.migration_title": {
+        "en": "Members by tier: start → end of {months} months (P50)",
+        "zh": "会员等级：期初 → {months} 个月后（P50）",
+    },
+    "kpi.range": {"en": "P10–P90: {p10} to {p90}", "zh": "P10–P90：{p10} 至 {p90}"},
+    "kpi.active_members_end": {"en": "Active members (end)", "zh": "期末活跃会员"},
+    "kpi.retention_12m_end": {"en": "12-month retention (end)", "zh": "期末 12 个月留存率"},
+    "kpi.revenue_net": {"en": "Net revenue", "zh": "净收入"},
+    "kpi.revenue_gross": {"en": "Gross revenue", "zh": "总收入"},
+    "kpi.discounts": {"en": "Discounts", "zh": "折扣"},
+    "kpi.program_cost": {"en": "Program cost", "zh": "计划成本"},
+    "kpi.reward_cost": {"en": "Reward cost", "zh": "兑换成本"},
+    "kpi.campaign_cost": {"en": "Campaign cost", "zh": "活动成本"},
+    "kpi.contact_cost": {"en": "Contact cost", "zh": "触达成本"},
+    "kpi.points_issued": {"en": "Points issued", "zh": "发放积分"},
+    "kpi.points_redeemed": {"en": "Points redeemed", "zh": "兑换积分"},
+    "kpi.points_expired": {"en": "Points expired", "zh": "过期积分"},
+    "kpi.points_closing": {"en": "Points outstanding (end)", "zh": "期末未兑换积分"},
+    "kpi.liability_closing": {"en": "Points liability (end)", "zh": "期末积分负债"},
+    "kpi.breakage": {"en": "Breakage", "zh": "积分沉淀率"},
+    "kpi.new_members": {"en": "New members", "zh": "新增会员"},
+    "kpi.churned_members": {"en": "Churned members", "zh": "流失会员"},
+    "kpi.incremental_revenue": {"en": "Incremental revenue", "zh": "增量收入"},
+    "kpi.incremental_cost": {"en": "Incremental cost", "zh": "增量成本"},
+    "kpi.roi": {"en": "ROI vs baseline", "zh": "相对基准的 ROI"},
+    "metric.active_members": {"en": "Active members", "zh": "活跃会员"},
+    "metric.retention_12m": {"en": "12-month retention", "zh": "12 个月留存率"},
+    "metric.revenue_net": {"en": "Net revenue per month", "zh": "月净收入"},
+    "metric.points_issued": {"en": "Points issued per month", "zh": "月发放积分"},
+    "metric.points_redeemed": {"en": "Points redeemed per month", "zh": "月兑换积分"},
+    "metric.points_expired": {"en": "Points expired per month", "zh": "月过期积分"},
+    "metric.points_closing": {"en": "Points outstanding", "zh": "未兑换积分余额"},
+    "metric.liability": {"en": "Points liability", "zh": "积分负债"},
+    "metric.program_cost": {"en": "Program cost per month", "zh": "月计划成本"},
+    "metric.roi": {"en": "ROI vs baseline (month)", "zh": "相对基准的月 ROI"},
+    # -- compare ------------------------------------------------------------------------------
+    "compare.title": {"en": "Compare scenarios", "zh": "方案对比"},
+    "compare.baseline": {"en": "Baseline", "zh": "对照基准"},
+    "compare.scenarios": {"en": "Scenarios to compare (1–4)", "zh": "对比方案（1–4 个）"},
+    "compare.pick": {"en": "Pick one to four scenarios.", "zh": "请选择 1 至 4 个方案。"},
+    "compare.run": {"en": "Run comparison", "zh": "开始对比"},
+    "compare.no_result": {
+        "en": "Pick a baseline and scenarios, then run the comparison.",
+        "zh": "请选择基准与方案后开始对比。",
+    },
+    "compare.kpis": {"en": "Headline KPIs", "zh": "核心指标"},
+    "compare.kpis_help": {
+        "en": "P50 across replications, (difference from {baseline}) and the P10–P90 range;"
+        " all scenarios use the same members and random numbers.",
+        "zh": "各次重复的 P50、（与 {baseline} 的差值）及 P10–P90 区间；"
+        "各方案使用相同会员与随机数。",
+    },
+    "compare.kpi": {"en": "KPI", "zh": "指标"},
+    "compare.range": {"en": "[P10–P90 {p10} to {p90}]", "zh": "[P10–P90 {p10} 至 {p90}]"},
+    "compare.charts": {"en": "Over time", "zh": "走势"},
+    "compare.metrics": {"en": "Charts", "zh": "图表"},
+    "compare.changes": {"en": "What changed", "zh": "方案差异"},
+    "compare.changes_of": {"en": "{label}: {count} change(s)", "zh": "{label}：{count} 处变化"},
+    "compare.no_changes": {"en": "Same policy as the baseline.", "zh": "与基准规则相同。"},
+    # -- finance ------------------------------------------------------------------------------
+    "finance.title": {"en": "Finance: points liability", "zh": "财务：积分负债"},
+    "finance.no_result": {
+        "en": "No simulation yet: run one on the Simulate page, or run the policy being"
+        " edited with the default settings.",
+        "zh": "尚无模拟结果：请在“模拟”页运行，或以默认设置模拟当前编辑的规则。",
+    },
+    "finance.run_default": {"en": "Simulate the policy being edited", "zh": "模拟当前编辑的规则"},
+    "finance.run": {"en": "Simulation", "zh": "模拟结果"},
+    "finance.roll_forward": {"en": "Monthly points roll-forward", "zh": "月度积分变动表"},
+    "finance.roll_forward_help": {
+        "en": "Mean of {replications} replications: opening + issued − redeemed − expired ="
+        " closing.",
+        "zh": "{replications} 次重复的平均值：期初 + 发放 − 兑换 − 过期 = 期末。",
+    },
+    "finance.in_currency": {
+        "en": "Show in currency ({symbol}, at cost per point)",
+        "zh": "按金额显示（{symbol}，按每积分成本）",
+    },
+    "finance.roll_forward_chart": {
+        "en": "Points movements and closing balance",
+        "zh": "积分变动与期末余额",
+    },
+    "finance.month": {"en": "Month", "zh": "月份"},
+    "finance.opening": {"en": "Opening", "zh": "期初"},
+    "finance.issued": {"en": "Issued", "zh": "发放"},
+    "finance.redeemed": {"en": "Redeemed", "zh": "兑换"},
+    "finance.expired": {"en": "Expired", "zh": "过期"},
+    "finance.closing": {"en": "Closing", "zh": "期末"},
+    "finance.urr": {"en": "Ultimate redemption rate", "zh": "最终兑换率"},
+    "finance.liability_now": {"en": "Liability at the end", "zh": "期末积分负债"},
+    "finance.liability_help": {
+        "en": "Outstanding points × cost per point × (1 − breakage), as IFRS 15 measures"
+        " loyalty points.",
+        "zh": "未兑换积分 × 每积分成本 × (1 − 沉淀率)，与 IFRS 15 对积分的计量一致。",
+    },
+    "finance.sensitivity": {"en": "Liability sensitivity", "zh": "负债敏感性"},
+    "finance.sensitivity_help": {
+        "en": "Cost per point from 60% to 140% of the policy's {cpp}; breakage ±20 points"
+        " around the estimate.",
+        "zh": "每积分成本为规则设定 {cpp} 的 60%–140%；沉淀率在估计值上下浮动 20 个百分点。",
+    },
+    "finance.sensitivity_chart": {
+        "en": "Liability by cost per point and breakage",
+        "zh": "按每积分成本与沉淀率的负债",
+    },
+    "finance.download_csv": {"en": "Download roll-forward (CSV)", "zh": "下载积分变动表（CSV）"},
+    "finance.download_xlsx": {"en": "Download report (Excel)", "zh": "下载报表（Excel）"},
+    "finance.history": {"en": "History from the database", "zh": "数据库历史数据"},
+    "finance.months": {"en": "months", "zh": "个月"},
 }
 
 

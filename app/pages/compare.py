@@ -1,8 +1,131 @@
-"""compare page (being built)."""
+"""Compare: two to four scenarios against a baseline, side by side, with what changed."""
 
+import pandas as pd
 import streamlit as st
 
+from app import charts, runs, state
 from app.i18n import t
+from app.library import optional, require
+from app.results_view import (
+    HEADLINE,
+    METRIC_UNITS,
+    Run,
+    available_metrics,
+    format_kpi,
+    metric_bands,
+    unit_label,
+)
 
-st.title(t("page.compare"))
-st.info(t("common.not_available", feature=t("page.compare")), icon="🚧")
+st.title(t("compare.title"))
+if require("simulations", "feature.engine", needs=runs.ENGINE_API) is None:
+    st.stop()
+
+options = runs.scenarios()
+labels = list(options)
+baseline_label = st.selectbox(t("compare.baseline"), labels, key="compare_baseline")
+others = [label for label in labels if label != baseline_label]
+chosen = st.multiselect(
+    t("compare.scenarios"),
+    others,
+    default=others[:2],
+    max_selections=4,
+    key="compare_scenarios",
+)
+settings = runs.simulation_controls("compare")
+enough = 1 <= len(chosen) <= 4
+if not enough:
+    st.warning(t("compare.pick"))
+
+if st.button(t("compare.run"), type="primary", disabled=not enough, key="compare_run"):
+    baseline = options[baseline_label]
+    bar = st.progress(0.0, text=t("simulate.running"))
+    compared = {}
+    jobs = [baseline_label, *chosen]
+    for i, label in enumerate(jobs):
+
+        def progress(done: float, message: str, i: int = i) -> None:
+            share = (i + min(max(done, 0.0), 1.0)) / len(jobs)
+            bar.progress(share, text=t("simulate.progress", pct=int(share * 100)))
+
+        other = None if label == baseline_label else baseline
+        result = runs.simulate(options[label], settings, baseline=other, progress=progress)
+        compared[label] = Run(label=label, policy=options[label], result=result, baseline=other)
+        state.remember_result(label, compared[label])
+    bar.empty()
+    st.session_state["ml_compare"] = {"baseline": baseline_label, "runs": compared}
+
+saved = st.session_state.get("ml_compare")
+if not saved:
+    st.info(t("compare.no_result"))
+    st.stop()
+
+compared = saved["runs"]
+base = compared[saved["baseline"]]
+symbol = base.policy.program.currency_symbol
+units = dict(zip(base.result.summary()["kpi"], base.result.summary()["unit"], strict=True))
+
+# -- KPI table ------------------------------------------------------------------------------
+kpis = [*HEADLINE, "points_issued", "points_expired", "incremental_revenue", "roi"]
+rows = []
+for kpi in kpis:
+    row = {t("compare.kpi"): t(f"kpi.{kpi}")}
+    for label, run in compared.items():
+        band = run.result.kpis.get(kpi)
+        if band is None:
+            row[label] = "–"
+            continue
+        unit = units.get(kpi, "ratio")
+        text = format_kpi(band["p50"], unit, symbol)
+        if label != saved["baseline"] and kpi in base.result.kpis:
+            delta = band["p50"] - base.result.kpis[kpi]["p50"]
+            text += f"  ({'+' if delta >= 0 else '−'}{format_kpi(abs(delta), unit, symbol)})"
+        text += "  " + t(
+            "compare.range",
+            p10=format_kpi(band["p10"], unit, symbol),
+            p90=format_kpi(band["p90"], unit, symbol),
+        )
+        row[label] = text
+    rows.append(row)
+st.subheader(t("compare.kpis"))
+st.caption(t("compare.kpis_help", baseline=saved["baseline"]))
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+# -- Overlaid charts ------------------------------------------------------------------------
+st.subheader(t("compare.charts"))
+metrics = [m for m in available_metrics(base.result) if m != "roi"]
+picked = st.multiselect(
+    t("compare.metrics"),
+    metrics,
+    default=["active_members", "liability"],
+    format_func=lambda value, lang=st.session_state.get("ml_lang"): t(f"metric.{value}", lang=lang),
+    key="compare_metrics",
+)
+for metric in picked:
+    frames = [
+        metric_bands(run.result, metric).assign(scenario=label) for label, run in compared.items()
+    ]
+    st.altair_chart(
+        charts.fan(
+            pd.concat(frames, ignore_index=True),
+            t(f"metric.{metric}"),
+            unit_label(METRIC_UNITS[metric], symbol),
+            color="scenario",
+        ),
+        width="stretch",
+    )
+
+# -- What changed ---------------------------------------------------------------------------
+st.subheader(t("compare.changes"))
+differ = optional("policies.diff", needs=("describe_changes",))
+if differ is None:
+    st.info(t("common.not_available", feature=t("feature.diff")), icon="🚧")
+else:
+    for label, run in compared.items():
+        if label == saved["baseline"]:
+            continue
+        changes = differ.describe_changes(base.policy, run.policy)
+        with st.expander(t("compare.changes_of", label=label, count=len(changes)), expanded=True):
+            if changes:
+                st.markdown("\n".join(f"- {change}" for change in changes))
+            else:
+                st.write(t("compare.no_changes"))

@@ -1,0 +1,181 @@
+"""Drawing a simulation result: headline KPIs, fan charts and tier migration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app import charts
+from app.formatting import money, number, pct, points
+from app.i18n import t
+from policies import Policy
+
+__all__ = [
+    "FAN_METRICS",
+    "HEADLINE",
+    "METRIC_UNITS",
+    "Run",
+    "available_metrics",
+    "show_headline",
+    "unit_label",
+    "format_kpi",
+    "metric_bands",
+    "show_result",
+]
+
+
+@dataclass(frozen=True)
+class Run:
+    """A simulation kept in the session: its label, the policies and the result."""
+
+    label: str
+    policy: Policy
+    result: Any  # simulations.SimulationResult
+    baseline: Policy | None = None
+
+
+HEADLINE = (
+    "active_members_end",
+    "retention_12m_end",
+    "revenue_net",
+    "program_cost",
+    "liability_closing",
+    "breakage",
+)
+FAN_METRICS = (
+    "active_members",
+    "retention_12m",
+    "revenue_net",
+    "points_issued",
+    "points_redeemed",
+    "points_expired",
+    "points_closing",
+    "liability",
+    "program_cost",
+    "roi",
+)
+METRIC_UNITS = {
+    "active_members": "members",
+    "retention_12m": "share",
+    "revenue_net": "currency",
+    "points_issued": "points",
+    "points_redeemed": "points",
+    "points_expired": "points",
+    "points_closing": "points",
+    "liability": "currency",
+    "program_cost": "currency",
+    "roi": "ratio",
+}
+
+
+def format_kpi(value: float, unit: str, symbol: str) -> str:
+    """A KPI value written in its unit."""
+    if unit == "currency":
+        return money(value, symbol)
+    if unit == "points":
+        return points(value)
+    if unit == "share":
+        return pct(value)
+    if unit == "ratio":
+        return number(value, 2) + "×"
+    return number(value)
+
+
+def unit_label(unit: str, symbol: str) -> str:
+    """The axis title of a unit."""
+    return {
+        "currency": symbol,
+        "points": t("unit.points"),
+        "share": "%",
+        "members": t("unit.members"),
+        "ratio": "×",
+    }[unit]
+
+
+def metric_bands(result: Any, metric: str) -> pd.DataFrame:
+    """P10/P50/P90 per month of a monthly metric; shares in percent."""
+    bands = result.bands(metric)
+    if METRIC_UNITS.get(metric) == "share":
+        bands[["p10", "p50", "p90"]] = bands[["p10", "p50", "p90"]] * 100
+    return bands
+
+
+def available_metrics(result: Any) -> list[str]:
+    """The fan-chart metrics this result recorded (ROI only with a baseline)."""
+    return [metric for metric in FAN_METRICS if metric in result.monthly.columns]
+
+
+def show_headline(result: Any, symbol: str) -> None:
+    """The headline KPIs as metrics: P50 with the P10-P90 range in the help."""
+    kpis = result.kpis
+    units = dict(zip(result.summary()["kpi"], result.summary()["unit"], strict=True))
+    columns = st.columns(len(HEADLINE))
+    for column, kpi in zip(columns, HEADLINE, strict=True):
+        if kpi not in kpis:
+            continue
+        band = kpis[kpi]
+        column.metric(
+            t(f"kpi.{kpi}"),
+            format_kpi(band["p50"], units[kpi], symbol),
+            help=t(
+                "kpi.range",
+                p10=format_kpi(band["p10"], units[kpi], symbol),
+                p90=format_kpi(band["p90"], units[kpi], symbol),
+            ),
+        )
+
+
+def show_result(run: Run) -> None:
+    """Everything the Simulate page shows about one run."""
+    result = run.result
+    symbol = run.policy.program.currency_symbol
+    inputs = result.inputs
+    population = inputs.get("population", {})
+    st.caption(
+        t(
+            "simulate.inputs",
+            label=run.label,
+            members=number(population.get("members")),
+            source=population.get("source", "?"),
+            months=inputs.get("months"),
+            replications=inputs.get("replications"),
+            seed=result.seed,
+        )
+    )
+    show_headline(result, symbol)
+    metrics = available_metrics(result)
+    for i in range(0, len(metrics), 2):
+        columns = st.columns(2)
+        for column, metric in zip(columns, metrics[i : i + 2], strict=False):
+            unit = unit_label(METRIC_UNITS[metric], symbol)
+            column.altair_chart(
+                charts.fan(metric_bands(result, metric), t(f"metric.{metric}"), unit),
+                width="stretch",
+            )
+    st.subheader(t("simulate.migration"))
+    migration = result.tier_migration
+    if len(migration):
+        order = ["(new)", *run.policy.tier_names]
+        st.altair_chart(
+            charts.heatmap(
+                migration,
+                x="to_tier",
+                y="from_tier",
+                value="members",
+                title=t("simulate.migration_title", months=inputs.get("months")),
+                unit=t("unit.members"),
+                value_format=",.0f",
+                x_sort=list(run.policy.tier_names),
+                y_sort=order,
+            ),
+            width="stretch",
+        )
+        table = migration.pivot_table(
+            index="from_tier", columns="to_tier", values="members", aggfunc="sum"
+        )
+        table = table.reindex(index=[i for i in order if i in table.index])
+        table = table.reindex(columns=[c for c in run.policy.tier_names if c in table.columns])
+        st.dataframe(table.round(0), width="stretch")

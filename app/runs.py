@@ -1,0 +1,242 @@
+"""Scenarios to simulate, and simulation runs cached by what determines their numbers.
+
+A *scenario* here is a labelled policy: the one being edited, a shipped example, a saved
+scenario (when the store is installed) or the live policy. `simulate` runs the engine once
+per distinct (policy content id, baseline id, population, horizon, replications, seed,
+behavior) and caches the result as JSON for every session (`RunCache`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from app import state
+from app.i18n import t
+from app.library import optional
+from policies import Policy, PolicyError, content_id, load_policy
+
+__all__ = [
+    "RunCache",
+    "RunSettings",
+    "run_cache",
+    "population_frame",
+    "scenarios",
+    "simulate",
+    "simulation_controls",
+]
+
+ENGINE_API = ("Model", "Population", "SimulationResult", "DEFAULT_BEHAVIOR")
+BEHAVIOR = "ml_behavior"
+"""Session key of calibrated behavior parameters (set on the Data & calibration page)."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What a simulation run needs besides the policies."""
+
+    population: str  # "synthetic" or "database"
+    members: int
+    months: int
+    replications: int
+    seed: int
+    start: dt.date
+
+
+def scenarios() -> dict[str, Policy]:
+    """Every distinct policy that can be simulated, by display label (the edited one first).
+
+    A policy with the same content as one listed earlier is left out.
+    """
+    found = [(t("runs.edited", name=state.policy().program.name), state.policy())]
+    found += [
+        (t("runs.example", name=name), load_policy(path)) for name, path in state.examples().items()
+    ]
+    store = optional("store", needs=("list_scenarios", "load_scenario"))
+    if store is not None:
+        saved = store.list_scenarios()
+        for name in list(saved["name"]) if len(saved) else []:
+            found.append((t("runs.scenario", name=name), store.load_scenario(name)))
+    publishing = optional("policies.publish", needs=("load_published", "default_target"))
+    if publishing is not None:
+        try:
+            live = publishing.load_published(publishing.default_target())
+        except PolicyError:  # nothing published yet, or a damaged file (Publish page says so)
+            live = None
+        if live is not None:
+            found.append((t("runs.live", version=live.version), live.policy))
+    out: dict[str, Policy] = {}
+    seen: set[str] = set()
+    for label, policy in found:
+        identity = content_id(policy)
+        if identity not in seen:
+            seen.add(identity)
+            out[label] = policy
+    return out
+
+
+def simulation_controls(prefix: str) -> RunSettings:
+    """The population, horizon, replications and seed widgets (small, fast defaults)."""
+    store = optional("store", needs=("member_snapshot",))
+    sources = ["synthetic"] + (["database"] if store is not None else [])
+    c1, c2, c3, c4, c5 = st.columns(5)
+    population = c1.selectbox(
+        t("runs.population"),
+        sources,
+        format_func=lambda value, lang=st.session_state.get("ml_lang"): t(
+            f"runs.population.{value}", lang=lang
+        ),
+        key=f"{prefix}_population",
+    )
+    members = c2.number_input(
+        t("runs.members"),
+        min_value=100,
+        max_value=200_000,
+        value=5_000,
+        step=1_000,
+        key=f"{prefix}_members",
+        disabled=population == "database",
+    )
+    months = c3.number_input(
+        t("runs.months"), min_value=1, max_value=60, value=12, key=f"{prefix}_months"
+    )
+    replications = c4.number_input(
+        t("runs.replications"), min_value=1, max_value=100, value=5, key=f"{prefix}_reps"
+    )
+    seed = c5.number_input(t("runs.seed"), min_value=0, value=42, step=1, key=f"{prefix}_seed")
+    today = dt.date.today()
+    return RunSettings(
+        population=population,
+        members=int(members),
+        months=int(months),
+        replications=int(replications),
+        seed=int(seed),
+        start=dt.date(today.year, today.month, 1),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _snapshot(as_of: dt.date, database_url: str) -> pd.DataFrame:
+    store = optional("store", needs=("member_snapshot",))
+    return store.member_snapshot(as_of=as_of)
+
+
+def population_frame(settings: RunSettings) -> pd.DataFrame | None:
+    """The members' snapshot from the database, or None for a synthetic population."""
+    if settings.population != "database":
+        return None
+    from policies.settings import get_settings
+
+    return _snapshot(settings.start, get_settings().resolved_database_url)
+
+
+class RunCache:
+    """Finished runs as JSON text, least recently used dropped first; safe across threads.
+
+    ``st.cache_data`` cannot hold these: the engine reports progress to an ``st.progress``
+    bar while it runs, and Streamlit refuses to replay a cached function that drew on a
+    block created outside it. Like ``st.cache_data``, every caller parses its own copy.
+    """
+
+    def __init__(self, max_entries: int = 64):
+        self.max_entries = max_entries
+        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        """The cached text for ``key``, or None."""
+        with self._lock:
+            text = self._texts.get(key)
+            if text is not None:
+                self._texts.move_to_end(key)
+            return text
+
+    def put(self, key: str, text: str) -> None:
+        """Keep ``text`` under ``key``."""
+        with self._lock:
+            self._texts[key] = text
+            self._texts.move_to_end(key)
+            while len(self._texts) > self.max_entries:
+                self._texts.popitem(last=False)
+
+
+@st.cache_resource
+def run_cache() -> RunCache:
+    """The run cache shared by every session of this server."""
+    return RunCache()
+
+
+def _run(
+    policy: Policy,
+    baseline: Policy | None,
+    settings: RunSettings,
+    snapshot: pd.DataFrame | None,
+    behavior_json: str | None,
+    progress: Callable[[float, str], None] | None,
+) -> str:
+    import simulations
+    from simulations.behavior import BehaviorParams
+
+    behavior = (
+        BehaviorParams.model_validate_json(behavior_json)
+        if behavior_json
+        else simulations.DEFAULT_BEHAVIOR
+    )
+    if snapshot is not None:
+        population = simulations.Population.from_frame(snapshot, as_of=settings.start)
+    else:
+        population = simulations.Population.synthetic(
+            settings.members, behavior=behavior, seed=settings.seed, as_of=settings.start
+        )
+    model = simulations.Model(
+        policy,
+        behavior=behavior,
+        population=population,
+        months=settings.months,
+        replications=settings.replications,
+        seed=settings.seed,
+        start=settings.start,
+        baseline_policy=baseline,
+    )
+    return model.run(progress=progress).to_json()
+
+
+def simulate(
+    policy: Policy,
+    settings: RunSettings,
+    baseline: Policy | None = None,
+    progress: Callable[[float, str], None] | None = None,
+):
+    """Run (or fetch from the cache) one simulation; returns a `SimulationResult`."""
+    import simulations
+
+    snapshot = population_frame(settings)
+    behavior = st.session_state.get(BEHAVIOR)
+    behavior_json = behavior.model_dump_json() if behavior is not None else None
+    parts = {
+        "policy": content_id(policy),
+        "baseline": content_id(baseline) if baseline is not None else None,
+        "settings": [settings.population, settings.members, settings.months],
+        "more": [settings.replications, settings.seed, settings.start.isoformat()],
+        "snapshot": (
+            hashlib.sha256(pd.util.hash_pandas_object(snapshot).to_numpy().tobytes()).hexdigest()
+            if snapshot is not None
+            else None
+        ),
+        "behavior": behavior_json,
+    }
+    key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    cache = run_cache()
+    text = cache.get(key)
+    if text is None:
+        text = _run(policy, baseline, settings, snapshot, behavior_json, progress)
+        cache.put(key, text)
+    return simulations.SimulationResult.from_json(text)

@@ -1,0 +1,102 @@
+import json
+
+import pytest
+
+from policies import content_id
+
+SMALL = {"members": 400, "months": 3, "reps": 2}
+
+
+def _small(at, prefix, **overrides):
+    values = {**SMALL, **overrides}
+    for name, value in values.items():
+        at.number_input(key=f"{prefix}_{name}").set_value(value)
+    return at
+
+
+def _metrics(at):
+    return {metric.label: metric.value for metric in at.metric}
+
+
+def _charts(at):
+    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+
+
+def _chart_rows(at):
+    """Rows embedded in each chart (Streamlit sends the data beside the spec)."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    return [
+        sum(len(convert_arrow_bytes_to_pandas_df(ds.data.data)) for ds in chart.proto.datasets)
+        for chart in at.get("vega_lite_chart")
+    ]
+
+
+def test_simulate_shows_kpis_fans_and_migration(app, open_page):
+    at = open_page(app, "simulate")
+    assert any("run a simulation" in info.value for info in at.info)
+    _small(at, "simulate")
+    at.button(key="simulate_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = _metrics(at)
+    assert metrics["Net revenue"].startswith("¥")
+    assert metrics["Active members (end)"] != "–"
+    titles = [spec.get("title") for spec in _charts(at)]
+    assert "Active members" in titles and "Points liability" in titles
+    assert "ROI vs baseline (month)" not in titles  # no baseline chosen
+    assert all(0 < rows <= 5000 for rows in _chart_rows(at)), _chart_rows(at)
+    migration = at.dataframe[-1].value
+    assert list(migration.columns) == ["Regular", "Silver", "Gold", "Diamond"]
+
+
+def test_simulate_widgets_change_the_results(app, open_page):
+    at = open_page(app, "simulate")
+    _small(at, "simulate").button(key="simulate_run").click().run()
+    small = _metrics(at)["Active members (end)"]
+    _small(at, "simulate", members=1200).button(key="simulate_run").click().run()
+    large = _metrics(at)["Active members (end)"]
+    assert int(large.replace(",", "")) > int(small.replace(",", ""))
+
+
+def test_simulate_with_a_baseline_charts_roi(app, open_page):
+    at = open_page(app, "simulate")
+    baseline = at.selectbox(key="simulate_baseline")
+    baseline.set_value(baseline.options[1])
+    _small(at, "simulate").button(key="simulate_run").click().run()
+    assert not at.exception
+    assert "ROI vs baseline (month)" in [spec.get("title") for spec in _charts(at)]
+
+
+def test_compare_kpis_deltas_and_changes(app, open_page):
+    at = open_page(app, "compare")
+    chosen = at.multiselect(key="compare_scenarios").value
+    assert 1 <= len(chosen) <= 4
+    _small(at, "compare").button(key="compare_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert set(chosen) <= set(table.columns)
+    revenue = table[table["KPI"] == "Net revenue"].iloc[0]
+    assert all("P10–P90" in revenue[label] for label in chosen)
+    assert all("(" in revenue[label] for label in chosen)  # a delta vs the baseline
+    assert [e.label.split(":")[0] for e in at.expander][-len(chosen) :] == [
+        label.split(":")[0] for label in chosen
+    ]
+    assert any("→" in md.value for md in at.markdown)
+
+
+def test_finance_roll_forward_balances_and_downloads(app, open_page):
+    at = open_page(app, "finance")
+    assert at.button(key="finance_run_default")  # offered while nothing was simulated
+    at = open_page(at, "simulate")
+    _small(at, "simulate").button(key="simulate_run").click().run()
+    at = open_page(at, "finance")
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Month", "Opening", "Issued", "Redeemed", "Expired", "Closing"]
+    balance = table["Opening"] + table["Issued"] - table["Redeemed"] - table["Expired"]
+    assert balance.to_numpy() == pytest.approx(table["Closing"].to_numpy(), rel=1e-9)
+    at.toggle(key="finance_currency").set_value(True).run()
+    in_currency = at.dataframe[0].value
+    cpp = at.session_state["ml_policy"].points.redemption.cost_per_point
+    assert in_currency["Closing"].to_numpy() == pytest.approx(table["Closing"].to_numpy() * cpp)
+    assert at.get("download_button")
+    assert content_id(at.session_state["ml_policy"])  # the policy survived the page switches
