@@ -63,6 +63,8 @@ def _require_columns(frame: pd.DataFrame, required: tuple[str, ...], source: str
 def _bad_row(frame: pd.DataFrame, mask: np.ndarray, column: str, source: str, valid: str):
     position = int(np.flatnonzero(mask)[0])
     value = frame[column].iloc[position]
+    if isinstance(value, np.generic):
+        value = value.item()
     # Row numbers as a spreadsheet shows them: the header is row 1.
     raise CalibrationDataError(
         f"{source}: row {position + 2}: {column}(={value!r}) is not valid; {valid}"

@@ -56,6 +56,10 @@ class RedemptionFit:
     open_months: tuple[str, ...]
 
 
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def check_ledger(frame: pd.DataFrame, source: str = "ledger") -> pd.DataFrame:
     """Validate a points ledger; return a copy with parsed dates and integer points.
 
@@ -78,19 +82,19 @@ def check_ledger(frame: pd.DataFrame, source: str = "ledger") -> pd.DataFrame:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise CalibrationDataError(
-            f"{source}: row {row + 2}: kind(={out['kind'].iloc[row]!r}) is not valid; use one"
-            f" of {', '.join(LEDGER_KINDS)}"
+            f"{source}: row {row + 2}: kind(={_plain(out['kind'].iloc[row])!r}) is not"
+            f" valid; use one of {', '.join(LEDGER_KINDS)}"
         )
     out["kind"] = kind
     points = pd.to_numeric(out["points"], errors="coerce")
     positive = kind.isin(("earn", "bonus")).to_numpy()
     bad = (points.isna() | (points != points.round())).to_numpy()
-    bad |= np.where(positive, points < 0, points > 0)
+    bad = bad | np.where(positive, points < 0, points > 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise CalibrationDataError(
-            f"{source}: row {row + 2}: points(={out['points'].iloc[row]!r}) is not valid for"
-            f" kind {kind.iloc[row]}; points are whole numbers, earn/bonus >= 0 and"
+            f"{source}: row {row + 2}: points(={_plain(out['points'].iloc[row])!r}) is not"
+            f" valid for kind {kind.iloc[row]}; points are whole numbers, earn/bonus >= 0 and"
             " redeem/expire <= 0"
         )
     out["points"] = points.astype(np.int64)
@@ -118,15 +122,16 @@ def fit_redemption(
     """
     if calibration_end is not None:
         ledger = ledger[ledger["date"] <= calibration_end]
-    month = ledger["date"].dt.to_period("M")
-    months = pd.period_range(month.min(), month.max(), freq="M")
+    # The month column is set on the whole ledger before filtering: assigning a Series to
+    # an empty selection would adopt the Series' index.
+    ledger = ledger.assign(month=ledger["date"].dt.to_period("M"))
+    months = pd.period_range(ledger["month"].min(), ledger["month"].max(), freq="M")
     net = (
-        ledger.assign(month=month)
-        .pivot_table(index="member_id", columns="month", values="points", aggfunc="sum")
+        ledger.pivot_table(index="member_id", columns="month", values="points", aggfunc="sum")
         .reindex(columns=months, fill_value=0)
         .fillna(0)
     )
-    redeems = ledger[ledger["kind"] == "redeem"].assign(month=month)
+    redeems = ledger[ledger["kind"] == "redeem"]
     if redeems.empty:
         raise CalibrationDataError(
             "ledger: no redeem entries; the redemption propensity cannot be estimated"

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy import stats
 
 from simulations.calibration.bgnbd import expected_purchases
 from simulations.calibration.data import daily_occasions
@@ -193,7 +194,7 @@ def fit_purchase_rate(
         design["trend"] = t
         design["trend2"] = t**2
     month = frame["date"].dt.month.to_numpy()
-    weekday = frame["date"].dt.weekday.to_numpy()
+    weekday = frame["date"].dt.day_of_week.to_numpy()
     months_seen = sorted(set(month))
     for m in months_seen[1:]:
         design[f"month:{_MONTHS[m - 1]}"] = (month == m).astype(float)
@@ -241,9 +242,12 @@ def fit_purchase_rate(
     )
     fitted = glm.fit()
     dispersion = float(fitted.pearson_chi2 / max(fitted.df_resid, 1))
-    if dispersion > 1:
-        fitted = glm.fit(scale="X2")
-    coef, ci, pvalues = fitted.params, fitted.conf_int(), fitted.pvalues
+    # Quasi-Poisson: widen the intervals by the dispersion when it exceeds 1 (never narrow).
+    coef = fitted.params
+    se = np.sqrt(np.diag(fitted.cov_params())) * np.sqrt(max(dispersion, 1.0))
+    se = pd.Series(se, index=coef.index)
+    ci = pd.DataFrame({0: coef - 1.96 * se, 1: coef + 1.96 * se})
+    pvalues = pd.Series(2 * stats.norm.sf(np.abs(coef / se)), index=coef.index)
 
     rows = []
     for term in design.columns:
