@@ -136,6 +136,7 @@ class CalibrationResult:
                 "tiers": list(self.redemption.tiers),
                 "open_months": list(self.redemption.open_months),
                 "n_member_months": self.redemption.n_member_months,
+                "minimum_points": self.redemption.minimum_points,
             }
         if self.holdout is not None:
             report["holdout"] = _json_ready(self.holdout.to_dict(orient="records"))
@@ -286,6 +287,7 @@ def calibrate(
     campaign_kinds: Mapping[str, str] | None = None,
     campaign_days: Mapping[str, set] | None = None,
     holdout_period: Literal["week", "month"] | None = None,
+    minimum_redemption_points: int | None = None,
 ) -> CalibrationResult:
     """Calibrate behavior from a transaction log (see the module docstring).
 
@@ -299,6 +301,8 @@ def calibrate(
         campaign_kinds: campaign id -> kind (ids not listed are guessed from their names).
         campaign_days: campaign id -> days it ran (default: days seen on purchases).
         holdout_period: ``week`` or ``month`` (default: week for holdouts under 13 weeks).
+        minimum_redemption_points: the program's minimum redemption (default: the smallest
+            redemption in the ledger).
 
     Raises:
         CalibrationDataError: unusable input (named column, row and value).
@@ -348,7 +352,12 @@ def calibrate(
         if members is not None and "tier" in members:
             tiers = members.set_index("member_id")["tier"].dropna()
         try:
-            redemption = fit_redemption(checked, tiers=tiers, calibration_end=end)
+            redemption = fit_redemption(
+                checked,
+                tiers=tiers,
+                calibration_end=end,
+                minimum_points=minimum_redemption_points,
+            )
         except (CalibrationDataError, ConvergenceError) as exc:
             notes.append(f"redemption propensity kept at the defaults: {exc}")
 

@@ -10,7 +10,7 @@ Usage::
 ``;``-separated, is used for campaign uplift); ``--ledger`` a points ledger CSV
 (``member_id,date,kind,points``); ``--members`` a member CSV (``member_id``, and optionally
 ``join_date``, ``birthday``, ``tier``); ``--policy`` the policy whose campaign calendar
-names the campaign kinds and days.
+names the campaign kinds and days and sets the minimum redemption.
 
 Exit status: 0 written; 2 unusable input (the message names the file, column, row and
 value) or wrong usage; 3 the model did not converge. On failure no output file is written.
@@ -73,7 +73,7 @@ def _read_csv(path: str, required: tuple[str, ...], label: str) -> pd.DataFrame:
     return frame
 
 
-def _campaigns(policy_path: str) -> tuple[dict[str, str], dict[str, set]]:
+def _from_policy(policy_path: str) -> tuple[dict[str, str], dict[str, set], int]:
     # Imported here so the command works without the policies package being configured.
     from policies.errors import PolicyError
     from policies.io import load_policy
@@ -84,7 +84,7 @@ def _campaigns(policy_path: str) -> tuple[dict[str, str], dict[str, set]]:
         raise CalibrationDataError(str(exc)) from exc
     kinds = {c.id: c.kind for c in policy.campaigns}
     days = {c.id: {pd.Timestamp(d) for d in c.days()} for c in policy.campaigns}
-    return kinds, days
+    return kinds, days, policy.points.redemption.minimum_points
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             else None
         )
         members = _read_csv(args.members, ("member_id",), "members") if args.members else None
-        kinds, days = _campaigns(args.policy) if args.policy else (None, None)
+        kinds, days, minimum = _from_policy(args.policy) if args.policy else (None, None, None)
         end = None
         if args.calibration_end:
             try:
@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
             time_unit=args.time_unit,
             campaign_kinds=kinds,
             campaign_days=days,
+            minimum_redemption_points=minimum,
         )
         params = result.behavior_params()
     except CalibrationDataError as exc:

@@ -8,7 +8,8 @@ which redemption is open, a member holding points redeems with probability
 and then redeems a share ``redeem_share`` of the balance. Here the member-month panel is
 built from the ledger (``member_id, date, kind, points`` with redeem/expire negative): the
 balance is the member's points at the start of the month, the outcome is whether the member
-has at least one ``redeem`` entry in the month. Only *open* months enter the fit; a month is
+has at least one ``redeem`` entry in the month. Members holding less than the minimum
+redemption cannot redeem and stay out of the fit. Only *open* months enter the fit; a month is
 taken as open when anybody redeemed in it (programs that redeem only in an appreciation
 month would otherwise look like members who never want to redeem). The logit is fitted by
 maximum likelihood (statsmodels ``Logit``).
@@ -43,6 +44,7 @@ class RedemptionFit:
         redeem_share: mean share of the opening balance redeemed in a redemption month.
         table: coefficients with standard errors, 95% intervals and p-values.
         n_member_months: member-months in the fit; ``open_months``: months taken as open.
+        minimum_points: balance needed to be in the fit (the minimum redemption).
     """
 
     intercept: float
@@ -54,6 +56,7 @@ class RedemptionFit:
     table: pd.DataFrame = field(repr=False)
     n_member_months: int
     open_months: tuple[str, ...]
+    minimum_points: int = 0
 
 
 def _plain(value):
@@ -106,6 +109,7 @@ def fit_redemption(
     tiers: pd.Series | None = None,
     balance_scale: float = 1000.0,
     calibration_end: pd.Timestamp | None = None,
+    minimum_points: int | None = None,
 ) -> RedemptionFit:
     """Fit the monthly redemption logit (see the module docstring).
 
@@ -115,6 +119,9 @@ def fit_redemption(
             members' mean balance, lowest first, and the lowest is the reference.
         balance_scale: points scale of the balance term.
         calibration_end: ignore entries after this day.
+        minimum_points: the program's minimum redemption; members holding fewer points
+            cannot redeem and are left out. Default: the smallest redemption in the ledger
+            (nobody redeems less than the minimum).
 
     Raises:
         CalibrationDataError: no redemption in the ledger, or too few member-months.
@@ -145,7 +152,9 @@ def fit_redemption(
     opening = closing - net.to_numpy()
     amount = -redeemed.to_numpy()
     open_mask = np.asarray(amount.sum(axis=0) > 0)
-    eligible = (opening > 0) & open_mask[None, :]
+    if minimum_points is None:
+        minimum_points = int(amount[amount > 0].min())
+    eligible = (opening >= max(minimum_points, 1)) & open_mask[None, :]
     rows, cols = np.nonzero(eligible)
     if len(rows) < 50:
         raise CalibrationDataError(
@@ -201,5 +210,6 @@ def fit_redemption(
         redeem_share=float(np.clip(shares.mean(), 1e-6, 1.0)),
         table=table,
         n_member_months=len(panel),
+        minimum_points=int(minimum_points),
         open_months=tuple(str(m) for m, is_open in zip(months, open_mask, strict=True) if is_open),
     )

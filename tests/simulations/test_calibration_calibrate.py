@@ -1,0 +1,152 @@
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TRUE_BGNBD
+
+from simulations.behavior import DEFAULT_BEHAVIOR, BehaviorParams, load_behavior, save_behavior
+from simulations.calibration import CalibrationResult, calibrate
+
+
+@pytest.fixture(scope="module")
+def with_holdout(bgnbd_log):
+    return calibrate(bgnbd_log, calibration_end="2025-06-30")
+
+
+def test_holdout_prediction_tracks_actual_purchases(with_holdout):
+    holdout = with_holdout.holdout
+    assert list(holdout["period"]) == [f"2025-{m:02d}" for m in range(7, 13)]
+    assert holdout["start"].iloc[0] == "2025-07-01"
+    np.testing.assert_allclose(holdout["cumulative_predicted"], holdout["predicted"].cumsum())
+    # Six months ahead, members seen by mid-2025: within 8% in total and 15% per month.
+    last = holdout.iloc[-1]
+    assert last["cumulative_predicted"] == pytest.approx(last["cumulative_actual"], rel=0.08)
+    np.testing.assert_allclose(holdout["predicted"], holdout["actual"], rtol=0.15)
+
+
+def test_p_alive_distribution(with_holdout):
+    p = with_holdout.p_alive
+    quantiles = [p[k] for k in ("p10", "p25", "p50", "p75", "p90")]
+    assert all(0 <= q <= 1 for q in quantiles)
+    assert quantiles == sorted(quantiles)
+    assert 0 < p["share_below_0.5"] < 1
+
+
+def test_behavior_params_carry_the_estimates(with_holdout, tmp_path):
+    params = with_holdout.behavior_params()
+    assert isinstance(params, BehaviorParams)
+    assert params.bgnbd.r == with_holdout.bgnbd.params["r"]
+    assert params.gamma_gamma.gamma == with_holdout.gamma_gamma.params["gamma"]
+    assert params.time_unit == "day"
+    assert np.mean(params.month_seasonality) == pytest.approx(1.0)
+    assert params.source.startswith("calibrated from")
+    # Not estimated without a ledger: the defaults stay.
+    assert params.redemption == DEFAULT_BEHAVIOR.redemption
+    assert params.effects == DEFAULT_BEHAVIOR.effects
+    diagnostics = params.diagnostics
+    assert diagnostics["std_errors"]["bgnbd"]["alpha"] > 0
+    assert len(diagnostics["holdout"]) == 6
+    json.dumps(diagnostics)  # plain JSON
+    save_behavior(params, tmp_path / "params.json")
+    assert load_behavior(tmp_path / "params.json") == params
+
+
+def test_result_is_read_only_and_summarized(with_holdout):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        with_holdout.bgnbd = None
+    summary = with_holdout.summary()
+    assert list(summary.columns) == [
+        "model",
+        "parameter",
+        "estimate",
+        "std_err",
+        "ci_low",
+        "ci_high",
+    ]
+    named = set(zip(summary["model"], summary["parameter"], strict=True))
+    for pair in [
+        ("BG/NBD", "r"),
+        ("BG/NBD", "b"),
+        ("Gamma-Gamma", "gamma"),
+        ("uplift", "month:Jul"),
+    ]:
+        assert pair in named
+    assert with_holdout.params["std_err"].gt(0).all()
+    assert set(with_holdout.convergence) == {"bgnbd", "gamma_gamma"}
+
+
+def test_no_holdout_when_calibrating_to_the_last_day(bgnbd_log):
+    result = calibrate(bgnbd_log.head(8000), time_unit="week")
+    assert result.holdout is None
+    assert result.behavior_params().time_unit == "week"
+    assert result.bgnbd.params["alpha"] == pytest.approx(TRUE_BGNBD.alpha / 7, rel=0.3)
+
+
+def test_a_ledger_without_redemptions_keeps_the_default_and_says_so(bgnbd_log):
+    ledger = pd.DataFrame(
+        {
+            "member_id": bgnbd_log["member_id"],
+            "date": bgnbd_log["date"],
+            "kind": "earn",
+            "points": bgnbd_log["amount"].round().astype(int),
+        }
+    )
+    result = calibrate(bgnbd_log.head(8000), ledger=ledger.head(8000))
+    assert result.redemption is None
+    assert any("redemption propensity kept at the defaults" in n for n in result.notes)
+    assert result.behavior_params().redemption == DEFAULT_BEHAVIOR.redemption
+
+
+# Golden figures: the shipped sample program (20,000 members, Nov 2023 - Oct 2026) was drawn
+# from known parameters (truth.json). Tolerances per figure; alpha allows for the upward
+# bias of merging same-day purchases (see test_calibration_bgnbd).
+SAMPLE_RTOL = {
+    ("bgnbd", "r"): 0.10,
+    ("bgnbd", "alpha"): 0.12,
+    ("bgnbd", "a"): 0.15,
+    ("bgnbd", "b"): 0.20,
+    ("gamma_gamma", "p"): 0.20,
+    ("gamma_gamma", "q"): 0.08,
+    ("gamma_gamma", "gamma"): 0.20,
+}
+
+
+@pytest.fixture(scope="module")
+def sample_calibration():
+    sample_data = pytest.importorskip("sample_data")
+    try:
+        sample = sample_data.load_sample()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    result = calibrate(
+        sample.transactions,
+        ledger=sample.points_ledger,
+        members=sample.members,
+        calibration_end="2026-04-30",
+    )
+    return sample, result
+
+
+def test_sample_program_recovers_its_truth(sample_calibration):
+    sample, result = sample_calibration
+    assert isinstance(result, CalibrationResult)
+    fits = {"bgnbd": result.bgnbd.params, "gamma_gamma": result.gamma_gamma.params}
+    for (model, name), rtol in SAMPLE_RTOL.items():
+        truth = sample.truth[model][name]
+        assert fits[model][name] == pytest.approx(truth, rel=rtol), (model, name)
+    truth_uplift = sample.truth["seasonality"]["campaign_uplift"]["member_day"]
+    assert result.uplift.campaign_uplift["member_day"] == pytest.approx(truth_uplift, rel=0.08)
+    for day, truth in sample.truth["seasonality"]["holidays"].items():
+        assert result.uplift.holiday_uplift[day] == pytest.approx(truth, rel=0.15), day
+    # Tiers are not in the member file; higher tiers hold more points, so the omitted tier
+    # effects push the balance slope up (1.45 against 1.1 on this sample).
+    assert result.redemption.balance_coef == pytest.approx(
+        sample.truth["redemption"]["balance_coef"], abs=0.5
+    )
+    assert result.redemption.redeem_share == pytest.approx(
+        sample.truth["redemption"]["redeem_share"], abs=0.05
+    )
+    last = result.holdout.iloc[-1]
+    assert last["cumulative_predicted"] == pytest.approx(last["cumulative_actual"], rel=0.08)

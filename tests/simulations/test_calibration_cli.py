@@ -1,0 +1,105 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulations.behavior import load_behavior
+from simulations.calibration.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def small_log(bgnbd_log):
+    members = bgnbd_log["member_id"].drop_duplicates().head(1500)
+    return bgnbd_log[bgnbd_log["member_id"].isin(members)].assign(
+        date=lambda f: f["date"].dt.strftime("%Y-%m-%d")
+    )
+
+
+def test_writes_behavior_params(small_log, tmp_path, capsys):
+    csv = tmp_path / "tx.csv"
+    small_log.to_csv(csv, index=False)
+    out = tmp_path / "params.json"
+    code = main(["--transactions", str(csv), "--calibration-end", "2025-09-30", "--out", str(out)])
+    assert code == 0
+    params = load_behavior(out)
+    assert params.diagnostics["calibration_end"] == "2025-09-30"
+    assert params.diagnostics["n_members"] <= 1500
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_policy_names_campaign_kinds(small_log, tmp_path):
+    csv = tmp_path / "tx.csv"
+    tagged = small_log.assign(
+        campaign_ids=lambda f: f["date"].str.endswith("-08").map({True: "member-day", False: ""})
+    )
+    tagged.to_csv(csv, index=False)
+    out = tmp_path / "params.json"
+    policy = ROOT / "policies" / "examples" / "classic_four_tier.yaml"
+    code = main(["--transactions", str(csv), "--policy", str(policy), "--out", str(out)])
+    assert code == 0
+    uplift = {row["term"] for row in load_behavior(out).diagnostics["uplift"]}
+    assert "campaign:member-day" in uplift
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda f: f.drop(columns="amount"), "missing column(s) amount"),
+        (
+            lambda f: f.assign(date=f["date"].where(f.index != f.index[4], "31/02/2024")),
+            "row 6: date",
+        ),
+        (lambda f: f.assign(amount=f["amount"].where(f.index != f.index[0], -1)), "row 2: amount"),
+    ],
+)
+def test_bad_file_exit_2_and_no_output(small_log, tmp_path, capsys, edit, message):
+    csv = tmp_path / "tx.csv"
+    edit(small_log.reset_index(drop=True)).to_csv(csv, index=False)
+    out = tmp_path / "params.json"
+    assert main(["--transactions", str(csv), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "tx.csv" in err and message in err
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [csv]
+
+
+def test_missing_file_and_bad_date_option(tmp_path, capsys):
+    out = tmp_path / "params.json"
+    assert main(["--transactions", str(tmp_path / "nope.csv"), "--out", str(out)]) == 2
+    assert "file not found" in capsys.readouterr().err
+    csv = tmp_path / "tx.csv"
+    csv.write_text("member_id,date,amount\nA,2024-01-01,10\nA,2024-02-01,10\n")
+    assert main(["--transactions", str(csv), "--calibration-end", "soon", "--out", str(out)]) == 2
+    assert "--calibration-end(='soon')" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_runs_as_a_module(small_log, tmp_path):
+    csv = tmp_path / "tx.csv"
+    small_log.to_csv(csv, index=False)
+    out = tmp_path / "params.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulations.calibration.cli",
+            "--transactions",
+            str(csv),
+            "--time-unit",
+            "week",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert load_behavior(out).time_unit == "week"
