@@ -5,14 +5,18 @@ import streamlit as st
 from app import state
 from app.i18n import language_switch, t
 
-st.set_page_config(page_title="MemberLab", page_icon="🎯", layout="wide")
+st.set_page_config(page_title="MemberLab", page_icon=":material/loyalty:", layout="wide")
 state.init()
 language_switch()
 
 GROUPS = {
-    "nav.program": [("overview", "📊"), ("policy_designer", "🛠️")],
-    "nav.forecast": [("simulate", "🎲"), ("compare", "⚖️"), ("finance", "💰")],
-    "nav.operate": [("data_calibration", "🗂️"), ("publish", "🚀")],
+    "nav.program": [("overview", ":material/dashboard:"), ("policy_designer", ":material/tune:")],
+    "nav.forecast": [
+        ("simulate", ":material/casino:"),
+        ("compare", ":material/compare_arrows:"),
+        ("finance", ":material/account_balance:"),
+    ],
+    "nav.operate": [("data_calibration", ":material/dataset:"), ("publish", ":material/publish:")],
 }
 pages = {
     t(group): [

@@ -445,6 +445,14 @@ TEXT: dict[str, dict[str, str]] = {
     "finance.download_xlsx": {"en": "Download report (Excel)", "zh": "下载报表（Excel）"},
     "finance.history": {"en": "History from the database", "zh": "数据库历史数据"},
     "finance.months": {"en": "months", "zh": "个月"},
+    "database.preparing": {
+        "en": "Preparing the database (the first start loads the sample program)…",
+        "zh": "正在准备数据库（首次启动会载入示例会员数据）…",
+    },
+    "designer.save_failed": {
+        "en": "The scenario was not saved: {error}",
+        "zh": "方案未保存：{error}",
+    },
 }
 
 

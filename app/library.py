@@ -2,8 +2,8 @@
 
 A page asks for a module with `require`; when the module is missing the page shows a
 friendly notice instead of failing, and works fully as soon as the module exists. Only a
-*missing* module is tolerated: an error raised while importing a module that exists is a
-bug and propagates.
+*missing* module of the project's own package is tolerated (the package or one of its
+submodules is not installed yet); any other import error is a bug and propagates.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def optional(name: str, needs: tuple[str, ...] = ()) -> ModuleType | None:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
-        if name == missing or name.startswith(missing + "."):
+        package = name.split(".", 1)[0]
+        if missing == package or missing.startswith(package + "."):
             return None
         raise
     if any(not hasattr(module, attribute) for attribute in needs):
@@ -42,5 +43,5 @@ def require(name: str, feature: str, needs: tuple[str, ...] = ()) -> ModuleType 
     """Import ``name`` or show a "not available yet" notice for ``feature`` (a text key)."""
     module = optional(name, needs)
     if module is None:
-        st.info(t("common.not_available", feature=t(feature)), icon="🚧")
+        st.info(t("common.not_available", feature=t(feature)), icon=":material/construction:")
     return module

@@ -8,6 +8,7 @@ behavior) and caches the result as JSON for every session (`RunCache`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import database, state
 from app.i18n import t
 from app.library import optional
 from policies import Policy, PolicyError, content_id, load_policy
@@ -60,7 +61,7 @@ def scenarios() -> dict[str, Policy]:
     found += [
         (t("runs.example", name=name), load_policy(path)) for name, path in state.examples().items()
     ]
-    store = optional("store", needs=("list_scenarios", "load_scenario"))
+    store = database.prepared_store(needs=("list_scenarios", "load_scenario"))
     if store is not None:
         saved = store.list_scenarios()
         for name in list(saved["name"]) if len(saved) else []:
@@ -85,7 +86,7 @@ def scenarios() -> dict[str, Policy]:
 
 def simulation_controls(prefix: str) -> RunSettings:
     """The population, horizon, replications and seed widgets (small, fast defaults)."""
-    store = optional("store", needs=("member_snapshot",))
+    store = database.prepared_store()
     sources = ["synthetic"] + (["database"] if store is not None else [])
     c1, c2, c3, c4, c5 = st.columns(5)
     population = c1.selectbox(
@@ -123,19 +124,22 @@ def simulation_controls(prefix: str) -> RunSettings:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _snapshot(as_of: dt.date, database_url: str) -> pd.DataFrame:
-    store = optional("store", needs=("member_snapshot",))
-    return store.member_snapshot(as_of=as_of)
-
-
 def population_frame(settings: RunSettings) -> pd.DataFrame | None:
-    """The members' snapshot from the database, or None for a synthetic population."""
+    """The members' latest snapshot from the database, or None for a synthetic population."""
     if settings.population != "database":
         return None
-    from policies.settings import get_settings
+    return database.snapshot(None)
 
-    return _snapshot(settings.start, get_settings().resolved_database_url)
+
+def _month_after_data(snapshot: pd.DataFrame) -> dt.date:
+    """The first day of the month after the snapshot's last join or purchase."""
+    dates = [
+        pd.to_datetime(snapshot[c], errors="coerce").max()
+        for c in ("join_date", "last_purchase")
+        if c in snapshot
+    ]
+    latest = max((d for d in dates if pd.notna(d)), default=pd.Timestamp.today()).date()
+    return dt.date(latest.year + latest.month // 12, latest.month % 12 + 1, 1)
 
 
 class RunCache:
@@ -219,6 +223,8 @@ def simulate(
     import simulations
 
     snapshot = population_frame(settings)
+    if snapshot is not None:  # forecast from where the data ends
+        settings = dataclasses.replace(settings, start=_month_after_data(snapshot))
     behavior = st.session_state.get(BEHAVIOR)
     behavior_json = behavior.model_dump_json() if behavior is not None else None
     parts = {

@@ -118,7 +118,7 @@ for metric in picked:
 st.subheader(t("compare.changes"))
 differ = optional("policies.diff", needs=("describe_changes",))
 if differ is None:
-    st.info(t("common.not_available", feature=t("feature.diff")), icon="🚧")
+    st.info(t("common.not_available", feature=t("feature.diff")), icon=":material/construction:")
 else:
     for label, run in compared.items():
         if label == saved["baseline"]:

@@ -5,4 +5,6 @@ import streamlit as st
 from app.i18n import t
 
 st.title(t("page.data_calibration"))
-st.info(t("common.not_available", feature=t("page.data_calibration")), icon="🚧")
+st.info(
+    t("common.not_available", feature=t("page.data_calibration")), icon=":material/construction:"
+)

@@ -139,7 +139,7 @@ st.subheader(t("finance.history"))
 analytics = optional("simulations.analytics", needs=("points_roll_forward",))
 store = optional("store", needs=("ledger",))
 if analytics is None or store is None:
-    st.info(t("common.not_available", feature=t("finance.history")), icon="🚧")
+    st.info(t("common.not_available", feature=t("finance.history")), icon=":material/construction:")
 else:
     history = analytics.points_roll_forward(store.ledger())
     st.dataframe(history, hide_index=True, width="stretch")

@@ -8,10 +8,9 @@ import datetime as dt
 
 import streamlit as st
 
-from app import charts, editing, state
+from app import charts, database, editing, state
 from app.formatting import money, problems_by_section, short_id
 from app.i18n import labeler, t
-from app.library import optional
 from policies import (
     PolicyValidationError,
     content_id,
@@ -43,7 +42,7 @@ st.caption(
 
 def show_problems(messages: list[str] | None) -> None:
     for message in messages or []:
-        st.error(message, icon="⚠️")
+        st.error(message, icon=":material/warning:")
 
 
 # -- Load ---------------------------------------------------------------------------------
@@ -57,9 +56,12 @@ with st.expander(t("designer.load"), expanded=False):
             state.flash(t("designer.loaded", name=choice))
             st.rerun()
     with right:
-        store = optional("store", needs=SCENARIO_API)
+        store = database.prepared_store(needs=SCENARIO_API)
         if store is None:
-            st.info(t("common.not_available", feature=t("feature.scenarios")), icon="🚧")
+            st.info(
+                t("common.not_available", feature=t("feature.scenarios")),
+                icon=":material/construction:",
+            )
         else:
             saved = store.list_scenarios()
             saved_names = list(saved["name"]) if len(saved) else []
@@ -398,7 +400,7 @@ with tab_file:
         except PolicyValidationError as exc:
             st.error(t("designer.invalid_yaml", count=len(exc.problems)))
             for path, message in exc.problems:
-                st.error(f"{path}: {message}" if path else message, icon="⚠️")
+                st.error(f"{path}: {message}" if path else message, icon=":material/warning:")
         else:
             state.flash(t("designer.applied_yaml"))
             st.rerun()
@@ -409,7 +411,7 @@ try:
 except PolicyValidationError as exc:
     grouped = problems_by_section(exc.problems)
     with general_slot:
-        st.warning(t("designer.invalid", count=len(exc.problems)), icon="⚠️")
+        st.warning(t("designer.invalid", count=len(exc.problems)), icon=":material/warning:")
         show_problems(grouped.get("general", []) + grouped.get("segments", []))
     with tiers_slot:
         show_problems(grouped.get("program", []) + grouped.get("tiers", []))
@@ -426,19 +428,25 @@ else:
         state.set_policy(candidate, "edited", replace=False)
         st.rerun()
     with general_slot:
-        st.success(t("designer.valid"), icon="✅")
+        st.success(t("designer.valid"), icon=":material/check_circle:")
 
 # -- Save as scenario ---------------------------------------------------------------------
 st.divider()
 st.subheader(t("designer.save_title"))
-store = optional("store", needs=SCENARIO_API)
+store = database.prepared_store(needs=SCENARIO_API)
 if store is None:
-    st.info(t("common.not_available", feature=t("feature.scenarios")), icon="🚧")
+    st.info(
+        t("common.not_available", feature=t("feature.scenarios")), icon=":material/construction:"
+    )
 else:
     c1, c2 = st.columns([1, 2])
     scenario_name = c1.text_input(t("designer.scenario_name"), key="designer_scenario_name")
     scenario_note = c2.text_input(t("designer.scenario_note"), key="designer_scenario_note")
     if st.button(t("designer.save"), key="designer_save", disabled=not scenario_name.strip()):
-        store.save_scenario(name=scenario_name.strip(), policy=policy, note=scenario_note)
-        state.flash(t("designer.saved", name=scenario_name.strip()))
-        st.rerun()
+        try:
+            store.save_scenario(name=scenario_name.strip(), policy=policy, note=scenario_note)
+        except (store.StoreError, ValueError) as exc:  # e.g. a name the store refuses
+            st.error(t("designer.save_failed", error=exc))
+        else:
+            state.flash(t("designer.saved", name=scenario_name.strip()))
+            st.rerun()

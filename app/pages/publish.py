@@ -93,7 +93,7 @@ except PolicyValidationError as exc:
         st.error(f"{path}: {message}" if path else message)
 else:
     valid = True
-    st.success(t("publish.valid"), icon="✅")
+    st.success(t("publish.valid"), icon=":material/check_circle:")
 
 same_as_live = live is not None and live.checksum == content_id(policy)
 if live is not None:

@@ -1,3 +1,4 @@
+import shutil
 from pathlib import Path
 
 import pytest
@@ -6,13 +7,34 @@ ROOT = Path(__file__).resolve().parents[2]
 ENTRY = str(ROOT / "streamlit_app.py")
 
 
+@pytest.fixture(scope="session")
+def small_database(tmp_path_factory):
+    """A SQLite database holding a small generated program (300 members), built once.
+
+    None when the store is not installed; pages then say so instead of charting.
+    """
+    try:
+        import store
+        from sample_data import generate, write
+    except ModuleNotFoundError:
+        return None
+    base = tmp_path_factory.mktemp("small_program")
+    folder = write(generate(n_members=300, seed=7), base / "sample")
+    path = base / "memberlab.sqlite"
+    store.ensure_database(f"sqlite:///{path.as_posix()}", sample_folder=folder)
+    store.dispose_engines()
+    return path
+
+
 @pytest.fixture
-def workspace(tmp_path, monkeypatch):
+def workspace(tmp_path, monkeypatch, small_database):
     """Point the database, the data folder and the live file at tmp_path."""
     from policies.settings import get_settings
 
     data_dir = tmp_path / "data"
     data_dir.mkdir()
+    if small_database is not None:
+        shutil.copyfile(small_database, data_dir / "memberlab.sqlite")
     live = tmp_path / "live" / "policy.json"
     monkeypatch.setenv("MEMBERLAB_DATA_DIR", str(data_dir))
     monkeypatch.setenv("MEMBERLAB_PUBLISH_TARGET", str(live))
