@@ -2,7 +2,7 @@
 
 import pytest
 
-from sample_data import generate
+from sample_data import generate, load_sample
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +15,9 @@ def small_program():
 def large_unbooked():
     """20,000 members without the ledger: purchases only, for statistical checks."""
     return generate(n_members=20_000, seed=12, ledger=False)
+
+
+@pytest.fixture(scope="session")
+def shipped():
+    """The shipped sample program (sample_data/data/)."""
+    return load_sample()

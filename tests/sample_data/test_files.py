@@ -46,13 +46,15 @@ def test_a_failed_write_leaves_the_old_program(tiny, tmp_path, monkeypatch):
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     calls = []
 
-    def broken(frame):
+    real = generator._write_csv
+
+    def broken(frame, path):
         calls.append(1)
         if len(calls) == 3:
             raise OSError("disk full")
-        return frame.to_csv(index=False)
+        real(frame, path)
 
-    monkeypatch.setattr(generator, "_csv_text", broken)
+    monkeypatch.setattr(generator, "_write_csv", broken)
     with pytest.raises(OSError, match="disk full"):
         write(tiny, folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -10,15 +10,10 @@ import pytest
 
 from policies.io import content_id, load_policy
 from policies.ledger import replay, roll_forward
-from sample_data import DEFAULT_PARAMS, SHIPPED_FOLDER, generate, load_sample
+from sample_data import DEFAULT_PARAMS, SHIPPED_FOLDER, generate
 from sample_data.generator import PROJECT_ROOT
 
 ENTRY_COLUMNS = ["member_id", "date", "kind", "points", "transaction_id", "note"]
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    return load_sample()
 
 
 def _fresh_replay(program, member_ids):
