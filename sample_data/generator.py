@@ -285,6 +285,43 @@ class SampleProgram:
     campaigns_run: pd.DataFrame
     truth: dict[str, Any]
 
+    def policy(self) -> Policy:
+        """The policy the program was booked with (the file named in the truth).
+
+        Raises:
+            ValueError: the policy was given in memory, or its file changed since (the
+                content id differs): regenerate with ``python -m sample_data``.
+        """
+        recorded = self.truth["policy"]
+        if recorded["file"] == "(in memory)":
+            raise ValueError("this program was generated with an in-memory policy; no file")
+        path = Path(recorded["file"])
+        policy = load_policy(path if path.is_absolute() else PROJECT_ROOT / path)
+        if content_id(policy) != recorded["content_id"]:
+            raise ValueError(
+                f"{recorded['file']} changed since the sample was generated (content id"
+                f" {content_id(policy)[:12]} instead of {recorded['content_id'][:12]}):"
+                " regenerate it with python -m sample_data"
+            )
+        return policy
+
+    def redemption_requests(self) -> pd.DataFrame:
+        """Redemptions as requests (``member_id``, ``date``, positive ``points``).
+
+        With the members and transactions, what `policies.ledger.replay` needs to book the
+        ledger again.
+        """
+        if self.points_ledger is None:
+            return pd.DataFrame({"member_id": [], "date": [], "points": []})
+        redeemed = self.points_ledger[self.points_ledger["kind"] == "redeem"]
+        return pd.DataFrame(
+            {
+                "member_id": redeemed["member_id"].to_numpy(),
+                "date": redeemed["date"].to_numpy(),
+                "points": -redeemed["points"].to_numpy(),
+            }
+        )
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables present, by file name."""
         out = {
@@ -727,7 +764,7 @@ def _resolve_policy(policy: Policy | str | Path | None) -> tuple[Policy, str]:
     try:
         name = path.resolve().relative_to(PROJECT_ROOT).as_posix()
     except ValueError:
-        name = path.name
+        name = path.resolve().as_posix()
     return loaded, name
 
 

@@ -105,3 +105,21 @@ def test_command_line_rejects_bad_input(tmp_path, capsys):
 def test_help_mentions_the_fast_mode():
     text = build_parser().format_help()
     assert "--no-ledger" in text and "1,000,000 members" in text
+
+
+def test_policy_of_a_program_is_checked_against_its_content_id(tiny):
+    from dataclasses import replace
+
+    assert tiny.policy().tier_names == ("Regular", "Silver", "Gold", "Diamond")
+    moved = replace(
+        tiny, truth={**tiny.truth, "policy": {**tiny.truth["policy"], "content_id": "0" * 64}}
+    )
+    with pytest.raises(ValueError, match="changed since the sample was generated"):
+        moved.policy()
+
+
+def test_redemption_requests_mirror_the_redeem_entries(tiny):
+    requests = tiny.redemption_requests()
+    redeemed = tiny.points_ledger[tiny.points_ledger["kind"] == "redeem"]
+    assert len(requests) == len(redeemed)
+    assert (requests["points"] > 0).all() and requests["points"].sum() == -redeemed["points"].sum()
