@@ -88,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
             ledger=not args.no_ledger,
             progress=progress,
         )
+        progress(1.0, f"writing {len(program.transactions):,} transactions to {args.out}")
+        folder = write(program, args.out)
     except (PolicyError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    progress(1.0, f"writing {len(program.transactions):,} transactions to {args.out}")
-    folder = write(program, args.out)
     progress(1.0, f"wrote {folder}")
     print(program.summary().to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     return 0

@@ -87,6 +87,7 @@ __all__ = [
     "SampleProgram",
     "SeasonalityParams",
     "acquisition_weights",
+    "check_params",
     "expected_repeat_purchases",
     "generate",
     "load_sample",
@@ -268,6 +269,56 @@ class SampleParams:
 
 
 DEFAULT_PARAMS = SampleParams()
+
+
+def check_params(params: SampleParams) -> None:
+    """Refuse ground truths the generator cannot draw from, naming the field and the range.
+
+    Raises:
+        ValueError: listing every bad field.
+    """
+    problems = []
+    for section, names in (
+        ("bgnbd", ("r", "alpha", "a", "b")),
+        ("gamma_gamma", ("p", "q", "gamma")),
+    ):
+        for name in names:
+            value = getattr(getattr(params, section), name)
+            if not value > 0:
+                problems.append(f"{section}.{name}(={value}) must be greater than 0")
+    season = params.seasonality
+    for name, values, length in (("months", season.months, 12), ("weekdays", season.weekdays, 7)):
+        if len(values) != length or min(values) <= 0:
+            problems.append(
+                f"seasonality.{name}(={values}) must be {length} factors greater than 0"
+            )
+    factors = {
+        **{f"seasonality.holidays[{k}]": v for k, v in season.holidays.items()},
+        **{f"seasonality.campaign_uplift[{k}]": v for k, v in season.campaign_uplift.items()},
+        "seasonality.new_year_factor": season.new_year_factor,
+    }
+    problems += [
+        f"{name}(={value}) must be greater than 0"
+        for name, value in factors.items()
+        if not value > 0
+    ]
+    redemption = params.redemption
+    if not 0 < redemption.redeem_share <= 1:
+        problems.append(f"redemption.redeem_share(={redemption.redeem_share}) must be in (0, 1]")
+    if not redemption.tier_coefs:
+        problems.append("redemption.tier_coefs must hold one coefficient per tier (at least one)")
+    if not redemption.balance_scale > 0:
+        problems.append(f"redemption.balance_scale(={redemption.balance_scale}) must be > 0")
+    profile = params.members
+    for name, shares in (
+        ("genders", profile.genders),
+        ("join_channels", profile.join_channels),
+        ("stores", {k: v[1] for k, v in profile.stores.items()}),
+    ):
+        if not shares or min(shares.values()) < 0 or sum(shares.values()) <= 0:
+            problems.append(f"members.{name} shares must be non-negative with a positive total")
+    if problems:
+        raise ValueError("invalid sample parameters:\n  - " + "\n  - ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -802,6 +853,7 @@ def generate(
     start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
     if end <= start:
         raise ValueError(f"end(={end.isoformat()}) must be after start(={start.isoformat()})")
+    check_params(params)
     policy, policy_name = _resolve_policy(policy)
     streams = np.random.SeedSequence(seed).spawn(4)
     member_rng, redemption_rng, channel_rng = (np.random.default_rng(s) for s in streams[:3])

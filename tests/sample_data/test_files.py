@@ -97,6 +97,11 @@ def test_command_line_rejects_bad_input(tmp_path, capsys):
     assert main(args) == 2
     assert "must be after start" in capsys.readouterr().err
     assert not out.exists()
+    bad_policy = tmp_path / "policy.yaml"
+    bad_policy.write_text("program: {name: x}\n")
+    assert main(["--members", "10", "--policy", str(bad_policy), "--out", str(out)]) == 2
+    assert "is not a valid policy" in capsys.readouterr().err
+    assert not out.exists()
     with pytest.raises(SystemExit):
         main(["--members", "ten"])
     assert "not a whole number" in capsys.readouterr().err

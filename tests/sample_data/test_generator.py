@@ -155,6 +155,22 @@ def test_bad_arguments_say_what_is_valid():
         generate(n_members=10, start=dt.date(2049, 1, 1), end=dt.date(2050, 6, 1))
 
 
+def test_bad_parameters_are_named():
+    from dataclasses import replace
+
+    from sample_data.generator import BGNBDTruth, RedemptionTruth
+
+    params = replace(
+        DEFAULT_PARAMS,
+        bgnbd=BGNBDTruth(r=-1.0),
+        redemption=RedemptionTruth(redeem_share=1.5),
+    )
+    with pytest.raises(ValueError) as error:
+        generate(n_members=10, params=params)
+    assert "bgnbd.r(=-1.0) must be greater than 0" in str(error.value)
+    assert "redemption.redeem_share(=1.5) must be in (0, 1]" in str(error.value)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(2020, 2034), st.integers(0, 1))
 def test_every_calendar_year_averages_one(year, extra_years):
