@@ -331,9 +331,7 @@ def _ids(report: ImportReport, table: _Table, column: str) -> pd.Series:
     return values
 
 
-def _duplicates(
-    report: ImportReport, table: _Table, key: pd.Series, column: str, clean: pd.DataFrame
-) -> None:
+def _duplicates(report: ImportReport, table: _Table, key: pd.Series, column: str) -> None:
     """Errors for repeated keys, naming the line of the first occurrence."""
     valid = key != ""
     repeated = key.duplicated(keep="first") & valid
@@ -342,7 +340,8 @@ def _duplicates(
     first_position = {}
     for position, value in enumerate(key.tolist()):
         first_position.setdefault(value, position)
-    rows = clean.astype(str).agg("\x1f".join, axis=1) if len(clean.columns) else key
+    # Rows as the file has them (hashed), to tell an exact copy from a reused id.
+    rows = pd.util.hash_pandas_object(table.frame.astype(object), index=False)
     for position in np.flatnonzero(repeated.to_numpy()).tolist():
         value = key.iloc[position]
         first = first_position[value]
@@ -381,7 +380,7 @@ def _check_members(report: ImportReport, table: _Table, date_format: str) -> pd.
         if column in frame:
             values = _text(frame[column])
             out[column] = values.where(values != "", None)
-    _duplicates(report, table, out["member_id"], "member_id", out)
+    _duplicates(report, table, out["member_id"], "member_id")
     return out
 
 
@@ -420,7 +419,7 @@ def _check_transactions(report: ImportReport, table: _Table, date_format: str) -
             values = _text(frame[column])
             out[column] = values.where(values != "", None)
     out["campaign_ids"] = _text(frame["campaign_ids"]) if "campaign_ids" in frame else ""
-    _duplicates(report, table, out["transaction_id"], "transaction_id", out)
+    _duplicates(report, table, out["transaction_id"], "transaction_id")
     return out
 
 
