@@ -47,9 +47,9 @@ def fan(
         height: chart height in pixels.
     """
     data = _checked(bands).copy()
-    data["date"] = pd.to_datetime(data["month"].astype(str) + "-01")
+    data["month"] = data["month"].astype(str)
     encode_color = {"color": alt.Color(f"{color}:N", title=None)} if color else {}
-    base = alt.Chart(data).encode(x=alt.X("date:T", title=None, axis=alt.Axis(format="%Y-%m")))
+    base = alt.Chart(data).encode(x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=0)))
     tooltip = [alt.Tooltip("month:N")]
     if color:
         tooltip.append(alt.Tooltip(f"{color}:N"))

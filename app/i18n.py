@@ -453,6 +453,138 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "The scenario was not saved: {error}",
         "zh": "方案未保存：{error}",
     },
+    # -- overview -----------------------------------------------------------------------------
+    "feature.database": {"en": "The member database", "zh": "会员数据库"},
+    "feature.analytics": {"en": "Member analytics", "zh": "会员分析"},
+    "overview.title": {"en": "The program today", "zh": "会员计划现状"},
+    "overview.loading": {"en": "Reading the member data…", "zh": "正在读取会员数据…"},
+    "overview.empty": {
+        "en": "The database holds no members yet: import them on the Data & calibration page.",
+        "zh": "数据库中暂无会员，请在“数据与校准”页导入。",
+    },
+    "overview.members": {"en": "Members", "zh": "会员数"},
+    "overview.active": {"en": "Active members", "zh": "活跃会员"},
+    "overview.active_help": {
+        "en": "Bought within the last {days} days of the data.",
+        "zh": "数据截止前 {days} 天内有消费。",
+    },
+    "overview.outstanding": {"en": "Outstanding points", "zh": "未兑换积分"},
+    "overview.liability": {"en": "Liability at cost", "zh": "积分负债（按成本）"},
+    "overview.liability_help": {
+        "en": "Outstanding points × cost per point, before breakage (see Finance).",
+        "zh": "未兑换积分 × 每积分成本，未扣除沉淀（详见“财务”）。",
+    },
+    "overview.tiers": {"en": "Tier mix", "zh": "等级分布"},
+    "overview.tiers_help": {
+        "en": "Members placed by their last 12 months under the policy being edited: change"
+        " a threshold in the Policy designer and this mix follows.",
+        "zh": "按近 12 个月表现和当前编辑的规则定级：在规则设计中修改门槛，此分布随之变化。",
+    },
+    "overview.tiers_unknown": {
+        "en": "Tiers qualify on {metric}, which the member snapshot does not hold.",
+        "zh": "当前以 {metric} 定级，会员快照中没有该数据。",
+    },
+    "overview.tiers_chart": {"en": "Members by tier", "zh": "各等级会员数"},
+    "overview.as_of": {"en": "Data up to {date}.", "zh": "数据截至 {date}。"},
+    "overview.lifecycle": {"en": "Lifecycle funnel", "zh": "生命周期漏斗"},
+    "overview.quadrants": {"en": "Four quadrants (last 12 months)", "zh": "四象限（近 12 个月）"},
+    "overview.quadrants_help": {
+        "en": "Many = at least {purchases} purchases; high = at least {spend} spent.",
+        "zh": "高频 = 至少 {purchases} 次消费；高额 = 消费至少 {spend}。",
+    },
+    "overview.pareto": {"en": "Revenue concentration", "zh": "收入集中度"},
+    "overview.pareto_x": {"en": "Members, ranked by spend", "zh": "按消费排序的会员占比"},
+    "overview.pareto_y": {"en": "Share of revenue", "zh": "收入占比"},
+    "overview.top": {"en": "Top members", "zh": "头部会员"},
+    "overview.revenue_share": {"en": "Share of revenue", "zh": "收入占比"},
+    "overview.cohorts": {
+        "en": "Cohort retention: share buying each month",
+        "zh": "同期群留存：每月有消费的比例",
+    },
+    "overview.cohorts_unit": {"en": "share", "zh": "比例"},
+    "lifecycle.new": {"en": "New", "zh": "新会员"},
+    "lifecycle.active": {"en": "Active", "zh": "活跃"},
+    "lifecycle.silent": {"en": "Silent", "zh": "沉默"},
+    "lifecycle.dormant": {"en": "Dormant", "zh": "沉睡"},
+    "lifecycle.churned": {"en": "Churned", "zh": "流失"},
+    "quadrant.close_friends": {"en": "Close friends", "zh": "知己"},
+    "quadrant.butterflies": {"en": "Butterflies", "zh": "蝴蝶"},
+    "quadrant.barnacles": {"en": "Barnacles", "zh": "藤壶"},
+    "quadrant.passers_by": {"en": "Passers-by", "zh": "过客"},
+    # -- data & calibration -------------------------------------------------------------------
+    "data.title": {"en": "Data & calibration", "zh": "数据与校准"},
+    "data.in_use": {"en": "Data in use", "zh": "当前数据"},
+    "data.url": {"en": "Database: `{url}`", "zh": "数据库：`{url}`"},
+    "data.transactions": {"en": "Transactions", "zh": "交易笔数"},
+    "data.period": {"en": "Period", "zh": "时间范围"},
+    "data.import": {"en": "Import a client's data", "zh": "导入客户数据"},
+    "data.import_help": {
+        "en": "CSV or Parquet files. Map the client's columns to ours (* = required), check,"
+        " then import: every row is checked and nothing is written if any row is wrong.",
+        "zh": "支持 CSV 或 Parquet 文件。将客户字段对应到系统字段（* 为必填），先校验再导入；"
+        "任一行有误则不写入任何数据。",
+    },
+    "data.file.members": {"en": "Members file", "zh": "会员文件"},
+    "data.file.transactions": {"en": "Transactions file", "zh": "交易文件"},
+    "data.unreadable": {"en": "{name} cannot be read: {error}", "zh": "无法读取 {name}：{error}"},
+    "data.mapping": {"en": "Columns of {name}", "zh": "{name} 的字段对应"},
+    "data.replace": {"en": "Replace the data in the database", "zh": "替换数据库中的现有数据"},
+    "data.date_format": {"en": "Date format in the files", "zh": "文件中的日期格式"},
+    "data.check": {"en": "Check only", "zh": "仅校验"},
+    "data.load": {"en": "Import", "zh": "导入"},
+    "data.importing": {"en": "Checking every row…", "zh": "正在逐行校验…"},
+    "data.failed": {
+        "en": "Nothing was imported: {count} problem(s) to fix, listed below by line and column.",
+        "zh": "未导入任何数据：共 {count} 处问题，按行和字段列于下方。",
+    },
+    "data.table": {"en": "File", "zh": "文件"},
+    "data.line": {"en": "Line", "zh": "行"},
+    "data.column": {"en": "Column", "zh": "字段"},
+    "data.value": {"en": "Value", "zh": "值"},
+    "data.problem": {"en": "Problem", "zh": "问题"},
+    "data.calibration": {"en": "Calibrate member behavior", "zh": "校准会员行为"},
+    "data.calibration_end": {"en": "Fit on purchases up to", "zh": "拟合数据截止日"},
+    "data.calibration_end_help": {
+        "en": "Later purchases are kept back to check the forecast (holdout).",
+        "zh": "之后的交易用于检验预测（留出样本）。",
+    },
+    "data.time_unit": {"en": "Time unit", "zh": "时间单位"},
+    "data.calibrate": {"en": "Run calibration", "zh": "开始校准"},
+    "data.calibrating": {
+        "en": "Fitting BG/NBD, Gamma-Gamma, seasonality…",
+        "zh": "正在拟合 BG/NBD、Gamma-Gamma 与季节性…",
+    },
+    "data.calibration_failed": {"en": "Calibration failed: {error}", "zh": "校准失败：{error}"},
+    "data.no_calibration": {
+        "en": "Run the calibration to estimate behavior from the data in use.",
+        "zh": "运行校准以根据当前数据估计会员行为。",
+    },
+    "data.calibrated_on": {
+        "en": "Fitted on {members} members and {transactions} transactions up to {end};"
+        " estimates with 95% intervals.",
+        "zh": "基于 {members} 名会员、{transactions} 笔交易（截至 {end}）拟合；含 95% 区间。",
+    },
+    "data.holdout": {
+        "en": "Holdout: predicted vs actual repeat purchases (cumulative)",
+        "zh": "留出检验：预测与实际复购次数（累计）",
+    },
+    "data.predicted": {"en": "Predicted", "zh": "预测"},
+    "data.actual": {"en": "Actual", "zh": "实际"},
+    "data.purchases": {"en": "purchases", "zh": "次"},
+    "data.p_alive": {
+        "en": "Mean probability a member is still active: {mean}; {below} are more likely gone.",
+        "zh": "会员仍活跃的平均概率：{mean}；{below} 的会员更可能已流失。",
+    },
+    "data.use_params": {"en": "Simulate with these parameters", "zh": "使用这些参数进行模拟"},
+    "data.using_params": {
+        "en": "Simulations in this session now use the calibrated behavior.",
+        "zh": "本次会话中的模拟将使用校准后的行为参数。",
+    },
+    "data.default_params": {"en": "Back to the default behavior", "zh": "恢复默认行为参数"},
+    "data.using_defaults": {
+        "en": "Simulations use the default behavior.",
+        "zh": "模拟将使用默认行为参数。",
+    },
 }
 
 

@@ -112,7 +112,7 @@ def show_headline(result: Any, symbol: str) -> None:
     """The headline KPIs as metrics: P50 with the P10-P90 range in the help."""
     kpis = result.kpis
     units = dict(zip(result.summary()["kpi"], result.summary()["unit"], strict=True))
-    columns = st.columns(len(HEADLINE))
+    columns = [*st.columns(3), *st.columns(3)]
     for column, kpi in zip(columns, HEADLINE, strict=True):
         if kpi not in kpis:
             continue

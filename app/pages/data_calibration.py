@@ -1,10 +1,214 @@
-"""data_calibration page (being built)."""
+"""Data & calibration: the data in use, importing a client's files, calibrating behavior."""
 
+import datetime as dt
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
+from app import charts, database, runs
+from app.formatting import number
 from app.i18n import t
+from app.library import optional
 
-st.title(t("page.data_calibration"))
-st.info(
-    t("common.not_available", feature=t("page.data_calibration")), icon=":material/construction:"
+NONE = "—"
+
+st.title(t("data.title"))
+store = database.prepared_store(needs=("import_client_data", "format_report"))
+if store is None:
+    st.info(
+        t("common.not_available", feature=t("feature.database")), icon=":material/construction:"
+    )
+    st.stop()
+
+# -- The data in use --------------------------------------------------------------------------
+st.subheader(t("data.in_use"))
+url = database.database_url()
+st.caption(t("data.url", url=re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)))
+with st.spinner(t("overview.loading")):
+    people = database.members()
+    purchases = database.transactions()
+c1, c2, c3 = st.columns(3)
+c1.metric(t("overview.members"), number(len(people)))
+c2.metric(t("data.transactions"), number(len(purchases)))
+if len(purchases):
+    dates = pd.to_datetime(purchases["date"])
+    c3.metric(t("data.period"), f"{dates.min():%Y-%m-%d} – {dates.max():%Y-%m-%d}")
+
+# -- Import -----------------------------------------------------------------------------------
+st.subheader(t("data.import"))
+st.caption(t("data.import_help"))
+importer = optional("store.importer", needs=("MEMBER_COLUMNS", "TRANSACTION_COLUMNS"))
+uploads = {}
+mappings = {}
+left, right = st.columns(2)
+for column, table, ours in (
+    (left, "members", importer.MEMBER_COLUMNS),
+    (right, "transactions", importer.TRANSACTION_COLUMNS),
+):
+    with column:
+        upload = st.file_uploader(
+            t(f"data.file.{table}"), type=["csv", "parquet"], key=f"data_upload_{table}"
+        )
+        if upload is None:
+            continue
+        try:
+            if upload.name.endswith(".parquet"):
+                header = list(pd.read_parquet(upload).columns)
+            else:
+                header = list(pd.read_csv(upload, nrows=0, dtype=str).columns)
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            st.error(t("data.unreadable", name=upload.name, error=exc))
+            continue
+        upload.seek(0)
+        uploads[table] = upload
+        mapping = {}
+        with st.expander(t("data.mapping", name=upload.name), expanded=True):
+            for name, required in ours.items():
+                options = [NONE, *header]
+                guess = name if name in header else NONE
+                picked = st.selectbox(
+                    f"{name}{' *' if required else ''}",
+                    options,
+                    index=options.index(guess),
+                    key=f"data_map_{table}_{name}",
+                )
+                if picked != NONE:
+                    mapping[picked] = name
+        mappings[table] = mapping
+
+c1, c2 = st.columns(2)
+replace = c1.checkbox(t("data.replace"), key="data_replace")
+date_format = c2.text_input(t("data.date_format"), value="%Y-%m-%d", key="data_date_format")
+check_col, import_col = st.columns(2)
+check = check_col.button(t("data.check"), disabled=not uploads, key="data_check")
+load = import_col.button(t("data.load"), type="primary", disabled=not uploads, key="data_load")
+if check or load:
+    from policies.settings import get_settings
+
+    folder = get_settings().data_dir / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        paths = {}
+        for table, upload in uploads.items():
+            path = Path(tmp) / f"{table}{Path(upload.name).suffix.lower()}"
+            path.write_bytes(upload.getvalue())
+            paths[table] = path
+        with st.spinner(t("data.importing")):
+            report = store.import_client_data(
+                members=paths.get("members"),
+                transactions=paths.get("transactions"),
+                member_mapping=mappings.get("members") or None,
+                transaction_mapping=mappings.get("transactions") or None,
+                replace=replace,
+                dry_run=not load,
+                date_format=date_format,
+            )
+    if report.ok:
+        st.success(store.format_report(report).splitlines()[0])
+        if load:
+            database.bump_generation()
+    else:
+        st.error(t("data.failed", count=report.error_count))
+    if report.errors:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        t("data.table"): issue.table,
+                        t("data.line"): issue.line,
+                        t("data.column"): issue.column,
+                        t("data.value"): issue.value,
+                        t("data.problem"): issue.message,
+                    }
+                    for issue in report.errors
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    for warning in report.warnings:
+        st.warning(warning)
+
+# -- Calibration ----------------------------------------------------------------------------
+st.subheader(t("data.calibration"))
+calibration = optional("simulations.calibration", needs=("calibrate",))
+if calibration is None:
+    st.info(
+        t("common.not_available", feature=t("data.calibration")), icon=":material/construction:"
+    )
+    st.stop()
+if not len(purchases):
+    st.info(t("overview.empty"))
+    st.stop()
+last_day = pd.to_datetime(purchases["date"]).max().date()
+c1, c2 = st.columns(2)
+end = c1.date_input(
+    t("data.calibration_end"),
+    value=last_day - dt.timedelta(days=90),
+    max_value=last_day,
+    key="data_calibration_end",
+    help=t("data.calibration_end_help"),
 )
+unit = c2.selectbox(t("data.time_unit"), ["day", "week"], key="data_time_unit")
+if st.button(t("data.calibrate"), type="primary", key="data_calibrate"):
+    with st.spinner(t("data.calibrating")):
+        try:
+            fitted = calibration.calibrate(
+                purchases, members=people, calibration_end=end, time_unit=unit
+            )
+        except (calibration.CalibrationDataError, calibration.ConvergenceError) as exc:
+            st.error(t("data.calibration_failed", error=exc))
+            st.stop()
+    st.session_state["ml_calibration"] = fitted
+
+fitted = st.session_state.get("ml_calibration")
+if fitted is None:
+    st.info(t("data.no_calibration"))
+    st.stop()
+st.caption(
+    t(
+        "data.calibrated_on",
+        members=number(fitted.n_members),
+        transactions=number(fitted.n_transactions),
+        end=fitted.calibration_end,
+    )
+)
+st.dataframe(fitted.summary(), hide_index=True, width="stretch")
+for note in fitted.notes:
+    st.warning(note)
+if fitted.holdout is not None and len(fitted.holdout):
+    holdout = fitted.holdout.melt(
+        id_vars="period", value_vars=["cumulative_predicted", "cumulative_actual"]
+    )
+    holdout["series"] = holdout["variable"].map(
+        {"cumulative_predicted": t("data.predicted"), "cumulative_actual": t("data.actual")}
+    )
+    st.altair_chart(
+        charts.lines(
+            holdout,
+            x="period",
+            y="value",
+            color="series",
+            title=t("data.holdout"),
+            unit=t("data.purchases"),
+        ),
+        width="stretch",
+    )
+if fitted.p_alive:
+    st.caption(
+        t(
+            "data.p_alive",
+            mean=f"{fitted.p_alive.get('mean', float('nan')):.0%}",
+            below=f"{fitted.p_alive.get('share_below_0.5', float('nan')):.0%}",
+        )
+    )
+c1, c2 = st.columns(2)
+if c1.button(t("data.use_params"), key="data_use_params"):
+    st.session_state[runs.BEHAVIOR] = fitted.behavior_params()
+    st.success(t("data.using_params"))
+if c2.button(t("data.default_params"), key="data_default_params"):
+    st.session_state.pop(runs.BEHAVIOR, None)
+    st.success(t("data.using_defaults"))

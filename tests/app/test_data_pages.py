@@ -1,0 +1,93 @@
+import json
+
+import pytest
+
+pytest.importorskip("store")
+pytest.importorskip("simulations.analytics")
+
+
+def _chart_data(at, title):
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec.get("title") == title:
+            frames = [convert_arrow_bytes_to_pandas_df(ds.data.data) for ds in chart.proto.datasets]
+            return max(frames, key=len)
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def _key(at, name):
+    return f"{name}_{at.session_state['ml_rev']}_{at.session_state['ml_lang']}"
+
+
+def test_overview_reads_the_database_and_follows_the_policy(app, open_page):
+    at = open_page(app, "overview")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Members"] == "300"
+    assert metrics["Outstanding points"].endswith("pts")
+    for title in ("Lifecycle funnel", "Four quadrants (last 12 months)", "Revenue concentration"):
+        assert len(_chart_data(at, title)) > 0
+    lifecycle = _chart_data(at, "Lifecycle funnel")
+    assert lifecycle["members"].sum() <= 300
+    before = _chart_data(at, "Members by tier").set_index("tier")["members"]
+    assert before.sum() == 300
+
+    open_page(at, "policy_designer")
+    at.session_state[_key(at, "tiers_editor")] = {
+        "edited_rows": {1: {"threshold": 500}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    open_page(at, "overview")
+    after = _chart_data(at, "Members by tier").set_index("tier")["members"]
+    assert after.sum() == 300
+    assert after["Regular"] < before["Regular"]  # a lower Silver bar takes members up
+
+
+MEMBERS_BAD = "vip_id,joined\nC1,2025-01-05\nC2,05/01/2025\n"
+MEMBERS_GOOD = "vip_id,joined\nC1,2025-01-05\nC2,2025-01-06\n"
+
+
+def _upload_members(at, text):
+    at.get("file_uploader")[0].set_value(("clients.csv", text.encode(), "text/csv"))
+    at.run()
+    at.selectbox(key="data_map_members_member_id").set_value("vip_id")
+    at.selectbox(key="data_map_members_join_date").set_value("joined")
+    at.run()
+    return at
+
+
+def test_import_reports_bad_rows_and_writes_nothing_then_imports(app, open_page):
+    at = open_page(app, "data_calibration")
+    assert {m.label: m.value for m in at.metric}["Members"] == "300"
+    _upload_members(at, MEMBERS_BAD)
+    at.button(key="data_load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Nothing was imported" in e.value for e in at.error)
+    problems = at.dataframe[-1].value
+    assert problems.iloc[0]["Line"] == 3 and problems.iloc[0]["Column"] == "join_date"
+    assert "05/01/2025" in problems.iloc[0]["Value"]
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Members"] == "300"
+
+    _upload_members(at, MEMBERS_GOOD)
+    at.button(key="data_load").click().run()
+    assert not at.exception
+    assert any("Import succeeded" in s.value for s in at.success)
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Members"] == "302"
+
+
+def test_calibration_shows_parameters_and_feeds_simulations(app, open_page):
+    at = open_page(app, "data_calibration")
+    at.button(key="data_calibrate").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[-1].value
+    assert {"r", "alpha", "a", "b"} <= set(table["parameter"])
+    assert (table["estimate"] > 0).all()
+    at.button(key="data_use_params").click().run()
+    behavior = at.session_state["ml_behavior"]
+    fitted = table.set_index("parameter")["estimate"]
+    assert behavior.bgnbd.r == pytest.approx(fitted["r"])
