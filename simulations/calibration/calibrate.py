@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from policies.model import Policy
 from simulations.behavior import (
     DEFAULT_BEHAVIOR,
     BehaviorParams,
@@ -42,7 +43,8 @@ from simulations.calibration.data import (
 from simulations.calibration.errors import CalibrationDataError, ConvergenceError
 from simulations.calibration.gamma_gamma import GammaGammaFit, fit_gamma_gamma
 from simulations.calibration.redemption import RedemptionFit, check_ledger, fit_redemption
-from simulations.calibration.uplift import UpliftFit, fit_purchase_rate
+from simulations.calibration.tiers import policy_tiers
+from simulations.calibration.uplift import DAY_WIDE_KINDS, UpliftFit, fit_purchase_rate
 
 __all__ = ["CalibrationResult", "calibrate", "holdout_check"]
 
@@ -288,6 +290,7 @@ def calibrate(
     campaign_days: Mapping[str, set] | None = None,
     holdout_period: Literal["week", "month"] | None = None,
     minimum_redemption_points: int | None = None,
+    policy: Policy | None = None,
 ) -> CalibrationResult:
     """Calibrate behavior from a transaction log (see the module docstring).
 
@@ -301,14 +304,27 @@ def calibrate(
         campaign_kinds: campaign id -> kind (ids not listed are guessed from their names).
         campaign_days: campaign id -> days it ran (default: days seen on purchases).
         holdout_period: ``week`` or ``month`` (default: week for holdouts under 13 weeks).
-        minimum_redemption_points: the program's minimum redemption (default: the smallest
-            redemption in the ledger).
+        minimum_redemption_points: the program's minimum redemption (default: the policy's,
+            else the smallest redemption in the ledger).
+        policy: the policy in force over the log; when given it names the campaign kinds and
+            days, sets the minimum redemption and rebuilds each member's monthly tier for the
+            redemption logit (`policy_tiers`) unless ``members`` has a ``tier`` column.
 
     Raises:
         CalibrationDataError: unusable input (named column, row and value).
         ConvergenceError: the BG/NBD fit failed.
     """
     unit_days(time_unit)
+    if policy is not None:
+        campaign_kinds = campaign_kinds or {c.id: c.kind for c in policy.campaigns}
+        if campaign_days is None:
+            campaign_days = {
+                c.id: {pd.Timestamp(d) for d in c.days()}
+                for c in policy.campaigns
+                if c.kind in DAY_WIDE_KINDS
+            }
+        if minimum_redemption_points is None:
+            minimum_redemption_points = policy.points.redemption.minimum_points
     tx = check_transactions(transactions)
     last = tx["date"].max()
     end = last if calibration_end is None else pd.Timestamp(calibration_end).normalize()
@@ -351,6 +367,8 @@ def calibrate(
         tiers = None
         if members is not None and "tier" in members:
             tiers = members.set_index("member_id")["tier"].dropna()
+        elif policy is not None:
+            tiers = policy_tiers(policy, fit_tx, checked[checked["date"] <= end])
         try:
             redemption = fit_redemption(
                 checked,

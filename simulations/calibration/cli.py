@@ -10,7 +10,8 @@ Usage::
 ``;``-separated, is used for campaign uplift); ``--ledger`` a points ledger CSV
 (``member_id,date,kind,points``); ``--members`` a member CSV (``member_id``, and optionally
 ``join_date``, ``birthday``, ``tier``); ``--policy`` the policy whose campaign calendar
-names the campaign kinds and days and sets the minimum redemption.
+names the campaign kinds and days, sets the minimum redemption and gives each member's
+monthly tier for the redemption propensity.
 
 Exit status: 0 written; 2 unusable input (the message names the file, column, row and
 value) or wrong usage; 3 the model did not converge. On failure no output file is written.
@@ -73,18 +74,14 @@ def _read_csv(path: str, required: tuple[str, ...], label: str) -> pd.DataFrame:
     return frame
 
 
-def _from_policy(policy_path: str) -> tuple[dict[str, str], dict[str, set], int]:
-    # Imported here so the command works without the policies package being configured.
+def _load_policy(policy_path: str):
     from policies.errors import PolicyError
     from policies.io import load_policy
 
     try:
-        policy = load_policy(policy_path)
+        return load_policy(policy_path)
     except PolicyError as exc:
         raise CalibrationDataError(str(exc)) from exc
-    kinds = {c.id: c.kind for c in policy.campaigns}
-    days = {c.id: {pd.Timestamp(d) for d in c.days()} for c in policy.campaigns}
-    return kinds, days, policy.points.redemption.minimum_points
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             else None
         )
         members = _read_csv(args.members, ("member_id",), "members") if args.members else None
-        kinds, days, minimum = _from_policy(args.policy) if args.policy else (None, None, None)
+        policy = _load_policy(args.policy) if args.policy else None
         end = None
         if args.calibration_end:
             try:
@@ -114,9 +111,7 @@ def run(args: argparse.Namespace) -> int:
             members=members,
             calibration_end=end,
             time_unit=args.time_unit,
-            campaign_kinds=kinds,
-            campaign_days=days,
-            minimum_redemption_points=minimum,
+            policy=policy,
         )
         params = result.behavior_params()
     except CalibrationDataError as exc:

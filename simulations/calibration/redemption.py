@@ -104,9 +104,36 @@ def check_ledger(frame: pd.DataFrame, source: str = "ledger") -> pd.DataFrame:
     return out
 
 
+def _tier_of(panel: pd.DataFrame, tiers) -> tuple[pd.Series, bool]:
+    """Tier of each panel row (as text) and whether the tiers are numeric codes."""
+    if isinstance(tiers, pd.DataFrame):
+        missing = [c for c in ("member_id", "month", "tier") if c not in tiers]
+        if missing:
+            raise CalibrationDataError(
+                f"tiers: missing column(s) {', '.join(missing)}; a tier table needs"
+                " member_id, month (YYYY-MM) and tier"
+            )
+        keyed = tiers.assign(
+            member_id=tiers["member_id"].astype(str),
+            month=tiers["month"].astype(str).str[:7],
+        ).drop_duplicates(["member_id", "month"], keep="last")
+        values = keyed["tier"]
+        lookup = pd.Series(
+            values.astype(str).to_numpy(),
+            index=pd.MultiIndex.from_frame(keyed[["member_id", "month"]]),
+        )
+        key = pd.MultiIndex.from_frame(panel[["member_id", "month"]])
+        tier_of = pd.Series(lookup.reindex(key).to_numpy(), index=panel.index)
+    else:
+        values = tiers
+        tier_of = panel["member_id"].map(tiers.astype(str))
+    numeric = pd.api.types.is_numeric_dtype(values)
+    return tier_of, numeric
+
+
 def fit_redemption(
     ledger: pd.DataFrame,
-    tiers: pd.Series | None = None,
+    tiers: pd.Series | pd.DataFrame | None = None,
     balance_scale: float = 1000.0,
     calibration_end: pd.Timestamp | None = None,
     minimum_points: int | None = None,
@@ -115,8 +142,10 @@ def fit_redemption(
 
     Args:
         ledger: checked ledger (`check_ledger`).
-        tiers: optional tier per member (index ``member_id``); tiers are ordered by their
-            members' mean balance, lowest first, and the lowest is the reference.
+        tiers: optional tiers: a Series of the tier per member (index ``member_id``), or a
+            DataFrame ``member_id, month, tier`` with the tier held in each month. Numeric
+            tier codes are ordered by code; names by their members' mean balance. The lowest
+            is the reference (coefficient 0).
         balance_scale: points scale of the balance term.
         calibration_end: ignore entries after this day.
         minimum_points: the program's minimum redemption; members holding fewer points
@@ -164,6 +193,7 @@ def fit_redemption(
     panel = pd.DataFrame(
         {
             "member_id": net.index.to_numpy()[rows],
+            "month": months.strftime("%Y-%m")[cols],
             "balance": opening[rows, cols],
             "redeemed": (amount[rows, cols] > 0).astype(float),
             "share": np.minimum(amount[rows, cols] / opening[rows, cols], 1.0),
@@ -172,9 +202,14 @@ def fit_redemption(
     design = pd.DataFrame({"const": 1.0, "log_balance": np.log1p(panel["balance"] / balance_scale)})
     tier_names: tuple[str, ...] = ()
     if tiers is not None:
-        tier_of = panel["member_id"].map(tiers.astype(str))
-        order = panel.assign(tier=tier_of).dropna(subset=["tier"]).groupby("tier")["balance"].mean()
-        tier_names = tuple(order.sort_values().index)
+        tier_of, numeric = _tier_of(panel, tiers)
+        if numeric:
+            tier_names = tuple(sorted(tier_of.dropna().unique(), key=float))
+        else:
+            order = (
+                panel.assign(tier=tier_of).dropna(subset=["tier"]).groupby("tier")["balance"].mean()
+            )
+            tier_names = tuple(order.sort_values().index)
         for name in tier_names[1:]:
             design[f"tier:{name}"] = (tier_of == name).astype(float).to_numpy()
     try:

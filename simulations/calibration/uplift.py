@@ -146,8 +146,8 @@ def fit_purchase_rate(
             campaign, a birthday indicator (member-specific) enters the model.
         campaign_kinds: campaign id -> kind; ids missing here are guessed from their names
             (`campaign_kind_from_id`).
-        campaign_days: campaign id -> days it ran (e.g. from a policy's calendar); by default
-            the days on which the id appears on any purchase.
+        campaign_days: campaign id -> days it ran (e.g. from a policy's calendar); other
+            campaigns run on the days on which their id appears on any purchase.
         calibration_end: last day used (default: last purchase day).
         holidays: ``MM-DD`` shopping days to estimate when the data cover them.
         bgnbd_params: fitted BG/NBD ``r, alpha, a, b``; when given, the exposure of a day is
@@ -176,9 +176,8 @@ def fit_purchase_rate(
     frame["purchases"] = frame["date"].map(counts).fillna(0).to_numpy()
 
     kinds = dict(campaign_kinds or {})
-    days_by_campaign = dict(campaign_days) if campaign_days is not None else {}
-    if campaign_days is None:
-        days_by_campaign = _campaign_days(log)
+    # Days seen on purchases, replaced by the calendar's days where one is given.
+    days_by_campaign = {**_campaign_days(log), **dict(campaign_days or {})}
     resolved = {cid: kinds.get(cid) or campaign_kind_from_id(cid) for cid in days_by_campaign}
 
     birthday_campaigns = [cid for cid, kind in resolved.items() if kind == "birthday"]
