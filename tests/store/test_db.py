@@ -193,3 +193,30 @@ def test_readers_see_a_consistent_snapshot_while_a_writer_works(sqlite_url, samp
         reader.join(timeout=10)
     assert seen == [7]
     assert count(sqlite_url, LedgerEntry) == 0
+
+
+def test_default_url_comes_from_the_settings(tmp_path, monkeypatch, sample_folder):
+    from policies.settings import get_settings
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("MEMBERLAB_DATABASE_URL", raising=False)
+    monkeypatch.setenv("MEMBERLAB_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        assert store.ensure_database(sample_folder=sample_folder)["members"] == 3
+        assert (tmp_path / "data" / "memberlab.sqlite").exists()
+        assert len(store.members()) == 3
+    finally:
+        store.dispose_engines()
+        get_settings.cache_clear()
+
+
+@pytest.mark.slow
+def test_the_shipped_sample_loads_completely(sqlite_url):
+    tables = db.read_sample_tables()
+    if tables is None:
+        pytest.skip("no shipped sample in sample_data/ (python -m sample_data writes it)")
+    counts = store.ensure_database(sqlite_url)
+    assert counts == {name: len(frame) for name, frame in tables.items()}
+    snapshot = store.member_snapshot(url=sqlite_url)
+    assert snapshot["points_balance"].sum() == tables["points_ledger"]["points"].sum()
