@@ -16,12 +16,14 @@ is unconstrained; standard errors of ``r, alpha, a, b`` follow by the delta meth
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import special
 from statsmodels.base.model import GenericLikelihoodModel
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
 from simulations.calibration.errors import CalibrationDataError, ConvergenceError
 
@@ -180,6 +182,27 @@ def conditional_expected_purchases(params: dict[str, float], t, frequency, recen
     return numerator / (1.0 + _alive_odds_term(params, frequency, recency, T))
 
 
+# scipy's BFGS warnflag; 2 ("precision loss") is common at a true optimum of a flat
+# likelihood, which is why success is judged by the gradient norm.
+_BFGS_MESSAGES = {
+    0: "optimizer reported success",
+    1: "iteration limit reached",
+    2: "precision loss (the gradient decides)",
+}
+
+
+def quiet_fit(model, start, method: str, maxiter: int):
+    """Run statsmodels' optimizer without its own Hessian warnings.
+
+    The fit code computes and checks the information matrix itself (and raises
+    `ConvergenceError` when it is singular), so statsmodels' warning would only repeat it.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HessianInversionWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(start_params=start, method=method, maxiter=maxiter, disp=0)
+
+
 def _start_params(frequency, T) -> np.ndarray:
     # Rate guess from repeat purchases per unit of observed time; a mild dropout prior.
     rate = max(float(np.sum(frequency)) / max(float(np.sum(T)), 1e-9), 1e-6)
@@ -225,7 +248,7 @@ def fit_bgnbd(
     model = BGNBDLikelihood(frequency, summary["recency"], summary["T"])
     start = _start_params(frequency, summary["T"].to_numpy(dtype=float))
     started = time.perf_counter()
-    result = model.fit(start_params=start, method="bfgs", maxiter=maxiter, disp=0)
+    result = quiet_fit(model, start, "bfgs", maxiter)
     attempts = [("bfgs", bool(result.mle_retvals.get("converged", False)))]
     params = np.asarray(result.params)
     # A few Newton steps on the mean log-likelihood polish the BFGS point (and move it off a
@@ -247,7 +270,7 @@ def fit_bgnbd(
             break
     grad_norm = float(np.linalg.norm(model.score(params) / n))
     if grad_norm > gradient_tol:
-        result = model.fit(start_params=params, method="nm", maxiter=maxiter * 5, disp=0)
+        result = quiet_fit(model, params, "nm", maxiter * 5)
         params = np.asarray(result.params)
         attempts.append(("nm", bool(result.mle_retvals.get("converged", False))))
         grad_norm = float(np.linalg.norm(model.score(params) / n))
@@ -255,8 +278,8 @@ def fit_bgnbd(
     report = {
         "method": "+".join(m for m, _ in attempts) + "+newton",
         "optimizer_flags": {m: ok for m, ok in attempts},
-        "optimizer_message": str(result.mle_retvals.get("warnflag", "")),
-        "iterations": int(result.mle_retvals.get("iterations", -1) or -1),
+        "optimizer_message": _BFGS_MESSAGES.get(result.mle_retvals.get("warnflag"), "see flags"),
+        "function_calls": int(result.mle_retvals.get("fcalls", -1)),
         "gradient_norm": grad_norm,
         "gradient_tol": gradient_tol,
         "seconds": round(seconds, 3),

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import special
 from statsmodels.base.model import GenericLikelihoodModel
 
+from simulations.calibration.bgnbd import quiet_fit
 from simulations.calibration.errors import CalibrationDataError, ConvergenceError
 
 __all__ = ["GammaGammaFit", "GammaGammaLikelihood", "conditional_expected_spend", "fit_gamma_gamma"]
@@ -143,7 +144,7 @@ def fit_gamma_gamma(
     # Start: p = 1, q = 3 puts the population mean p*gamma/(q-1) at the sample mean.
     start = np.log([1.0, 3.0, 2.0 * mean])
     started = time.perf_counter()
-    result = model.fit(start_params=start, method="bfgs", maxiter=maxiter, disp=0)
+    result = quiet_fit(model, start, "bfgs", maxiter)
     params = np.asarray(result.params)
     flags = {"bfgs": bool(result.mle_retvals.get("converged", False))}
     for _ in range(20):
@@ -160,7 +161,7 @@ def fit_gamma_gamma(
             break
     grad_norm = float(np.linalg.norm(model.score(params) / n))
     if grad_norm > gradient_tol:
-        result = model.fit(start_params=params, method="nm", maxiter=maxiter * 5, disp=0)
+        result = quiet_fit(model, params, "nm", maxiter * 5)
         params = np.asarray(result.params)
         flags["nm"] = bool(result.mle_retvals.get("converged", False))
         grad_norm = float(np.linalg.norm(model.score(params) / n))
