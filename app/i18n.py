@@ -585,6 +585,15 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Simulations use the default behavior.",
         "zh": "模拟将使用默认行为参数。",
     },
+    "publish.not_recorded": {
+        "en": "Version {version} is live, but the database copy of the history could not be"
+        " written: {error}",
+        "zh": "版本 {version} 已上线，但数据库中的发布记录未能写入：{error}",
+    },
+    "simulate.not_recorded": {
+        "en": "The run was not saved to the database: {error}",
+        "zh": "本次模拟未能保存到数据库：{error}",
+    },
 }
 
 

@@ -218,8 +218,13 @@ def simulate(
     settings: RunSettings,
     baseline: Policy | None = None,
     progress: Callable[[float, str], None] | None = None,
+    scenario: str | None = None,
 ):
-    """Run (or fetch from the cache) one simulation; returns a `SimulationResult`."""
+    """Run (or fetch from the cache) one simulation; returns a `SimulationResult`.
+
+    A new run is also recorded in the database (inputs, seed and headline KPIs) under the
+    ``scenario`` label.
+    """
     import simulations
 
     snapshot = population_frame(settings)
@@ -245,4 +250,24 @@ def simulate(
     if text is None:
         text = _run(policy, baseline, settings, snapshot, behavior_json, progress)
         cache.put(key, text)
+        result = simulations.SimulationResult.from_json(text)
+        _record(result, scenario)
+        return result
     return simulations.SimulationResult.from_json(text)
+
+
+def _record(result, scenario: str | None) -> None:
+    """Keep the run's inputs and headline KPIs in the database (when there is one)."""
+    store = database.prepared_store(needs=("record_simulation_run",))
+    if store is None:
+        return
+    try:
+        store.record_simulation_run(
+            policy_id=result.policy_id,
+            inputs=dict(result.inputs),
+            seed=result.seed,
+            results={kpi: dict(band) for kpi, band in result.kpis.items()},
+            scenario_name=scenario,
+        )
+    except (store.StoreError, ValueError, TypeError) as exc:  # a record, not the result
+        st.warning(t("simulate.not_recorded", error=exc))

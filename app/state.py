@@ -126,13 +126,11 @@ def remember_result(label: str, result: Any) -> None:
 
 
 def flash(message: str, kind: str = "success") -> None:
-    """Show ``message`` once, at the top of the next run."""
-    st.session_state[FLASH] = (kind, message)
+    """Show ``message`` once, at the top of the next run (after any already pending)."""
+    st.session_state.setdefault(FLASH, []).append((kind, message))
 
 
 def show_flash() -> None:
-    """Draw and forget the pending one-shot message."""
-    pending = st.session_state.pop(FLASH, None)
-    if pending:
-        kind, message = pending
+    """Draw and forget the pending one-shot messages."""
+    for kind, message in st.session_state.pop(FLASH, []):
         getattr(st, kind, st.info)(message)

@@ -48,7 +48,9 @@ if st.button(t("compare.run"), type="primary", disabled=not enough, key="compare
             bar.progress(share, text=t("simulate.progress", pct=int(share * 100)))
 
         other = None if label == baseline_label else baseline
-        result = runs.simulate(options[label], settings, baseline=other, progress=progress)
+        result = runs.simulate(
+            options[label], settings, baseline=other, progress=progress, scenario=label
+        )
         compared[label] = Run(label=label, policy=options[label], result=result, baseline=other)
         state.remember_result(label, compared[label])
     bar.empty()

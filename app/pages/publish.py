@@ -8,7 +8,7 @@ replaces the file atomically, so several browser sessions cannot corrupt it.
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import database, state
 from app.formatting import short_id
 from app.i18n import t
 from app.library import require
@@ -24,13 +24,39 @@ from policies.errors import PublishedPolicyError, StalePublishError
 st.title(t("publish.title"))
 state.show_flash()
 
-publishing = require("policies.publish", "feature.publishing", needs=("publish", "rollback"))
+publishing = require(
+    "policies.publish", "feature.publishing", needs=("publish_policy", "rollback_policy")
+)
 differ = require("policies.diff", "feature.diff", needs=("describe_changes",))
 if publishing is None or differ is None:
     st.stop()
 
 policy = state.policy()
 target = publishing.default_target()
+
+
+def record(outcome) -> None:
+    """Keep the new live version in the database too (the live file stays authoritative)."""
+    store = database.prepared_store(needs=("record_publication",))
+    if store is None or not outcome.changed:
+        return
+    envelope = outcome.published
+    try:
+        store.record_publication(
+            envelope.version,
+            envelope.policy,
+            published_by=envelope.published_by,
+            note=envelope.note,
+            action=envelope.action,
+            restored_from=envelope.restored_from,
+            diff=list(outcome.diff),
+            published_at=envelope.published_at,
+            checksum=envelope.checksum,
+        )
+    except (store.StoreError, ValueError) as exc:
+        state.flash(t("publish.not_recorded", version=envelope.version, error=exc), "warning")
+
+
 st.caption(t("publish.target", target=target))
 
 # -- What is live now -----------------------------------------------------------------------
@@ -117,7 +143,7 @@ if not note.strip():
     st.caption(t("publish.need_note"))
 if st.button(t("publish.button"), type="primary", disabled=not ready, key="publish_button"):
     try:
-        published = publishing.publish(
+        outcome = publishing.publish_policy(
             policy,
             target=target,
             note=note.strip(),
@@ -129,7 +155,8 @@ if st.button(t("publish.button"), type="primary", disabled=not ready, key="publi
     except PolicyError as exc:
         st.error(t("publish.failed", error=exc))
     else:
-        state.flash(t("publish.done", version=published.version))
+        state.flash(t("publish.done", version=outcome.published.version))
+        record(outcome)
         st.rerun()
 
 # -- History and rollback -------------------------------------------------------------------
@@ -187,7 +214,7 @@ if earlier:
         t("publish.rollback_button"), disabled=not rollback_confirm, key="publish_rollback"
     ):
         try:
-            restored = publishing.rollback(
+            outcome = publishing.rollback_policy(
                 target,
                 int(restore),
                 note=rollback_note.strip(),
@@ -199,5 +226,6 @@ if earlier:
         except PolicyError as exc:
             st.error(t("publish.failed", error=exc))
         else:
-            state.flash(t("publish.rolled_back", version=restore, new=restored.version))
+            state.flash(t("publish.rolled_back", version=restore, new=outcome.published.version))
+            record(outcome)
             st.rerun()

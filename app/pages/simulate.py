@@ -33,7 +33,9 @@ if st.button(t("simulate.run"), type="primary", key="simulate_run"):
 
     baseline = None if baseline_label == none else options[baseline_label]
     try:
-        result = runs.simulate(options[label], settings, baseline=baseline, progress=progress)
+        result = runs.simulate(
+            options[label], settings, baseline=baseline, progress=progress, scenario=label
+        )
     except ValueError as exc:  # e.g. a member snapshot the engine cannot read
         bar.empty()
         st.error(t("simulate.failed", error=exc))

@@ -46,13 +46,10 @@ def workspace(tmp_path, monkeypatch, small_database):
 
 @pytest.fixture
 def app(workspace):
-    """The workbench under AppTest, on the first page, with a generous timeout."""
+    """The workbench under AppTest with a generous timeout, not run yet (see open_page)."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(ENTRY, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return AppTest.from_file(ENTRY, default_timeout=60)
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from policies import content_id, dump_policy
 from policies.publish import load_published
 
@@ -149,6 +151,9 @@ def test_publish_writes_the_live_file_and_rollback_restores_it(app, open_page, w
     assert restored.restored_from == 1
     audit = (live.parent / "policy.json.history" / "audit.jsonl").read_text().splitlines()
     assert [json.loads(line)["action"] for line in audit] == ["publish", "publish", "rollback"]
+    store = pytest.importorskip("store")
+    recorded = store.list_publications()
+    assert list(recorded["version"]) == [1, 2, 3] or list(recorded["version"]) == [3, 2, 1]
 
 
 def test_publishing_the_live_content_again_is_refused(app, open_page, workspace):

@@ -62,9 +62,14 @@ def test_simulate_with_a_baseline_charts_roi(app, open_page):
     at = open_page(app, "simulate")
     baseline = at.selectbox(key="simulate_baseline")
     baseline.set_value(baseline.options[1])
+    at.number_input(key="simulate_seed").set_value(4242)  # a run no other test made
     _small(at, "simulate").button(key="simulate_run").click().run()
     assert not at.exception
     assert "ROI vs baseline (month)" in [spec.get("title") for spec in _charts(at)]
+    store = pytest.importorskip("store")
+    runs = store.list_simulation_runs()
+    assert len(runs) == 1
+    assert runs.iloc[0]["policy_id"] == content_id(at.session_state["ml_policy"])
 
 
 def test_compare_kpis_deltas_and_changes(app, open_page):

@@ -13,6 +13,7 @@ PAGES = (
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_every_page_renders_in_both_languages(app, open_page, language):
+    open_page(app, "policy_designer")
     if language == "zh":
         app.sidebar.selectbox(key="language_switch").set_value("zh").run()
         assert not app.exception
