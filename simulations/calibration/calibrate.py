@@ -133,6 +133,8 @@ class CalibrationResult:
         if self.uplift is not None:
             report["uplift"] = _json_ready(self.uplift.table.to_dict(orient="records"))
             report["uplift_dispersion"] = self.uplift.dispersion
+            report["calendar_mean"] = self.uplift.calendar_mean
+            report["bgnbd_alpha_ml"] = self.bgnbd.params["alpha"]
         if self.redemption is not None:
             report["redemption"] = {
                 "tiers": list(self.redemption.tiers),
@@ -157,11 +159,21 @@ class CalibrationResult:
         return pd.concat(frames, ignore_index=True)
 
     def behavior_params(self, base: BehaviorParams = DEFAULT_BEHAVIOR) -> BehaviorParams:
-        """The calibrated `BehaviorParams`: estimates where available, ``base`` elsewhere."""
+        """The calibrated `BehaviorParams`: estimates where available, ``base`` elsewhere.
+
+        ``bgnbd.alpha`` is the maximum-likelihood alpha times the calendar mean (see
+        `UpliftFit.calendar_mean`), so that the simulator's calendar multipliers reproduce
+        the observed average rate rather than add to it; the ML value stays in
+        ``diagnostics["bgnbd_alpha_ml"]``.
+        """
         bg = self.bgnbd.params
+        # BG/NBD sees the average rate over all days; the simulator multiplies an ordinary
+        # day's rate by the calendar (seasonality, campaigns, holidays), so the rate is divided
+        # by the calendar's mean over the calibration days (alpha multiplied).
+        calendar = self.uplift.calendar_mean if self.uplift is not None else 1.0
         update: dict = {
             "time_unit": self.time_unit,
-            "bgnbd": BGNBDParams(r=bg["r"], alpha=bg["alpha"], a=bg["a"], b=bg["b"]),
+            "bgnbd": BGNBDParams(r=bg["r"], alpha=bg["alpha"] * calendar, a=bg["a"], b=bg["b"]),
             "source": (
                 f"calibrated from {self.n_transactions} purchases of {self.n_members} members"
                 f" up to {self.calibration_end}"
@@ -280,6 +292,20 @@ def _new_members_per_month(
     return float(counts.reindex(months, fill_value=0).mean())
 
 
+def _tier_codes(tiers: pd.Series, policy: Policy) -> pd.Series:
+    """Member tiers given by name -> the policy's tier codes (0 = entry tier)."""
+    if pd.api.types.is_numeric_dtype(tiers):
+        return tiers
+    codes = {tier.name: i for i, tier in enumerate(policy.tiers.tiers)}
+    unknown = sorted(set(tiers.astype(str)) - set(codes))
+    if unknown:
+        raise CalibrationDataError(
+            f"members: tier(s) {', '.join(unknown)} are not tiers of the policy; known tiers:"
+            f" {', '.join(codes)}"
+        )
+    return tiers.astype(str).map(codes).astype(np.int64)
+
+
 def calibrate(
     transactions: pd.DataFrame,
     ledger: pd.DataFrame | None = None,
@@ -367,6 +393,8 @@ def calibrate(
         tiers = None
         if members is not None and "tier" in members:
             tiers = members.set_index("member_id")["tier"].dropna()
+            if policy is not None:
+                tiers = _tier_codes(tiers, policy)
         elif policy is not None:
             tiers = policy_tiers(policy, fit_tx, checked[checked["date"] <= end])
         try:

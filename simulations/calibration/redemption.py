@@ -39,8 +39,10 @@ class RedemptionFit:
     Attributes:
         intercept, balance_coef: logit coefficients (balance as ``log1p(balance/scale)``).
         balance_scale: the scale used (points).
-        tier_coefs: logit shift per tier, entry tier first (0.0), or () without tiers.
-        tiers: tier names in the order of ``tier_coefs``.
+        tier_coefs: logit shift per tier, entry tier first (0.0), or () without tiers. With
+            numeric tier codes, one entry per code from 0 to the highest seen (a code nobody
+            held gets the coefficient of the code below).
+        tiers: tier names (or codes as text) in the order of ``tier_coefs``.
         redeem_share: mean share of the opening balance redeemed in a redemption month.
         table: coefficients with standard errors, 95% intervals and p-values.
         n_member_months: member-months in the fit; ``open_months``: months taken as open.
@@ -201,6 +203,7 @@ def fit_redemption(
     )
     design = pd.DataFrame({"const": 1.0, "log_balance": np.log1p(panel["balance"] / balance_scale)})
     tier_names: tuple[str, ...] = ()
+    numeric = False
     if tiers is not None:
         tier_of, numeric = _tier_of(panel, tiers)
         if numeric:
@@ -235,6 +238,16 @@ def fit_redemption(
     tier_coefs = (
         (0.0, *(float(fitted.params[f"tier:{n}"]) for n in tier_names[1:])) if tier_names else ()
     )
+    if tier_names and numeric:
+        # The simulator indexes tier_coefs by tier code (0 = entry tier): give every code up
+        # to the highest seen a coefficient, a code nobody held taking the one below it.
+        seen = {int(float(n)): c for n, c in zip(tier_names, tier_coefs, strict=True)}
+        filled, last = [], 0.0
+        for code in range(max(seen) + 1):
+            last = seen.get(code, last)
+            filled.append(last)
+        tier_coefs = tuple(filled)
+        tier_names = tuple(str(code) for code in range(max(seen) + 1))
     shares = panel.loc[panel["redeemed"] > 0, "share"]
     return RedemptionFit(
         intercept=float(fitted.params["const"]),

@@ -96,6 +96,10 @@ class UpliftFit:
         dispersion: Pearson dispersion of the day-level fit (1 = Poisson).
         n_days: days in the fit.
         notes: what was left out and why.
+        calendar_mean: exposure-weighted mean over the fitted days of the product of the
+            (normalized) month and weekday multipliers and the campaign, holiday and birthday
+            multipliers: the factor by which the average purchase rate exceeds the rate of an
+            ordinary day.
     """
 
     table: pd.DataFrame = field(repr=False)
@@ -106,6 +110,7 @@ class UpliftFit:
     dispersion: float
     n_days: int
     notes: tuple[str, ...] = ()
+    calendar_mean: float = 1.0
 
 
 def _campaign_days(transactions: pd.DataFrame) -> dict[str, set[pd.Timestamp]]:
@@ -294,7 +299,15 @@ def fit_purchase_rate(
         for term in design.columns
         if term.startswith("holiday:")
     }
+    # Calendar factor of each fitted cell as the simulator applies it: normalized month and
+    # weekday multipliers times every campaign, holiday and birthday multiplier.
+    effect_terms = [t for t in design.columns if t not in ("const", "trend", "trend2")]
+    log_factor = design[effect_terms].to_numpy() @ coef[effect_terms].to_numpy()
+    log_factor -= np.log(month_mult.mean()) + np.log(weekday_mult.mean())
+    weights = frame["at_risk"].to_numpy()
+    calendar_mean = float(np.sum(weights * np.exp(log_factor)) / np.sum(weights))
     return UpliftFit(
+        calendar_mean=calendar_mean,
         table=table,
         month_seasonality=tuple(float(v) for v in month_mult / month_mult.mean()),
         weekday_seasonality=tuple(float(v) for v in weekday_mult / weekday_mult.mean()),

@@ -9,7 +9,7 @@ from conftest import TRUE_BGNBD
 
 from policies.io import load_policy
 from simulations.behavior import DEFAULT_BEHAVIOR, BehaviorParams, load_behavior, save_behavior
-from simulations.calibration import CalibrationResult, calibrate
+from simulations.calibration import CalibrationDataError, CalibrationResult, calibrate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +42,10 @@ def test_behavior_params_carry_the_estimates(with_holdout, tmp_path):
     params = with_holdout.behavior_params()
     assert isinstance(params, BehaviorParams)
     assert params.bgnbd.r == with_holdout.bgnbd.params["r"]
+    # The simulator multiplies an ordinary day's rate by the calendar: alpha is scaled by it.
+    calendar = with_holdout.uplift.calendar_mean
+    assert params.bgnbd.alpha == pytest.approx(with_holdout.bgnbd.params["alpha"] * calendar)
+    assert params.diagnostics["bgnbd_alpha_ml"] == with_holdout.bgnbd.params["alpha"]
     assert params.gamma_gamma.gamma == with_holdout.gamma_gamma.params["gamma"]
     assert params.time_unit == "day"
     assert np.mean(params.month_seasonality) == pytest.approx(1.0)
@@ -161,3 +165,16 @@ def test_sample_program_recovers_its_truth(sample_calibration):
     )
     last = result.holdout.iloc[-1]
     assert last["cumulative_predicted"] == pytest.approx(last["cumulative_actual"], rel=0.08)
+
+
+def test_member_tiers_by_name_must_be_policy_tiers(bgnbd_log):
+    log = bgnbd_log.head(8000)
+    ledger = pd.DataFrame(
+        {"member_id": log["member_id"], "date": log["date"], "kind": "earn", "points": 10}
+    )
+    members = pd.DataFrame({"member_id": log["member_id"].unique(), "tier": "Platinum"})
+    policy = load_policy(ROOT / "policies" / "examples" / "classic_four_tier.yaml")
+    with pytest.raises(
+        CalibrationDataError, match="Platinum are not tiers of the policy; known tiers: Regular"
+    ):
+        calibrate(log, ledger=ledger, members=members, policy=policy)

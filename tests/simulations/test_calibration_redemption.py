@@ -96,3 +96,28 @@ def test_ledger_rows_are_checked(kind, points, message):
 def test_ledger_missing_column():
     with pytest.raises(CalibrationDataError, match="missing column.*points"):
         check_ledger(pd.DataFrame({"member_id": ["M1"], "date": ["2024-01-01"], "kind": ["earn"]}))
+
+
+def test_numeric_tier_codes_fill_codes_nobody_held(ledger_and_tiers):
+    ledger, tiers = ledger_and_tiers
+    codes = tiers.map({"Silver": 0, "Gold": 0, "Diamond": 2})
+    fit = fit_redemption(check_ledger(ledger), tiers=codes)
+    assert fit.tiers == ("0", "1", "2")
+    assert fit.tier_coefs[:2] == (0.0, 0.0)
+    assert fit.tier_coefs[2] > 0.3  # Diamond against Silver and Gold together
+
+
+def test_tiers_by_month_table(ledger_and_tiers):
+    ledger, tiers = ledger_and_tiers
+    months = [f"{y}-{m:02d}" for y in (2023, 2024, 2025) for m in (6, 12)]
+    table = pd.concat(
+        [
+            pd.DataFrame({"member_id": tiers.index, "month": m, "tier": tiers.to_numpy()})
+            for m in months
+        ]
+    )
+    by_month = fit_redemption(check_ledger(ledger), tiers=table)
+    static = fit_redemption(check_ledger(ledger), tiers=tiers)
+    assert by_month.tier_coefs == pytest.approx(static.tier_coefs)
+    with pytest.raises(CalibrationDataError, match="missing column.*month"):
+        fit_redemption(check_ledger(ledger), tiers=table.drop(columns="month"))

@@ -59,6 +59,9 @@ def test_recovers_seasonality_and_campaign_uplift(seasonal):
     assert fit.campaign_uplift["member_day"] == pytest.approx(MEMBER_DAY, rel=0.08)
     assert fit.campaign_uplift["birthday"] == pytest.approx(BIRTHDAY, rel=0.25)
     assert fit.holiday_uplift["11-11"] == pytest.approx(DOUBLE_11, rel=0.25)
+    # Average calendar factor of the two years: 1.0233 by hand (seasonality means 1, member
+    # days, Double 11 and birthdays add to it).
+    assert fit.calendar_mean == pytest.approx(1.0233, abs=0.01)
     row = fit.table.set_index("term").loc["campaign:member-day"]
     assert row["ci_low"] < MEMBER_DAY < row["ci_high"]
     assert row["days"] == 24
