@@ -5,15 +5,18 @@
 1. `summarize_transactions` -> per-member frequency / recency / T / monetary value;
 2. BG/NBD (`fit_bgnbd`): purchase rate and dropout (required: its failure is an error);
 3. Gamma-Gamma (`fit_gamma_gamma`): spend per purchase;
-4. `fit_purchase_rate`: month and weekday seasonality, campaign and holiday uplift;
-5. `fit_redemption` (when a ledger is given): monthly redemption propensity;
+4. `fit_purchase_rate`: month and weekday seasonality, campaign and holiday uplift, with
+   the BG/NBD expectation of each day as exposure;
+5. `fit_redemption` (when a ledger is given): monthly redemption propensity, with tiers
+   from the member table or rebuilt from the policy (`policy_tiers`);
 6. new members per month, from join dates (or first purchases);
 7. when ``calibration_end`` is before the last purchase: a holdout check of predicted
    against actual repeat purchases per period, and the P(alive) distribution.
 
 Steps 3-6 are optional: when the data cannot support one (too few repeat buyers, no
 redemptions, ...), the simulator's defaults are kept and ``notes`` says why.
-`CalibrationResult.behavior_params` writes everything into a `BehaviorParams`.
+`CalibrationResult.behavior_params` writes everything into a `BehaviorParams` (with alpha
+scaled by the calendar mean: the simulator applies the calendar on top of the rate).
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ member at risk and a quadratic time trend absorbs the decline. Standard errors a
 (scaled by the Pearson dispersion when it exceeds 1; McCullagh & Nelder 1989, ch. 6), which
 also covers the aggregation over heterogeneous members.
 
+The intervals treat days as independent given the exposure. Which members happened to be
+drawn into the base (their own rates) also moves whole stretches of days together, so with a
+few thousand members month multipliers can sit a few percent from their true values outside
+the stated intervals; read them as a lower bound on the uncertainty.
+
 Multipliers are ``exp(coef)``: a member-day campaign multiplier of 1.6 means 60% more
 purchase occasions on campaign days than on comparable days. Month and weekday multipliers
 are normalized to mean 1.
