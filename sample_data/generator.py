@@ -951,6 +951,11 @@ def generate(
         "policy": {"file": policy_name, "content_id": content_id(policy)},
         "ledger": ledger,
         **params.to_dict(),
+        "chinese_new_year": {
+            str(year): CHINESE_NEW_YEAR[year].isoformat()
+            for year in range(start.year, end.year + 1)
+        },
+        "uplift_campaigns": [c.id for c in _uplift_campaigns(policy, params.seasonality)],
         "notes": {
             "purchases": "BG/NBD: the join day is the first purchase; lambda ~ Gamma(r, alpha)"
             " per day (alpha is a rate); dropout with probability p ~ Beta(a, b) after each"

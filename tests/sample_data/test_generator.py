@@ -62,6 +62,8 @@ def test_truth_records_the_parameters_used(small_program):
     params = DEFAULT_PARAMS.to_dict()
     for section in ("bgnbd", "gamma_gamma", "seasonality", "acquisition", "redemption"):
         assert truth[section] == params[section]
+    assert truth["chinese_new_year"]["2025"] == "2025-01-29"
+    assert truth["uplift_campaigns"] == ["member-day"]
     assert json.loads(json.dumps(truth)) == truth  # JSON-safe as written
 
 
