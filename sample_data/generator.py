@@ -656,8 +656,9 @@ def _campaigns_run(
 
     Contacts: members who had joined by the run's first day (birthday offers: those with a
     birthday in the month; activation: those who joined the month before; reactivation:
-    those without a purchase for ``recency_days``). Cost: the campaign's ``fixed_cost`` per
-    month run plus ``contact_cost`` per contact.
+    those without a purchase for ``recency_days``). Cost: ``contact_cost`` per contact plus
+    the campaign's ``fixed_cost`` on each run day when it recurs on a day of the month or a
+    weekday, else once per month (the simulation engine's convention).
     """
     days = _days(first, last)
     joins = np.sort(members["join_date"].to_numpy())
@@ -670,6 +671,9 @@ def _campaigns_run(
             continue
         for _, month_days in pd.Series(running, index=running).groupby(running.to_period("M")):
             start, end = month_days.iloc[0], month_days.iloc[-1]
+            recurrence = campaign.recurrence
+            recurring = recurrence.day_of_month is not None or recurrence.weekday is not None
+            charged = len(month_days) if recurring else 1
             joined = join_dates <= start.to_datetime64()
             if campaign.kind == "birthday":
                 contacts = int((joined & (birth_month == start.month)).sum())
@@ -691,7 +695,7 @@ def _campaigns_run(
                     start,
                     end,
                     _target_text(campaign),
-                    round(campaign.fixed_cost + campaign.contact_cost * contacts, 2),
+                    round(campaign.fixed_cost * charged + campaign.contact_cost * contacts, 2),
                     contacts,
                 )
             )

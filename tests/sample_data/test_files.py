@@ -1,5 +1,6 @@
 """Writing and reading sample programs, and the command line."""
 
+import datetime as dt
 import gzip
 
 import pandas as pd
@@ -128,3 +129,55 @@ def test_redemption_requests_mirror_the_redeem_entries(tiny):
     redeemed = tiny.points_ledger[tiny.points_ledger["kind"] == "redeem"]
     assert len(requests) == len(redeemed)
     assert (requests["points"] > 0).all() and requests["points"].sum() == -redeemed["points"].sum()
+
+
+def test_campaign_costs_follow_the_engine_convention():
+    from policies.io import load_policy
+    from sample_data.generator import CLASSIC_POLICY
+
+    classic = load_policy(CLASSIC_POLICY)
+    data = classic.model_dump()
+    data["campaigns"] = list(data["campaigns"])
+    data["campaigns"].append(
+        {
+            "id": "weekend-points",
+            "name": "Saturday double points",
+            "kind": "bonus_points",
+            "start": "2024-03-01",
+            "end": "2024-03-31",
+            "recurrence": {"weekday": 5},
+            "points_multiplier": 2,
+            "fixed_cost": 100,
+            "stacking": "stack",
+        }
+    )
+    data["campaigns"].append(
+        {
+            "id": "spring-activation",
+            "name": "Welcome texts",
+            "kind": "activation",
+            "start": "2024-03-01",
+            "end": "2024-04-30",
+            "contact_cost": 0.5,
+            "fixed_cost": 30,
+        }
+    )
+    policy = type(classic).model_validate(data)
+    program = generate(
+        n_members=150, seed=2, start=dt.date(2024, 1, 1), end=dt.date(2024, 6, 30),
+        policy=policy, ledger=False,
+    )  # fmt: skip
+    runs = program.campaigns_run.set_index("campaign_id")
+    saturdays = runs.loc["weekend-points"]
+    assert saturdays["cost"] == 5 * 100  # five Saturdays in March 2024
+    assert saturdays["start_date"] == pd.Timestamp("2024-03-02")
+    activation = runs.loc[["spring-activation"]]
+    joins = program.members["join_date"]
+    for row in activation.itertuples():
+        month = row.start_date.to_period("M")
+        previous = joins.dt.to_period("M") == month - 1
+        assert row.contacts == previous.sum()
+        assert row.cost == pytest.approx(30 + 0.5 * row.contacts)
+    assert program.truth["policy"]["file"] == "(in memory)"
+    with pytest.raises(ValueError, match="in-memory policy"):
+        program.policy()
