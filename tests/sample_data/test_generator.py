@@ -295,3 +295,19 @@ def test_joins_peak_before_double_11(large_unbooked):
     run_up = per_day[(per_day.index.month == 11) & (per_day.index.day <= 11)].mean()
     october = per_day[per_day.index.month == 10].mean()
     assert run_up > 1.8 * october
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_generated_ledgers_balance(seed):
+    from policies.ledger import roll_forward
+
+    program = generate(n_members=40, seed=seed, start=dt.date(2024, 9, 1), end=dt.date(2025, 1, 31))
+    ledger = program.points_ledger
+    table = roll_forward(ledger, ["2024-09", "2024-10", "2024-11", "2024-12", "2025-01"])
+    change = table["issued"] - table["redeemed"] - table["expired"]
+    assert (table["opening"] + change == table["closing"]).all()
+    assert (table["closing"].iloc[:-1].to_numpy() == table["opening"].iloc[1:].to_numpy()).all()
+    assert (ledger.groupby("member_id")["points"].cumsum() >= 0).all()
+    purchase_points = ledger[ledger["transaction_id"] != ""]["points"].sum()
+    assert purchase_points == program.transactions["points_earned"].sum()
