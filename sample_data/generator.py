@@ -713,12 +713,13 @@ def _window_openings(policy: Policy, first: dt.date, last: dt.date) -> list[list
 
     With no windows (redemption any time), members decide once a year on 1..31 December.
     """
-    rules_ = policy.points.redemption
-    windows = rules_.windows
+    windows = policy.points.redemption.windows
     openings = []
     for year in range(first.year, last.year + 1):
         for window in windows or ():
-            start = dt.date(year, window.start_month, window.start_day)
+            # 29 February falls back to the 28th in common years, as birthdays do.
+            start_day = min(window.start_day, _month_days(year, window.start_month))
+            start = dt.date(year, window.start_month, start_day)
             end_year = year + (
                 (window.end_month, window.end_day) < (window.start_month, window.start_day)
             )

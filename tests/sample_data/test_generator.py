@@ -311,3 +311,24 @@ def test_generated_ledgers_balance(seed):
     assert (ledger.groupby("member_id")["points"].cumsum() >= 0).all()
     purchase_points = ledger[ledger["transaction_id"] != ""]["points"].sum()
     assert purchase_points == program.transactions["points_earned"].sum()
+
+
+def test_redemption_windows_of_any_policy_are_found():
+    from sample_data.generator import _window_openings
+
+    data = CLASSIC.model_dump()
+    data["points"]["redemption"]["windows"] = [
+        {"start_month": 2, "start_day": 29, "end_month": 3, "end_day": 5},
+        {"start_month": 12, "start_day": 20, "end_month": 1, "end_day": 10},
+    ]
+    policy = type(CLASSIC).model_validate(data)
+    openings = _window_openings(policy, dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+    assert [w[0] for w in openings] == [
+        dt.date(2024, 2, 29), dt.date(2024, 12, 20), dt.date(2025, 2, 28), dt.date(2025, 12, 20)
+    ]  # fmt: skip
+    assert openings[1][-1] == dt.date(2025, 1, 10) and openings[-1][-1] == dt.date(2025, 12, 31)
+    data["points"]["redemption"]["windows"] = []
+    anytime = type(CLASSIC).model_validate(data)
+    assert [w[0] for w in _window_openings(anytime, dt.date(2024, 1, 1), dt.date(2025, 6, 30))] == [
+        dt.date(2024, 12, 1)
+    ]
