@@ -444,7 +444,19 @@ TEXT: dict[str, dict[str, str]] = {
     "finance.download_csv": {"en": "Download roll-forward (CSV)", "zh": "下载积分变动表（CSV）"},
     "finance.download_xlsx": {"en": "Download report (Excel)", "zh": "下载报表（Excel）"},
     "finance.history": {"en": "History from the database", "zh": "数据库历史数据"},
-    "finance.months": {"en": "months", "zh": "个月"},
+    "finance.no_history": {
+        "en": "The database holds no points ledger yet.",
+        "zh": "数据库中暂无积分流水。",
+    },
+    "finance.history_help": {
+        "en": "From the points ledger: {months} months; breakage realized to date {breakage}"
+        " (expired ÷ issued).",
+        "zh": "来自积分流水：共 {months} 个月；迄今已实现沉淀率 {breakage}（过期 ÷ 发放）。",
+    },
+    "finance.history_chart": {
+        "en": "Last 24 months of points movements",
+        "zh": "近 24 个月积分变动",
+    },
     "database.preparing": {
         "en": "Preparing the database (the first start loads the sample program)…",
         "zh": "正在准备数据库（首次启动会载入示例会员数据）…",
@@ -593,6 +605,11 @@ TEXT: dict[str, dict[str, str]] = {
     "simulate.not_recorded": {
         "en": "The run was not saved to the database: {error}",
         "zh": "本次模拟未能保存到数据库：{error}",
+    },
+    "publish.moved": {
+        "en": "The live version moved from {reviewed} to {live} since you confirmed: review the"
+        " changes above, untick and tick again to publish on top of it.",
+        "zh": "确认后线上版本已由 {reviewed} 变为 {live}：请重新查看上方变化，取消勾选后再次确认。",
     },
 }
 

@@ -53,10 +53,7 @@ class RunSettings:
 
 
 def scenarios() -> dict[str, Policy]:
-    """Every distinct policy that can be simulated, by display label (the edited one first).
-
-    A policy with the same content as one listed earlier is left out.
-    """
+    """Every policy that can be simulated, by display label (the edited one first)."""
     found = [(t("runs.edited", name=state.policy().program.name), state.policy())]
     found += [
         (t("runs.example", name=name), load_policy(path)) for name, path in state.examples().items()
@@ -74,14 +71,7 @@ def scenarios() -> dict[str, Policy]:
             live = None
         if live is not None:
             found.append((t("runs.live", version=live.version), live.policy))
-    out: dict[str, Policy] = {}
-    seen: set[str] = set()
-    for label, policy in found:
-        identity = content_id(policy)
-        if identity not in seen:
-            seen.add(identity)
-            out[label] = policy
-    return out
+    return dict(found)
 
 
 def simulation_controls(prefix: str) -> RunSettings:

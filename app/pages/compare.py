@@ -15,6 +15,7 @@ from app.results_view import (
     metric_bands,
     unit_label,
 )
+from policies import content_id
 
 st.title(t("compare.title"))
 if require("simulations", "feature.engine", needs=runs.ENGINE_API) is None:
@@ -24,10 +25,12 @@ options = runs.scenarios()
 labels = list(options)
 baseline_label = st.selectbox(t("compare.baseline"), labels, key="compare_baseline")
 others = [label for label in labels if label != baseline_label]
+baseline_id = content_id(options[baseline_label])
+different = [label for label in others if content_id(options[label]) != baseline_id]
 chosen = st.multiselect(
     t("compare.scenarios"),
     others,
-    default=others[:2],
+    default=different[:2],
     max_selections=4,
     key="compare_scenarios",
 )

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app import charts, finance, runs, state
+from app import charts, database, finance, runs, state
 from app.formatting import money, number, pct, points
 from app.i18n import t
 from app.library import optional, require
@@ -136,11 +136,33 @@ c2.download_button(
 
 # -- History from the database ---------------------------------------------------------------
 st.subheader(t("finance.history"))
-analytics = optional("simulations.analytics", needs=("points_roll_forward",))
-store = optional("store", needs=("ledger",))
+analytics = optional("simulations.analytics", needs=("points_roll_forward", "breakage_to_date"))
+store = database.prepared_store(needs=("ledger",))
 if analytics is None or store is None:
     st.info(t("common.not_available", feature=t("finance.history")), icon=":material/construction:")
-else:
-    history = analytics.points_roll_forward(store.ledger())
-    st.dataframe(history, hide_index=True, width="stretch")
-    st.caption(number(len(history)) + " " + t("finance.months"))
+    st.stop()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def ledger_history(url: str, generation: int) -> tuple[pd.DataFrame, float]:
+    """The database ledger's monthly roll-forward and breakage to date (aggregated)."""
+    entries = database.ledger()
+    return analytics.points_roll_forward(entries), analytics.breakage_to_date(entries)
+
+
+with st.spinner(t("overview.loading")):
+    history, realized = ledger_history(database.database_url(), database.generation())
+if history.empty:
+    st.info(t("finance.no_history"))
+    st.stop()
+st.caption(t("finance.history_help", breakage=pct(realized), months=number(len(history))))
+recent = history.tail(24)
+st.altair_chart(
+    charts.roll_forward(recent, t("finance.history_chart"), t("unit.points"), labels_map),
+    width="stretch",
+)
+st.dataframe(
+    history.rename(columns={"month": t("finance.month"), **labels_map}),
+    hide_index=True,
+    width="stretch",
+)

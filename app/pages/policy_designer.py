@@ -67,11 +67,17 @@ with st.expander(t("designer.load"), expanded=False):
             saved_names = list(saved["name"]) if len(saved) else []
             picked = st.selectbox(t("designer.scenario"), saved_names, key="designer_scenario")
             load_col, delete_col = st.columns(2)
-            if load_col.button(t("designer.load_scenario"), disabled=not saved_names):
+            if load_col.button(
+                t("designer.load_scenario"), disabled=not saved_names, key="designer_load_scenario"
+            ):
                 state.set_policy(store.load_scenario(picked), f"scenario:{picked}")
                 state.flash(t("designer.loaded", name=picked))
                 st.rerun()
-            if delete_col.button(t("designer.delete_scenario"), disabled=not saved_names):
+            if delete_col.button(
+                t("designer.delete_scenario"),
+                disabled=not saved_names,
+                key="designer_delete_scenario",
+            ):
                 store.delete_scenario(picked)
                 state.flash(t("designer.deleted", name=picked))
                 st.rerun()

@@ -68,6 +68,22 @@ except PublishedPolicyError as exc:
     if target.exists():
         live_error = str(exc)
 live_version = publishing.current_version(target)
+# Compare-and-set: a publish is based on the version shown when the user confirmed, so a
+# publish from another session in between makes this one fail instead of overwriting it.
+SHOWN, REVIEWED = "ml_publish_shown", "ml_publish_reviewed"
+st.session_state[SHOWN] = live_version
+
+
+def remember_review(checkbox_key: str) -> None:
+    if st.session_state.get(checkbox_key):
+        st.session_state[REVIEWED] = st.session_state.get(SHOWN, 0)
+    else:
+        st.session_state.pop(REVIEWED, None)
+
+
+def reviewed_version() -> int:
+    return st.session_state.get(REVIEWED, live_version)
+
 
 st.subheader(t("publish.live"))
 if live is not None:
@@ -136,8 +152,13 @@ c1, c2 = st.columns([2, 1])
 note = c1.text_input(t("publish.note"), key="publish_note", placeholder=t("publish.note_hint"))
 by = c2.text_input(t("publish.by"), key="publish_by")
 confirm = st.checkbox(
-    t("publish.confirm", version=live_version + 1, target=target.name), key="publish_confirm"
+    t("publish.confirm", version=live_version + 1, target=target.name),
+    key="publish_confirm",
+    on_change=remember_review,
+    args=("publish_confirm",),
 )
+if confirm and reviewed_version() != live_version:
+    st.warning(t("publish.moved", reviewed=reviewed_version(), live=live_version))
 ready = valid and confirm and bool(note.strip()) and not same_as_live
 if not note.strip():
     st.caption(t("publish.need_note"))
@@ -148,13 +169,14 @@ if st.button(t("publish.button"), type="primary", disabled=not ready, key="publi
             target=target,
             note=note.strip(),
             by=by.strip() or None,
-            expect_version=live_version,
+            expect_version=reviewed_version(),
         )
     except StalePublishError:
         st.error(t("publish.stale"))
     except PolicyError as exc:
         st.error(t("publish.failed", error=exc))
     else:
+        st.session_state.pop(REVIEWED, None)
         state.flash(t("publish.done", version=outcome.published.version))
         record(outcome)
         st.rerun()
@@ -209,6 +231,8 @@ if earlier:
     rollback_confirm = st.checkbox(
         t("publish.rollback_confirm", version=restore, new=live_version + 1),
         key="publish_rollback_confirm",
+        on_change=remember_review,
+        args=("publish_rollback_confirm",),
     )
     if st.button(
         t("publish.rollback_button"), disabled=not rollback_confirm, key="publish_rollback"
@@ -219,7 +243,7 @@ if earlier:
                 int(restore),
                 note=rollback_note.strip(),
                 by=by.strip() or None,
-                expect_version=live_version,
+                expect_version=reviewed_version(),
             )
         except StalePublishError:
             st.error(t("publish.stale"))

@@ -162,3 +162,59 @@ def test_publishing_the_live_content_again_is_refused(app, open_page, workspace)
     at.text_input(key="publish_note").set_value("again").run()
     assert at.button(key="publish_button").disabled
     assert any("already live" in info.value for info in at.info)
+
+
+def test_two_sessions_publishing_from_the_same_version(app, open_page, workspace):
+    from streamlit.testing.v1 import AppTest
+
+    first = open_page(app, "publish")
+    second = open_page(AppTest.from_file(app._script_path, default_timeout=60), "publish")
+    open_page(second, "policy_designer")
+    _tier_edit(second, {2: {"threshold": 9000}})
+    open_page(second, "publish")
+    second.text_input(key="publish_note").set_value("from session two")
+    second.checkbox(key="publish_confirm").check()
+    second.run()  # session two has reviewed and confirmed against "nothing published"
+    _publish(first, "from session one")
+    second.run()
+    assert any("moved from 0 to 1" in w.value for w in second.warning)
+    second.button(key="publish_button").click().run()
+    assert not second.exception
+    assert any("Someone published in the meantime" in e.value for e in second.error)
+    live = load_published(workspace["live"])
+    assert live.version == 1 and live.note == "from session one"
+
+
+def test_campaign_dates_out_of_order_are_explained(app, open_page):
+    at = open_page(app, "policy_designer")
+    before = _policy(at)
+    at.session_state[_key(at, "campaigns_editor")] = {
+        "edited_rows": {0: {"end": "2022-01-01"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception
+    messages = _errors(at)
+    assert any("campaigns[0]" in m and "before start" in m for m in messages), messages
+    assert content_id(_policy(at)) == content_id(before)
+
+
+def test_save_and_load_a_scenario(app, open_page):
+    pytest.importorskip("store")
+    at = open_page(app, "policy_designer")
+    _tier_edit(at, {2: {"threshold": 8000}})
+    at.text_input(key="designer_scenario_name").set_value("gold-8000")
+    at.run()
+    at.button(key="designer_save").click().run()
+    assert not at.exception
+    assert any("Saved scenario gold-8000" in s.value for s in at.success)
+    at.selectbox(key="designer_example").set_value("classic_four_tier")
+    at.button(key="designer_load_example").click().run()  # back to the classic example
+    assert _policy(at).tiers.tiers[2].threshold == 10000
+    at.selectbox(key="designer_scenario").set_value("gold-8000")
+    at.run()
+    at.button(key="designer_load_scenario").click().run()
+    assert _policy(at).tiers.tiers[2].threshold == 8000
+    simulate = open_page(at, "simulate")
+    assert "Scenario: gold-8000" in simulate.selectbox(key="simulate_scenario").options

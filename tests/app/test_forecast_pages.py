@@ -105,3 +105,17 @@ def test_finance_roll_forward_balances_and_downloads(app, open_page):
     assert in_currency["Closing"].to_numpy() == pytest.approx(table["Closing"].to_numpy() * cpp)
     assert at.get("download_button")
     assert content_id(at.session_state["ml_policy"])  # the policy survived the page switches
+
+
+def test_finance_shows_the_ledger_history(app, open_page):
+    pytest.importorskip("store")
+    pytest.importorskip("simulations.analytics")
+    at = open_page(app, "simulate")
+    _small(at, "simulate").button(key="simulate_run").click().run()
+    at = open_page(at, "finance")
+    history = at.dataframe[-1].value
+    assert {"Month", "Opening", "Issued", "Redeemed", "Expired", "Closing"} <= set(history.columns)
+    assert len(history) > 12
+    balance = history["Opening"] + history["Issued"] - history["Redeemed"] - history["Expired"]
+    assert (balance == history["Closing"]).all()
+    assert any("breakage realized" in c.value for c in at.caption)
