@@ -826,7 +826,7 @@ def _resolve_policy(policy: Policy | str | Path | None) -> tuple[Policy, str]:
 
 def generate(
     n_members: int = 20_000,
-    seed: int = 2026,
+    seed: int | None = 2026,
     start: dt.date = DEFAULT_START,
     end: dt.date = DEFAULT_END,
     policy: Policy | str | Path | None = None,
@@ -839,7 +839,8 @@ def generate(
 
     Args:
         n_members: members joining between ``start`` and ``end``.
-        seed: seed of the one `numpy.random.SeedSequence` everything is drawn from.
+        seed: seed of the one `numpy.random.SeedSequence` everything is drawn from (None:
+            fresh entropy, recorded in the truth as the seed).
         start: first day of the history (program launch).
         end: last day of the history (the generation end date).
         policy: the policy in force: a `Policy`, a policy file, or None for the classic
@@ -860,7 +861,9 @@ def generate(
         raise ValueError(f"end(={end.isoformat()}) must be after start(={start.isoformat()})")
     check_params(params)
     policy, policy_name = _resolve_policy(policy)
-    streams = np.random.SeedSequence(seed).spawn(4)
+    root = np.random.SeedSequence(seed)
+    seed = int(root.entropy) if seed is None else seed  # recorded, so any run can be redone
+    streams = root.spawn(4)
     member_rng, redemption_rng, channel_rng = (np.random.default_rng(s) for s in streams[:3])
 
     progress(0.0, f"{n_members:,} members")

@@ -39,6 +39,12 @@ def test_other_seed_gives_other_program():
     assert not first.transactions["amount"].equals(other.transactions["amount"])
 
 
+def test_a_run_without_seed_records_one_that_redoes_it():
+    first = generate(n_members=50, seed=None, ledger=False)
+    again = generate(n_members=50, seed=first.truth["seed"], ledger=False)
+    pd.testing.assert_frame_equal(first.transactions, again.transactions)
+
+
 def test_purchases_do_not_depend_on_booking_the_ledger(small_program):
     unbooked = generate(n_members=1_500, seed=11, ledger=False)
     columns = ["transaction_id", "member_id", "date", "amount", "store_id", "channel"]
