@@ -7,8 +7,11 @@ boundaries, acquisition, birthdays, campaign contacts, purchases, redemption win
 runs, reporting), each waking at its own time of day so the order within a day is exactly the
 live ledger's (`policies.ledger`): start of day (review, sign-up bonus, birthday bonus),
 purchases, redemptions, end of day (expiry). Member state lives in flat numpy arrays (one entry
-per member) and every step is vectorized; points go through the very rule functions of
-`policies.rules`, so a simulated member's purchases and redemption requests replayed through
+per member). Monthly and daily steps are vectorized over members and go through the rule
+functions of `policies.rules`; the purchase step, the hot loop, is compiled (numba) and runs
+member by member through scalar forms of the same rules (pricing, qualified tier, lifecycle,
+quadrant), which the tests check equal to `policies.rules` on random policies and purchases.
+A simulated member's purchases and redemption requests replayed through
 `policies.ledger.replay` give the same points and tiers.
 
 Behavior model (every number is a `BehaviorParams` field)
@@ -33,8 +36,9 @@ Behavior model (every number is a `BehaviorParams` field)
 * Time-varying rates are simulated by thinning (Lewis & Shedler 1979): each member carries the
   time of its next *candidate* purchase drawn at the dominating rate ``lambda * calendar(t) *
   H`` (``H`` bounds the member part) by inverting the cumulative calendar intensity; on the
-  candidate's day it is accepted with probability ``member(day) / H``. A day's work is
-  proportional to the day's candidates.
+  candidate's day it is accepted with probability ``member(day) / H``. Each day one
+  compiled pass over the members (in index order, so memory is read sequentially) handles
+  the members whose candidate falls on the day.
 * Redemption: at the start of each month with an open window (policy windows or a redemption
   event), each alive member whose balance reaches the minimum decides to redeem with the
   logistic propensity of `RedemptionParams`, on a day drawn uniformly among the month's
@@ -66,6 +70,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import simpy
 from scipy.special import betaln
@@ -81,6 +86,8 @@ NEVER = -(1 << 30)
 """Day index meaning 'never happened'."""
 
 _FAR = np.iinfo(np.int32).max
+_EPSILON = rules.EPSILON
+_SLACK = 1024  # room kept in the purchase record for one member's purchases of a day
 _PURCHASE_KINDS = ("member_day", "bonus_points", "birthday", "threshold_reduction")
 _CONTACT_KINDS = ("activation", "reactivation")
 
@@ -157,6 +164,18 @@ class _Calendar:
             self.review[i] = rules.is_review_day(policy, day)
         self.intensity = g
         self.cumulative = np.concatenate([[0.0], np.cumsum(g)])
+        self.pricing = _CampaignTable.build(
+            policy,
+            [tuple(c for c in running if c.kind in _PURCHASE_KINDS) for running in self.campaigns],
+            lambda c: c.points_multiplier - 1.0,
+        )
+        self.targeting = _CampaignTable.build(
+            policy,
+            self.targeted,
+            lambda c: uplift[c.kind] * (1.0 + lift * c.discount_pct),
+        )
+        self.leap = np.array([d.year % 4 == 0 and (d.year % 100 != 0 or d.year % 400 == 0)
+                              for d in self.dates])  # fmt: skip
         self.month_starts = [i for i, d in enumerate(self.dates) if d.day == 1 or i == 0]
         self.month_ends = [
             i for i in range(self.n_days) if i == self.n_days - 1 or self.dates[i + 1].day == 1
@@ -201,7 +220,7 @@ class _Simulation:
         self._needs_lifecycle = any(c.target.lifecycle for c in policy.campaigns)
         self._needs_quadrant = any(c.target.quadrants for c in policy.campaigns)
         self._birthday_campaigns = any(c.kind == "birthday" for c in policy.campaigns)
-        self._bands = bool(policy.points.earn.balance_bands)
+        self._kernel_inputs()
         self.monthly: list[dict] = []
         self._reset_month()
         self.opening = int(self.balance[: self.n_joined].sum())
@@ -421,13 +440,6 @@ class _Simulation:
         spend = self.spend_ring[idx].sum(axis=1) - self.spend_ring[idx, col]
         return rules.quadrant_codes(self.policy, count, spend / 100.0)
 
-    def _is_birthday(self, idx: np.ndarray, day: dt.date) -> np.ndarray:
-        month, dom = self.bmonth[idx], self.bday[idx]
-        leap = day.year % 4 == 0 and (day.year % 100 != 0 or day.year % 400 == 0)
-        if not leap:
-            dom = np.where((month == 2) & (dom == 29), 28, dom)
-        return (month == day.month) & (dom == day.day)
-
     def _target_mask(self, campaign: Campaign, idx: np.ndarray, d: int) -> np.ndarray:
         target = campaign.target
         mask = np.ones(idx.size, dtype=bool)
@@ -602,135 +614,97 @@ class _Simulation:
                 self.next_t[back] = t
                 self.next_day[back] = np.where(t < self.cal.n_days, np.floor(t), _FAR)
 
-    def _member_factor(self, idx: np.ndarray, d: int) -> np.ndarray:
-        effects = self.behavior.effects
-        tier = self.tier[idx]
-        h = self.tier_factor[tier]
-        if effects.goal_gradient_lift > 0 and self.n_tiers > 1:
-            first, last = rules.score_months(self.policy, int(self.cal.month[d]))
-            score = self._score(idx, first, last)
-            nxt = self.thresholds[np.minimum(tier + 1, self.n_tiers - 1)]
-            progress = score / np.maximum(nxt, 1e-9)
-            ramp = np.clip((progress - effects.goal_gradient_start)
-                           / (1 - effects.goal_gradient_start), 0, 1)  # fmt: skip
-            h = h * np.where(tier < self.n_tiers - 1, 1 + effects.goal_gradient_lift * ramp, 1)
-        if effects.post_redemption_lift > 0:
-            recent = d - self.last_redeem[idx] <= effects.post_redemption_days
-            h = h * np.where(recent, 1 + effects.post_redemption_lift, 1)
-        contacted = d - self.contact_day[idx] <= effects.contact_effect_days
-        h = h * np.where(contacted, self.contact_uplift[self.contact_kind[idx]], 1)
-        day = self.cal.dates[d]
-        for campaign in self.cal.targeted[d]:
-            mask = self._target_mask(campaign, idx, d)
-            if campaign.kind == "birthday":
-                if campaign.birthday_scope == "day":
-                    mask &= self._is_birthday(idx, day)
-                else:
-                    mask &= self.bmonth[idx] == day.month
-            factor = self.uplift[campaign.kind] * (
-                1 + effects.discount_rate_lift * campaign.discount_pct
-            )
-            h = h * np.where(mask, factor, 1)
-        return h
+    def _kernel_inputs(self) -> None:
+        """Constant inputs of the compiled purchase step (tuples of arrays and numbers)."""
+        policy, effects = self.policy, self.behavior.effects
+        segments = policy.segments
+        size = 4 * _SLACK
+        self.record = (np.empty(size, np.int64), np.empty(size), np.empty(size, np.int64),
+                       np.empty(size, np.int64))  # fmt: skip
+        self.pricing_params = _pricing_params(policy)
+        self.segments = (
+            segments.new_days, segments.active_days, segments.silent_days,
+            segments.dormant_days,
+            np.array([rules.LIFECYCLE_CODES[s] for s in rules.LIFECYCLE_CODES], np.int64),
+            self._needs_lifecycle,
+        )  # fmt: skip
+        self.quadrants = (
+            segments.quadrant_min_purchases, float(segments.quadrant_min_spend),
+            np.array([rules.QUADRANT_CODES[q] for q in rules.QUADRANT_CODES], np.int64),
+            self._needs_quadrant,
+        )  # fmt: skip
+        self.effects = (
+            float(effects.goal_gradient_lift), float(effects.goal_gradient_start),
+            float(effects.post_redemption_lift), int(effects.post_redemption_days),
+            int(effects.contact_effect_days), float(self.behavior.gamma_gamma.p),
+        )  # fmt: skip
+        metric = policy.tiers.qualifying_metric
+        self.score_kind = -1 if self.score_ring is self.spend_ring else (
+            {"spend": 0, "purchases": 1, "points": 2}[metric])  # fmt: skip
 
-    def _advance(self, idx: np.ndarray, t: np.ndarray) -> None:
-        """Draw each member's next candidate purchase time after ``t`` (thinning bound)."""
+    def _advance_from(self, idx: np.ndarray, t: np.ndarray) -> None:
+        """Draw each member's next candidate purchase after times ``t``."""
         cal = self.cal
-        k = np.floor(t).astype(np.int64)
-        rate = self.lam[idx] * self.bound
-        with np.errstate(divide="ignore"):
-            c = (
-                cal.cumulative[k]
-                + (t - k) * cal.intensity[k]
-                + (self.rng_event.standard_exponential(idx.size) / rate)
-            )
-        k2 = np.searchsorted(cal.cumulative, c, side="right") - 1
-        inside = k2 < cal.n_days
-        k2c = np.minimum(k2, cal.n_days - 1)
-        t2 = k2c + (c - cal.cumulative[k2c]) / cal.intensity[k2c]
-        t2 = np.minimum(np.maximum(t2, t), k2c + 1 - 1e-9)
-        self.next_t[idx] = np.where(inside, t2, np.inf)
-        self.next_day[idx] = np.where(inside, k2c, _FAR)
+        _advance_many(idx.astype(np.int64), np.asarray(t, dtype=np.float64), self.lam,
+                      self.bound, cal.cumulative, cal.intensity, self.next_t, self.next_day,
+                      self.rng_event)  # fmt: skip
 
     def purchases_of_day(self, d: int) -> None:
-        """The day's purchases, in rounds: round r holds each buyer's r-th purchase of the day."""
-        nj = self.n_joined
-        pending = np.flatnonzero(self.next_day[:nj] == d)
-        trials = getattr(self, "today_trials", None)
-        self.today_trials = None
-        if trials is None:
-            trials = np.zeros(0, dtype=np.int64)
-        else:
-            self.next_t[trials] = d + self.trial_time[trials]
-        while pending.size or trials.size:
-            h = self._member_factor(pending, d)
-            accept = self.rng_event.random(pending.size) * self.bound < h
-            repeat = pending[accept]
-            buyers = np.concatenate([trials, repeat])
-            if buyers.size:
-                self._book(buyers, d)
-            drop = self.rng_drop.random(repeat.size) < (
-                self.p[repeat] * self.dropout_factor[self.tier[repeat]]
-            )
-            gone = repeat[drop]
-            self.alive[gone] = False
-            self.next_t[gone] = np.inf
-            self.next_day[gone] = _FAR
-            self.acc["churned_members"] += gone.size
-            movers = np.concatenate([trials, pending[~accept], repeat[~drop]])
-            self._advance(movers, self.next_t[movers])
-            pending = movers[self.next_day[movers] == d]
-            trials = np.zeros(0, dtype=np.int64)
+        """The day's purchases (compiled), member by member.
 
-    def _book(self, idx: np.ndarray, d: int) -> None:
-        policy = self.policy
-        day = self.cal.dates[d]
-        month = int(self.cal.month[d])
-        gross = self.rng_spend.gamma(self.behavior.gamma_gamma.p, 1.0 / self.nu[idx])
-        gross = np.round(gross, 2)
-        if self.trace is not None:
-            self.trace.purchases.append((idx.copy(), d, gross))
-        priced = rules.price_purchases(
-            policy,
-            day,
-            gross,
-            self.tier[idx],
-            balance=self.balance[idx] if self._bands else None,
-            birthday_today=self._is_birthday(idx, day) if self._birthday_campaigns else None,
-            birthday_month=(self.bmonth[idx] == day.month) if self._birthday_campaigns else None,
-            lifecycle=self._lifecycle(idx, d) if self._needs_lifecycle else None,
-            quadrant=self._quadrant(idx, month) if self._needs_quadrant else None,
-        )
-        points = priced.points
-        self._earn(idx, d, points)
-        self.acc["points_issued_base"] += int(priced.base_points.sum())
-        self.acc["points_issued_bonus"] += int(priced.bonus_points.sum())
-        self._record_points(idx, d, "earn", priced.base_points)
-        self._record_points(idx, d, "bonus", priced.bonus_points)
-        self.acc["revenue_gross"] += float(priced.gross.sum())
-        self.acc["discounts"] += float(priced.discount.sum())
-        self.acc["revenue_net"] += float(priced.net.sum())
-        net_cents = np.round(priced.net * 100).astype(np.int64)
-        col = month % 12
-        self.spend_ring[idx, col] += net_cents
-        self.count_ring[idx, col] += 1
-        metric = policy.tiers.qualifying_metric
-        if self.score_ring is not self.spend_ring:
-            value = {"spend": net_cents, "purchases": 1, "points": points}[metric]
-            self.score_ring[idx, month % self.score_len] += value
-        self.purchases[idx] += 1
-        self.last_purchase[idx] = d
-        self.last_activity[idx] = month
-        effects = self.behavior.effects
-        coupon = (self.coupon[idx] > 0) & (d - self.contact_day[idx] <= effects.contact_effect_days)
-        if coupon.any():
-            self.acc["campaign_cost"] += float(self.coupon[idx][coupon].sum())
-            self.coupon[idx[coupon]] = 0.0
-        if policy.tiers.upgrade_timing == "immediate":
-            first, last = rules.score_months(policy, month)
-            self.tier[idx] = rules.upgrade_now(
-                policy, self.tier[idx], self._score(idx, first, last)
-            )
+        New members' first purchases, then each member whose next candidate purchase falls
+        on the day, in member order.
+        """
+        cal, policy = self.cal, self.policy
+        trials = self.today_trials
+        self.today_trials = None
+        trials = np.zeros(0, np.int64) if trials is None else trials.astype(np.int64)
+        month = int(cal.month[d])
+        first, last = rules.score_months(policy, month)
+        slot = self._slot(rules.expiry_month_of_lot(policy, month))
+        day = cal.dates[d]
+        acc = np.zeros(7)
+        n_rec, resume = 0, 0
+        while True:
+            n_rec, resume = _purchase_day(
+                d, trials,
+                (self.alive, self.tier, self.balance, self.lots, self.purchases,
+                 self.last_purchase, self.last_activity, self.join, self.bmonth, self.bday,
+                 self.last_redeem, self.contact_day, self.contact_kind, self.coupon, self.next_t,
+                 self.next_day, self.trial_time),
+                (self.lam, self.p, self.nu, self.bound, self.tier_factor, self.dropout_factor,
+                 self.contact_uplift),
+                (cal.cumulative, cal.intensity, self.n_joined),
+                (self.count_ring, self.spend_ring, self.score_ring, self.score_kind, first, last,
+                 self.score_unit),
+                (month, slot, month % 12, month % self.score_len, day.month, day.day,
+                 bool(cal.leap[d]), policy.tiers.upgrade_timing == "immediate"),
+                (cal.pricing.arrays(), int(cal.pricing.ptr[d]), int(cal.pricing.ptr[d + 1]),
+                 self.pricing_params),
+                (cal.targeting.arrays(), int(cal.targeting.ptr[d]),
+                 int(cal.targeting.ptr[d + 1])),
+                self.segments, self.quadrants, self.effects,
+                (self.rng_event, self.rng_spend, self.rng_drop), acc, self.record, n_rec, resume,
+            )  # fmt: skip
+            if resume == trials.size + self.n_joined:
+                break
+            # The record is nearly full: double it and carry on from where the day stopped.
+            grown = tuple(np.empty(2 * a.size, a.dtype) for a in self.record)
+            for old, new in zip(self.record, grown, strict=True):
+                new[:n_rec] = old[:n_rec]
+            self.record = grown
+        self.acc["revenue_gross"] += acc[0]
+        self.acc["discounts"] += acc[1]
+        self.acc["revenue_net"] += acc[2]
+        self.acc["points_issued_base"] += int(acc[3])
+        self.acc["points_issued_bonus"] += int(acc[4])
+        self.acc["campaign_cost"] += acc[5]
+        self.acc["churned_members"] += int(acc[6])
+        if self.trace is not None and n_rec:
+            member, gross, base, points = (a[:n_rec].copy() for a in self.record)
+            self.trace.purchases.append((member, d, gross))
+            self._record_points(member, d, "earn", base)
+            self._record_points(member, d, "bonus", points - base)
 
     def redemptions(self, d: int) -> None:
         """Planned redemption requests of the day (members still alive)."""
@@ -870,7 +844,7 @@ class _Simulation:
         env = simpy.Environment()
         nj = self.n_joined
         alive = np.flatnonzero(self.alive[:nj])
-        self._advance(alive, np.zeros(alive.size))
+        self._advance_from(alive, np.zeros(alive.size))
         self.today_trials = None
 
         def at(times, offset, step):
@@ -935,6 +909,467 @@ def _spread_over(total: np.ndarray, parts: int) -> np.ndarray:
     out = np.repeat(base[:, None], parts, axis=1)
     out += np.arange(parts)[None, :] >= parts - extra[:, None]
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Compiled per-member steps (numba). Each function is the scalar form of a `policies.rules`
+# function or of a vectorized engine step above; tests/simulations/test_engine.py checks the
+# pricing and tier functions against `policies.rules` on random inputs.
+
+_KIND_MULTIPLIER, _KIND_THRESHOLD = 0, 1
+_BIRTHDAY_NONE, _BIRTHDAY_DAY, _BIRTHDAY_MONTH = 0, 1, 2
+_ROUNDING = {"floor": 0, "ceil": 1, "round": 2}
+_ALL = -1  # bit mask matching every code
+
+
+@dataclass(frozen=True)
+class _CampaignTable:
+    """Campaigns of every day as flat arrays (row ``ptr[d]`` to ``ptr[d + 1]`` for day d).
+
+    ``tier_mask``, ``lifecycle_mask`` and ``quadrant_mask`` are bit masks of the codes a
+    campaign targets (-1: everyone). ``value`` is the rate factor (targeted table) or the
+    points multiplier minus one (pricing table).
+    """
+
+    ptr: np.ndarray
+    kind: np.ndarray
+    best: np.ndarray
+    birthday: np.ndarray
+    value: np.ndarray
+    pct: np.ndarray
+    threshold: np.ndarray
+    reduction: np.ndarray
+    repeatable: np.ndarray
+    tier_mask: np.ndarray
+    lifecycle_mask: np.ndarray
+    quadrant_mask: np.ndarray
+
+    @classmethod
+    def build(cls, policy: Policy, per_day: list, value) -> _CampaignTable:
+        rows = [c for running in per_day for c in running]
+        ptr = np.zeros(len(per_day) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(running) for running in per_day])
+
+        def mask(codes) -> int:
+            return _ALL if not codes else int(sum(1 << code for code in set(codes)))
+
+        def column(fn, dtype):
+            return np.array([fn(c) for c in rows], dtype=dtype)
+
+        birthday = {"day": _BIRTHDAY_DAY, "month": _BIRTHDAY_MONTH}
+        return cls(
+            ptr=ptr,
+            kind=column(
+                lambda c: _KIND_THRESHOLD if c.kind == "threshold_reduction" else _KIND_MULTIPLIER,
+                np.int8,
+            ),
+            best=column(lambda c: c.stacking == "best", np.bool_),
+            birthday=column(
+                lambda c: birthday[c.birthday_scope] if c.kind == "birthday" else _BIRTHDAY_NONE,
+                np.int8,
+            ),
+            value=column(value, np.float64),
+            pct=column(lambda c: c.discount_pct, np.float64),
+            threshold=column(lambda c: c.threshold, np.float64),
+            reduction=column(lambda c: c.reduction, np.float64),
+            repeatable=column(lambda c: c.repeatable, np.bool_),
+            tier_mask=column(
+                lambda c: mask([policy.tiers.tier_index(t) for t in c.target.tiers]), np.int64
+            ),
+            lifecycle_mask=column(
+                lambda c: mask([rules.LIFECYCLE_CODES[s] for s in c.target.lifecycle]), np.int64
+            ),
+            quadrant_mask=column(
+                lambda c: mask([rules.QUADRANT_CODES[q] for q in c.target.quadrants]), np.int64
+            ),
+        )
+
+    def arrays(self) -> tuple:
+        return (self.ptr, self.kind, self.best, self.birthday, self.value, self.pct,
+                self.threshold, self.reduction, self.repeatable, self.tier_mask,
+                self.lifecycle_mask, self.quadrant_mask)  # fmt: skip
+
+
+def _pricing_rows(policy: Policy, day: dt.date) -> tuple[Campaign, ...]:
+    """Campaigns that price a purchase on ``day`` (what `rules.price_purchases` applies)."""
+    return tuple(c for c in rules.campaigns_on(policy, day) if c.kind in _PURCHASE_KINDS)
+
+
+def _pricing_params(policy: Policy) -> tuple:
+    benefits = [t.benefits for t in policy.tiers.tiers]
+    earn = policy.points.earn
+    bands = earn.balance_bands
+    return (
+        np.array([b.discount_pct for b in benefits], dtype=np.float64),
+        np.array([b.earn_multiplier for b in benefits], dtype=np.float64),
+        earn.basis == "net",
+        earn.points_per_unit / earn.per_amount,
+        _ROUNDING[earn.rounding],
+        np.array([b.min_balance for b in bands], dtype=np.float64),
+        np.array([b.multiplier for b in bands], dtype=np.float64),
+        np.array([t.threshold for t in policy.tiers.tiers], dtype=np.float64),
+    )
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _round_to(x, scale):
+    # np.round(x, decimals): multiply by 10**decimals, round half to even, divide.
+    return np.rint(x * scale) / scale
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _round_points_one(raw, rounding):
+    if rounding == 0:
+        out = np.floor(raw + _EPSILON)
+    elif rounding == 1:
+        out = np.ceil(raw - _EPSILON)
+    else:
+        out = np.floor(raw + 0.5 + _EPSILON)
+    return np.int64(max(out, 0.0))
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _qualified_one(thresholds, score):
+    """Scalar `rules.qualified_tier`."""
+    s = _round_to(score, 1e6) + _EPSILON
+    return np.int64(np.searchsorted(thresholds, s, side="right") - 1)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _targets(table, j, tier, lifecycle, quadrant, birthday_today, birthday_month):
+    """Whether row ``j`` of a campaign table applies to a member (scalar `rules._targeted`)."""
+    tier_mask, lifecycle_mask, quadrant_mask = table[9][j], table[10][j], table[11][j]
+    if tier_mask != _ALL and not (tier_mask >> tier) & 1:
+        return False
+    if lifecycle_mask != _ALL and not (lifecycle_mask >> lifecycle) & 1:
+        return False
+    if quadrant_mask != _ALL and not (quadrant_mask >> quadrant) & 1:
+        return False
+    scope = table[3][j]
+    if scope == _BIRTHDAY_DAY:
+        return birthday_today
+    if scope == _BIRTHDAY_MONTH:
+        return birthday_month
+    return True
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _price_one(table, lo, hi, params, gross, tier, balance, birthday_today, birthday_month,
+               lifecycle, quadrant):  # fmt: skip
+    """Scalar `rules.price_purchases`: (gross, discount, net, base points, points)."""
+    tier_disc, tier_mult, basis_net, rate, rounding, band_min, band_mult = params[:7]
+    gross = _round_to(gross, 100.0)
+    stack_mult, best_mult = 1.0, 1.0
+    stack_disc, best_disc = 0.0, 0.0
+    stack_cut, best_cut = 0.0, 0.0
+    for j in range(lo, hi):
+        if not _targets(table, j, tier, lifecycle, quadrant, birthday_today, birthday_month):
+            continue
+        if table[1][j] == _KIND_THRESHOLD:
+            reached = np.floor(gross / table[6][j] + _EPSILON)
+            if not table[8][j]:
+                reached = min(reached, 1.0)
+            cut = reached * table[7][j]
+            if table[2][j]:
+                best_cut = max(best_cut, cut)
+            else:
+                stack_cut += cut
+            continue
+        extra = table[4][j]
+        if table[2][j]:
+            best_mult = max(best_mult, 1.0 + extra)
+            best_disc = max(best_disc, table[5][j])
+        else:
+            stack_mult += extra
+            stack_disc += table[5][j]
+    campaign_mult = max(stack_mult, best_mult)
+    campaign_disc = min(max(stack_disc, best_disc), 100.0)
+    threshold_cut = max(stack_cut, best_cut)
+    after_pct = gross * (1 - tier_disc[tier] / 100.0) * (1 - campaign_disc / 100.0)
+    discount = _round_to(min(gross - after_pct + threshold_cut, gross), 100.0)
+    net = _round_to(gross - discount, 100.0)
+    basis = net if basis_net else gross
+    band = 1.0
+    for b in range(band_min.size):
+        if balance >= band_min[b]:
+            band = band_mult[b]
+    raw_base = basis * rate
+    base = _round_points_one(raw_base, rounding)
+    points = _round_points_one(raw_base * tier_mult[tier] * campaign_mult * band, rounding)
+    return gross, discount, net, min(base, points), points
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _price_many(table, lo, hi, params, gross, tier, balance, birthday_today, birthday_month,
+                lifecycle, quadrant):  # fmt: skip
+    n = gross.size
+    out = np.empty((3, n))
+    points = np.empty((2, n), dtype=np.int64)
+    for i in range(n):
+        g, disc, net, base, pts = _price_one(
+            table, lo, hi, params, gross[i], tier[i], balance[i], birthday_today[i],
+            birthday_month[i], lifecycle[i], quadrant[i],
+        )  # fmt: skip
+        out[0, i], out[1, i], out[2, i] = g, disc, net
+        points[0, i], points[1, i] = base, pts
+    return out, points
+
+
+def price_purchases_compiled(
+    policy: Policy,
+    day: dt.date,
+    gross: np.ndarray,
+    tier: np.ndarray,
+    *,
+    balance: np.ndarray | None = None,
+    birthday_today: np.ndarray | None = None,
+    birthday_month: np.ndarray | None = None,
+    lifecycle: np.ndarray | None = None,
+    quadrant: np.ndarray | None = None,
+) -> rules.PricedPurchases:
+    """The engine's compiled pricing with the signature of `rules.price_purchases`.
+
+    Gives the same discounts and points as `rules.price_purchases` (checked on random
+    policies and purchases by the tests); the engine calls the compiled form per purchase.
+    """
+    n = np.asarray(gross).shape[0]
+    table = _CampaignTable.build(
+        policy, [_pricing_rows(policy, day)], lambda c: c.points_multiplier - 1.0
+    )
+
+    def flags(values):
+        return np.zeros(n, dtype=np.bool_) if values is None else np.asarray(values, np.bool_)
+
+    def codes(values):
+        return np.zeros(n, dtype=np.int64) if values is None else np.asarray(values, np.int64)
+
+    held = np.zeros(n) if balance is None else np.asarray(balance, dtype=np.float64)
+    money, points = _price_many(
+        table.arrays(), 0, int(table.ptr[1]), _pricing_params(policy),
+        np.asarray(gross, dtype=np.float64), np.asarray(tier, dtype=np.int64), held,
+        flags(birthday_today), flags(birthday_month), codes(lifecycle), codes(quadrant),
+    )  # fmt: skip
+    return rules.PricedPurchases(money[0], money[1], money[2], points[0], points[1])
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _score_one(score_ring, m, first, last, unit):
+    """Scalar `_Simulation._score`: the qualifying score over months ``first..last``."""
+    length = score_ring.shape[1]
+    total = 0
+    for month in range(max(first, last - length + 1), last + 1):
+        total += score_ring[m, month % length]
+    return total / unit
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _lifecycle_one(segments, d, join, last_purchase, purchases):
+    """Scalar `rules.lifecycle_codes` for one member on day ``d``."""
+    codes = segments[4]
+    since = d - (last_purchase if last_purchase > NEVER else join)
+    if d - join <= segments[0] and purchases <= 1:
+        return codes[0]
+    if since <= segments[1]:
+        return codes[1]
+    if since <= segments[2]:
+        return codes[2]
+    if since <= segments[3]:
+        return codes[3]
+    return codes[4]
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _quadrant_one(quadrants, count_ring, spend_ring, m, column):
+    """Scalar `rules.quadrant_codes` over the 12 months before the month of ``column``."""
+    min_purchases, min_spend, codes = quadrants[0], quadrants[1], quadrants[2]
+    count = 0
+    spend = 0
+    for j in range(count_ring.shape[1]):
+        if j != column:
+            count += count_ring[m, j]
+            spend += spend_ring[m, j]
+    high = _round_to(spend / 100.0, 100.0) >= min_spend
+    if count >= min_purchases:
+        return codes[0] if high else codes[2]
+    return codes[1] if high else codes[3]
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _advance_one(m, t, lam, bound, cumulative, intensity, next_t, next_day, rng):
+    """Next candidate purchase of member ``m`` after time ``t`` at the dominating rate.
+
+    Inverts the cumulative calendar intensity (Lewis & Shedler 1979 thinning, the candidate
+    is accepted later with probability member factor / bound).
+    """
+    n_days = intensity.size
+    k = np.int64(np.floor(t))
+    c = cumulative[k] + (t - k) * intensity[k] + rng.standard_exponential() / (lam[m] * bound)
+    k2 = np.int64(np.searchsorted(cumulative, c, side="right") - 1)
+    if k2 >= n_days:
+        next_t[m] = np.inf
+        next_day[m] = _FAR
+        return
+    t2 = k2 + (c - cumulative[k2]) / intensity[k2]
+    next_t[m] = min(max(t2, t), k2 + 1 - 1e-9)
+    next_day[m] = k2
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _advance_many(members, times, lam, bound, cumulative, intensity, next_t, next_day, rng):
+    for i in range(members.size):
+        _advance_one(members[i], times[i], lam, bound, cumulative, intensity, next_t, next_day,
+                     rng)  # fmt: skip
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _purchase_day(d, trials, members, rates, calendar, rings, day, pricing, targeted, segments,
+                  quadrants, effects, rngs, acc, record, n_rec, resume):  # fmt: skip
+    """All purchases of day ``d``, member by member (a member's purchases in time order).
+
+    New members' first purchases, then every member whose next candidate falls on the day.
+    Writes each purchase (member, gross, base points, points) to ``record`` from position
+    ``n_rec`` on, starting with candidate ``resume``; returns the purchases recorded so far
+    and the candidate to resume from (the number of candidates when the day is done).
+    """
+    (
+        alive,
+        tier,
+        balance,
+        lots,
+        purchases,
+        last_purchase,
+        last_activity,
+        join,
+        bmonth,
+        bday,
+        last_redeem,
+        contact_day,
+        contact_kind,
+        coupon,
+        next_t,
+        next_day,
+        trial_time,
+    ) = members
+    lam, p, nu, bound, tier_factor, dropout_factor, contact_uplift = rates
+    cumulative, intensity, n_joined = calendar
+    count_ring, spend_ring, score_ring, score_kind, score_first, score_last, score_unit = rings
+    month, slot, ring_col, score_col, day_month, day_dom, leap, immediate = day
+    table, lo, hi, params = pricing
+    factors, t_lo, t_hi = targeted
+    need_lifecycle, need_quadrant = segments[5], quadrants[3]
+    goal_lift, goal_start, redeem_lift, redeem_days, contact_days, gg_p = effects
+    rng_event, rng_spend, rng_drop = rngs
+    rec_member, rec_gross, rec_base, rec_points = record
+    thresholds = params[7]
+    n_tiers = thresholds.size
+    shared = score_kind < 0
+
+    # New members' first purchases, then every member in order (a sequential scan keeps
+    # memory access monotone). Stops early, returning where to resume, when the record could
+    # fill up; a member never buys more than ``_SLACK`` times a day in practice, and a
+    # record that would overflow raises instead of writing out of bounds. (One flat loop:
+    # helper closures here cost a reference count per call.)
+    capacity = rec_member.size
+    total = trials.size + n_joined
+    i = resume
+    while i < total:
+        if n_rec + _SLACK > capacity:
+            return n_rec, i
+        trial = i < trials.size
+        if trial:
+            m = trials[i]
+            next_t[m] = d + trial_time[m]
+        else:
+            m = i - trials.size
+        i += 1
+        while trial or next_day[m] == d:
+            t = tier[m]
+            if not trial:
+                # Thinning: accept the candidate with probability member factor / bound.
+                h = tier_factor[t]
+                if goal_lift > 0 and n_tiers > 1:
+                    score = _score_one(score_ring, m, score_first, score_last, score_unit)
+                    progress = score / max(thresholds[min(t + 1, n_tiers - 1)], 1e-9)
+                    ramp = min(max((progress - goal_start) / (1 - goal_start), 0.0), 1.0)
+                    if t < n_tiers - 1:
+                        h = h * (1 + goal_lift * ramp)
+                if redeem_lift > 0 and d - last_redeem[m] <= redeem_days:
+                    h = h * (1 + redeem_lift)
+                if d - contact_day[m] <= contact_days:
+                    h = h * contact_uplift[contact_kind[m]]
+                if t_hi > t_lo:
+                    lifecycle = (_lifecycle_one(segments, d, join[m], last_purchase[m],
+                                                purchases[m]) if need_lifecycle else 0)  # fmt: skip
+                    quadrant = (_quadrant_one(quadrants, count_ring, spend_ring, m, ring_col)
+                                if need_quadrant else 0)  # fmt: skip
+                    bm, bd = bmonth[m], bday[m]
+                    if not leap and bm == 2 and bd == 29:
+                        bd = 28
+                    for j in range(t_lo, t_hi):
+                        today = bm == day_month and bd == day_dom
+                        if _targets(factors, j, t, lifecycle, quadrant, today, bm == day_month):
+                            h = h * factors[4][j]
+                accepted = rng_event.random() * bound < h
+            else:
+                accepted = True
+            if accepted:
+                if n_rec == capacity:
+                    raise RuntimeError(
+                        "a member bought more often in one day than the record holds"
+                    )
+                lifecycle = (_lifecycle_one(segments, d, join[m], last_purchase[m], purchases[m])
+                             if need_lifecycle else 0)  # fmt: skip
+                quadrant = (_quadrant_one(quadrants, count_ring, spend_ring, m, ring_col)
+                            if need_quadrant else 0)  # fmt: skip
+                bm, bd = bmonth[m], bday[m]
+                if not leap and bm == 2 and bd == 29:
+                    bd = 28
+                gross = _round_to(rng_spend.gamma(gg_p, 1.0 / nu[m]), 100.0)
+                gross, discount, net, base, points = _price_one(
+                    table, lo, hi, params, gross, t, float(balance[m]),
+                    bm == day_month and bd == day_dom, bm == day_month, lifecycle, quadrant,
+                )  # fmt: skip
+                lots[m, slot] += points
+                balance[m] += points
+                acc[0] += gross
+                acc[1] += discount
+                acc[2] += net
+                acc[3] += base
+                acc[4] += points - base
+                rec_member[n_rec] = m
+                rec_gross[n_rec] = gross
+                rec_base[n_rec] = base
+                rec_points[n_rec] = points
+                n_rec += 1
+                cents = np.int64(np.rint(net * 100))
+                spend_ring[m, ring_col] += cents
+                count_ring[m, ring_col] += 1
+                if not shared:
+                    if score_kind == 0:
+                        score_ring[m, score_col] += cents
+                    elif score_kind == 1:
+                        score_ring[m, score_col] += 1
+                    else:
+                        score_ring[m, score_col] += points
+                purchases[m] += 1
+                last_purchase[m] = d
+                last_activity[m] = month
+                if coupon[m] > 0 and d - contact_day[m] <= contact_days:
+                    acc[5] += coupon[m]
+                    coupon[m] = 0.0
+                if immediate:
+                    score = _score_one(score_ring, m, score_first, score_last, score_unit)
+                    tier[m] = max(tier[m], _qualified_one(thresholds, score))
+                if not trial and rng_drop.random() < p[m] * dropout_factor[tier[m]]:
+                    alive[m] = False
+                    next_t[m] = np.inf
+                    next_day[m] = _FAR
+                    acc[6] += 1
+                    break
+            trial = False
+            _advance_one(m, next_t[m], lam, bound, cumulative, intensity, next_t, next_day,
+                         rng_event)  # fmt: skip
+    return n_rec, total
 
 
 def simulate_replication(
