@@ -2,7 +2,8 @@
 
 Runs ``python -m simulations run`` in a subprocess as a user would (classic policy, 24 months,
 one replication) for 100k and 1M synthetic members, and reports wall time, member-days per
-second and the child's peak RSS (``resource.getrusage(RUSAGE_CHILDREN)``); then the speed
+second (wall and CPU time: on a shared machine CPU time is the steadier figure) and the
+child's peak RSS (``resource.getrusage(RUSAGE_CHILDREN)``); then the speed
 ratio against the per-member SimPy reference model on 10k members.
 
 Usage: ``python benchmarks/engine.py [--sizes 100000 1000000]``.
@@ -27,19 +28,20 @@ MONTHS = 24
 DAYS = 730  # 2026-01-01 .. 2027-12-31
 
 
-def through_cli(members: int) -> tuple[float, float]:
+def through_cli(members: int) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "results.json"
         command = [sys.executable, "-m", "simulations", "run", "--policy", str(POLICY),
                    "--members", str(members), "--months", str(MONTHS), "--replications", "1",
                    "--quiet", "--out", str(out)]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         began = time.perf_counter()
         subprocess.run(command, check=True, env=env, capture_output=True)
         wall = time.perf_counter() - began
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024.0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, max(after.ru_maxrss, before.ru_maxrss) / 1024.0
 
 
 def main() -> None:
@@ -48,10 +50,11 @@ def main() -> None:
     parser.add_argument("--reference-members", type=int, default=10_000)
     args = parser.parse_args()
     for members in args.sizes:
-        wall, rss = through_cli(members)
+        wall, cpu, rss = through_cli(members)
         print(
-            f"{members:>9,} members x {MONTHS} months: {wall:7.1f} s wall (incl. start-up),"
-            f" {members * DAYS / wall / 1e6:7.1f} M member-days/s, peak RSS {rss:,.0f} MB"
+            f"{members:>9,} members x {MONTHS} months: {wall:7.1f} s wall, {cpu:7.1f} s CPU"
+            f" (incl. start-up), {members * DAYS / wall / 1e6:7.1f} M member-days/s wall,"
+            f" {members * DAYS / cpu / 1e6:7.1f} M/s CPU, peak RSS {rss:,.0f} MB"
         )
 
     import numpy as np
