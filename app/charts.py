@@ -92,14 +92,15 @@ def bars(
 ) -> alt.Chart:
     """A bar chart of ``y`` per category ``x`` (stacked by ``color`` if given)."""
     encoding = {
-        "x": alt.X(f"{x}:N", title=None, sort=sort),
+        "x": alt.X(f"{x}:N", title=None, sort=sort, axis=alt.Axis(labelAngle=0)),
         "y": alt.Y(f"{y}:Q", title=unit),
         "tooltip": [f"{x}:N", alt.Tooltip(f"{y}:Q", format=value_format)],
     }
     if color:
         encoding["color"] = alt.Color(f"{color}:N", title=None)
         encoding["tooltip"].insert(1, f"{color}:N")
-    return alt.Chart(_checked(frame)).mark_bar().encode(**encoding).properties(title=title)
+    chart = alt.Chart(_checked(frame)).mark_bar().encode(**encoding)
+    return chart.properties(title=title, height=240)
 
 
 def gantt(segments: pd.DataFrame, title: str, year: int) -> alt.Chart:

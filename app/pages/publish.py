@@ -87,7 +87,7 @@ def reviewed_version() -> int:
 
 st.subheader(t("publish.live"))
 if live is not None:
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = st.columns([1, 2, 1])
     c1.metric(t("publish.version"), live.version)
     c2.metric(t("publish.published_at"), live.published_at.strftime("%Y-%m-%d %H:%M UTC"))
     c3.metric(t("publish.checksum"), short_id(live.checksum))

@@ -181,6 +181,13 @@ def test_edit_simulate_publish_in_a_real_browser(server, workspace):
             page.get_by_text("Version 1 is live.").wait_for(timeout=30_000)
             page.screenshot(path=str(SHOTS / "publish.png"), full_page=True)
             assert page.locator("[data-testid='stException']").count() == 0
+
+            # The same page in Chinese (CJK fonts must render).
+            page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
+            page.get_by_role("option", name="中文").click()
+            _settle(page)
+            page.get_by_text("发布到线上系统").wait_for(timeout=30_000)
+            page.screenshot(path=str(SHOTS / "publish_zh.png"), full_page=True)
         finally:
             browser.close()
 

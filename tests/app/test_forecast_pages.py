@@ -119,3 +119,17 @@ def test_finance_shows_the_ledger_history(app, open_page):
     balance = history["Opening"] + history["Issued"] - history["Redeemed"] - history["Expired"]
     assert (balance == history["Closing"]).all()
     assert any("breakage realized" in c.value for c in at.caption)
+
+
+def test_simulate_the_members_in_the_database(app, open_page):
+    pytest.importorskip("store")
+    at = open_page(app, "simulate")
+    at.selectbox(key="simulate_population").set_value("database").run()
+    assert at.number_input(key="simulate_members").disabled
+    at.number_input(key="simulate_months").set_value(2)
+    at.number_input(key="simulate_reps").set_value(2)
+    at.button(key="simulate_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    caption = next(c.value for c in at.caption if "replications" in c.value)
+    assert "300" in caption  # the small program's members
+    assert _metrics(at)["Net revenue"].startswith("¥")
