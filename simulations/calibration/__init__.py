@@ -1,9 +1,9 @@
 """Calibration: behavior parameters estimated from a client's own transactions.
 
 Pure data preparation (`summarize_transactions`) feeds maximum-likelihood fits of BG/NBD
-(purchases and dropout) and Gamma-Gamma (spend), regressions for seasonality, campaign
-uplift and redemption propensity, and `calibrate` ties them into a `CalibrationResult`
-whose `behavior_params()` is the `BehaviorParams` the simulator reads.
+(purchases and dropout; Pareto/NBD for comparison) and Gamma-Gamma (spend), regressions
+for seasonality, campaign uplift and redemption propensity, and `calibrate` ties them into
+a `CalibrationResult` whose `behavior_params()` is the `BehaviorParams` the simulator reads.
 """
 
 from simulations.calibration.bgnbd import (
@@ -25,8 +25,14 @@ from simulations.calibration.gamma_gamma import (
     conditional_expected_spend,
     fit_gamma_gamma,
 )
+from simulations.calibration.pareto_nbd import (
+    ParetoNBDFit,
+    fit_pareto_nbd,
+    pareto_nbd_probability_alive,
+)
 from simulations.calibration.redemption import RedemptionFit, check_ledger, fit_redemption
 from simulations.calibration.synthetic import simulate_bgnbd_transactions
+from simulations.calibration.tiers import policy_tiers
 from simulations.calibration.uplift import UpliftFit, campaign_kind_from_id, fit_purchase_rate
 
 __all__ = [
@@ -35,6 +41,7 @@ __all__ = [
     "CalibrationResult",
     "ConvergenceError",
     "GammaGammaFit",
+    "ParetoNBDFit",
     "RedemptionFit",
     "UpliftFit",
     "calibrate",
@@ -46,9 +53,12 @@ __all__ = [
     "expected_purchases",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "fit_pareto_nbd",
     "fit_purchase_rate",
     "fit_redemption",
     "holdout_check",
+    "pareto_nbd_probability_alive",
+    "policy_tiers",
     "probability_alive",
     "read_transactions",
     "simulate_bgnbd_transactions",
