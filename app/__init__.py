@@ -6,4 +6,15 @@ to remember across page switches (the policy being edited, the last simulation r
 the language) lives in `app.state`; all visible text comes from `app.i18n`.
 """
 
-__all__ = ["charts", "editing", "formatting", "i18n", "library", "state"]
+__all__ = [
+    "charts",
+    "database",
+    "editing",
+    "finance",
+    "formatting",
+    "i18n",
+    "library",
+    "results_view",
+    "runs",
+    "state",
+]

@@ -193,7 +193,7 @@ def roll_forward(frame: pd.DataFrame, title: str, unit: str, labels: dict[str, s
         alt.Chart(moves)
         .mark_bar(opacity=0.8)
         .encode(
-            x=alt.X("month:O", title=None),
+            x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("value:Q", title=unit),
             color=alt.Color("series:N", title=None),
             xOffset="series:N",

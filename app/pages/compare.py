@@ -51,9 +51,14 @@ if st.button(t("compare.run"), type="primary", disabled=not enough, key="compare
             bar.progress(share, text=t("simulate.progress", pct=int(share * 100)))
 
         other = None if label == baseline_label else baseline
-        result = runs.simulate(
-            options[label], settings, baseline=other, progress=progress, scenario=label
-        )
+        try:
+            result = runs.simulate(
+                options[label], settings, baseline=other, progress=progress, scenario=label
+            )
+        except ValueError as exc:  # e.g. a member snapshot the engine cannot read
+            bar.empty()
+            st.error(t("simulate.failed", error=exc))
+            st.stop()
         compared[label] = Run(label=label, policy=options[label], result=result, baseline=other)
         state.remember_result(label, compared[label])
     bar.empty()

@@ -159,7 +159,7 @@ if st.button(t("data.calibrate"), type="primary", key="data_calibrate"):
             fitted = calibration.calibrate(
                 purchases, members=people, calibration_end=end, time_unit=unit
             )
-        except (calibration.CalibrationDataError, calibration.ConvergenceError) as exc:
+        except (calibration.CalibrationDataError, calibration.ConvergenceError, ValueError) as exc:
             st.error(t("data.calibration_failed", error=exc))
             st.stop()
     st.session_state["ml_calibration"] = fitted

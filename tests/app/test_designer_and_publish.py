@@ -83,6 +83,15 @@ def test_minimum_not_multiple_of_unit_is_explained(app, open_page):
     assert content_id(_policy(at)) == content_id(before)
 
 
+def test_zero_points_per_unit_is_explained_in_place(app, open_page):
+    at = open_page(app, "policy_designer")
+    before = _policy(at)
+    at.number_input(key=_key(at, "points_per_unit")).set_value(0.0).run()
+    assert not at.exception
+    assert any("points.earn.points_per_unit" in m for m in _errors(at)), _errors(at)
+    assert content_id(_policy(at)) == content_id(before)
+
+
 def test_pasting_broken_yaml_is_explained(app, open_page):
     at = open_page(app, "policy_designer")
     at.text_area(key=_key(at, "yaml_text")).set_value("tiers: [unclosed").run()
