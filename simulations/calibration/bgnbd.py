@@ -25,7 +25,8 @@ from scipy import special
 from statsmodels.base.model import GenericLikelihoodModel
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
-from simulations.calibration.errors import CalibrationDataError, ConvergenceError
+from simulations.calibration.errors import CalibrationDataError
+from simulations.calibration.mle import estimates_at_optimum, estimates_table
 
 __all__ = [
     "BGNBDFit",
@@ -103,21 +104,7 @@ class BGNBDFit:
 
     def table(self) -> pd.DataFrame:
         """Estimates with standard errors and 95% intervals (from the log scale)."""
-        rows = []
-        for i, name in enumerate(PARAM_NAMES):
-            se_log = float(np.sqrt(max(self.log_cov[i, i], 0.0)))
-            value = self.params[name]
-            rows.append(
-                {
-                    "model": "BG/NBD",
-                    "parameter": name,
-                    "estimate": value,
-                    "std_err": self.std_errors[name],
-                    "ci_low": value * np.exp(-1.96 * se_log),
-                    "ci_high": value * np.exp(1.96 * se_log),
-                }
-            )
-        return pd.DataFrame(rows)
+        return estimates_table("BG/NBD", PARAM_NAMES, self.params, self.std_errors, self.log_cov)
 
     def expected_purchases(self, t):
         """E[X(t)]: expected repeat purchases of a new member in ``t`` time units."""
@@ -284,29 +271,17 @@ def fit_bgnbd(
         "gradient_tol": gradient_tol,
         "seconds": round(seconds, 3),
     }
-    if not np.isfinite(grad_norm) or grad_norm > gradient_tol:
-        raise ConvergenceError(
-            "BG/NBD",
-            f"gradient norm {grad_norm:.3g} above tolerance {gradient_tol:g}; the data may"
-            " have too few repeat purchases or too short a history",
-            report,
-        )
-    hess = model.hessian(params)
-    try:
-        log_cov = np.linalg.inv(-hess)
-    except np.linalg.LinAlgError as exc:
-        raise ConvergenceError("BG/NBD", "singular information matrix", report) from exc
-    if not np.all(np.isfinite(log_cov)) or np.any(np.diag(log_cov) <= 0):
-        raise ConvergenceError(
-            "BG/NBD", "information matrix is not positive definite at the optimum", report
-        )
-    report["converged"] = True
-    values = np.exp(params)
-    # Delta method: d exp(u)/du = exp(u), so se(theta) = theta * se(log theta).
-    std = values * np.sqrt(np.diag(log_cov))
+    estimates, std_errors, log_cov = estimates_at_optimum(
+        "BG/NBD",
+        model,
+        params,
+        PARAM_NAMES,
+        report,
+        hint="the data may have too few repeat purchases or too short a history",
+    )
     return BGNBDFit(
-        params={n: float(v) for n, v in zip(PARAM_NAMES, values, strict=True)},
-        std_errors={n: float(s) for n, s in zip(PARAM_NAMES, std, strict=True)},
+        params=estimates,
+        std_errors=std_errors,
         log_cov=log_cov,
         loglike=float(model.loglike(params)),
         n_members=n,

@@ -25,7 +25,8 @@ from scipy import special
 from statsmodels.base.model import GenericLikelihoodModel
 
 from simulations.calibration.bgnbd import quiet_fit
-from simulations.calibration.errors import CalibrationDataError, ConvergenceError
+from simulations.calibration.errors import CalibrationDataError
+from simulations.calibration.mle import estimates_at_optimum, estimates_table
 
 __all__ = ["GammaGammaFit", "GammaGammaLikelihood", "conditional_expected_spend", "fit_gamma_gamma"]
 
@@ -88,21 +89,9 @@ class GammaGammaFit:
 
     def table(self) -> pd.DataFrame:
         """Estimates with standard errors and 95% intervals (from the log scale)."""
-        rows = []
-        for i, name in enumerate(PARAM_NAMES):
-            se_log = float(np.sqrt(max(self.log_cov[i, i], 0.0)))
-            value = self.params[name]
-            rows.append(
-                {
-                    "model": "Gamma-Gamma",
-                    "parameter": name,
-                    "estimate": value,
-                    "std_err": self.std_errors[name],
-                    "ci_low": value * np.exp(-1.96 * se_log),
-                    "ci_high": value * np.exp(1.96 * se_log),
-                }
-            )
-        return pd.DataFrame(rows)
+        return estimates_table(
+            "Gamma-Gamma", PARAM_NAMES, self.params, self.std_errors, self.log_cov
+        )
 
     def conditional_expected_spend(self, frequency, monetary_value):
         """Expected spend per purchase given a member's repeat count and mean value."""
@@ -172,24 +161,12 @@ def fit_gamma_gamma(
         "gradient_tol": gradient_tol,
         "seconds": round(time.perf_counter() - started, 3),
     }
-    if not np.isfinite(grad_norm) or grad_norm > gradient_tol:
-        raise ConvergenceError(
-            "Gamma-Gamma", f"gradient norm {grad_norm:.3g} above tolerance {gradient_tol:g}", report
-        )
-    try:
-        log_cov = np.linalg.inv(-model.hessian(params))
-    except np.linalg.LinAlgError as exc:
-        raise ConvergenceError("Gamma-Gamma", "singular information matrix", report) from exc
-    if not np.all(np.isfinite(log_cov)) or np.any(np.diag(log_cov) <= 0):
-        raise ConvergenceError(
-            "Gamma-Gamma", "information matrix is not positive definite at the optimum", report
-        )
-    report["converged"] = True
-    values = np.exp(params)
-    std = values * np.sqrt(np.diag(log_cov))
+    estimates, std_errors, log_cov = estimates_at_optimum(
+        "Gamma-Gamma", model, params, PARAM_NAMES, report
+    )
     return GammaGammaFit(
-        params={k: float(v) for k, v in zip(PARAM_NAMES, values, strict=True)},
-        std_errors={k: float(s) for k, s in zip(PARAM_NAMES, std, strict=True)},
+        params=estimates,
+        std_errors=std_errors,
         log_cov=log_cov,
         loglike=float(model.loglike(params)),
         n_members=n,

@@ -31,7 +31,8 @@ from scipy import special
 from statsmodels.base.model import GenericLikelihoodModel
 
 from simulations.calibration.bgnbd import quiet_fit
-from simulations.calibration.errors import CalibrationDataError, ConvergenceError
+from simulations.calibration.errors import CalibrationDataError
+from simulations.calibration.mle import estimates_at_optimum
 
 __all__ = ["ParetoNBDFit", "ParetoNBDLikelihood", "fit_pareto_nbd", "pareto_nbd_probability_alive"]
 
@@ -161,24 +162,12 @@ def fit_pareto_nbd(
         "gradient_tol": gradient_tol,
         "seconds": round(time.perf_counter() - started, 3),
     }
-    if not np.isfinite(grad_norm) or grad_norm > gradient_tol:
-        raise ConvergenceError(
-            "Pareto/NBD", f"gradient norm {grad_norm:.3g} above tolerance {gradient_tol:g}", report
-        )
-    try:
-        log_cov = np.linalg.inv(-model.hessian(params))
-    except np.linalg.LinAlgError as exc:
-        raise ConvergenceError("Pareto/NBD", "singular information matrix", report) from exc
-    if not np.all(np.isfinite(log_cov)) or np.any(np.diag(log_cov) <= 0):
-        raise ConvergenceError(
-            "Pareto/NBD", "information matrix is not positive definite at the optimum", report
-        )
-    report["converged"] = True
-    values = np.exp(params)
-    std = values * np.sqrt(np.diag(log_cov))
+    estimates, std_errors, log_cov = estimates_at_optimum(
+        "Pareto/NBD", model, params, PARAM_NAMES, report
+    )
     return ParetoNBDFit(
-        params={k: float(v) for k, v in zip(PARAM_NAMES, values, strict=True)},
-        std_errors={k: float(e) for k, e in zip(PARAM_NAMES, std, strict=True)},
+        params=estimates,
+        std_errors=std_errors,
         log_cov=log_cov,
         loglike=float(model.loglike(params)),
         n_members=n,
