@@ -611,6 +611,14 @@ TEXT: dict[str, dict[str, str]] = {
         " changes above, untick and tick again to publish on top of it.",
         "zh": "确认后线上版本已由 {reviewed} 变为 {live}：请重新查看上方变化，取消勾选后再次确认。",
     },
+    "designer.period_kind": {"en": "Qualifying period", "zh": "定级周期"},
+    "designer.period.rolling": {"en": "Rolling months", "zh": "滚动月份"},
+    "designer.period.calendar_year": {"en": "Calendar year to date", "zh": "自然年累计"},
+    "designer.upgrade_timing": {"en": "Upgrades", "zh": "升级时点"},
+    "designer.upgrade.immediate": {"en": "As soon as qualified", "zh": "达标即升级"},
+    "designer.upgrade.at_review": {"en": "At the review", "zh": "复核时升级"},
+    "designer.review_every": {"en": "Review every (months)", "zh": "复核间隔（月）"},
+    "designer.review_month": {"en": "First review month", "zh": "首次复核月份"},
 }
 
 

@@ -117,13 +117,22 @@ with tab_tiers:
         format_func=labeler("designer.metric"),
         key=key("metric"),
     )
-    data["tiers"]["qualifying_period"]["months"] = c2.number_input(
-        t("designer.period_months"),
-        min_value=1,
-        max_value=36,
-        value=rules.qualifying_period.months,
-        key=key("period_months"),
+    kinds = ["rolling", "calendar_year"]
+    data["tiers"]["qualifying_period"]["kind"] = c2.selectbox(
+        t("designer.period_kind"),
+        kinds,
+        index=kinds.index(rules.qualifying_period.kind),
+        format_func=labeler("designer.period"),
+        key=key("period_kind"),
     )
+    if data["tiers"]["qualifying_period"]["kind"] == "rolling":
+        data["tiers"]["qualifying_period"]["months"] = c2.number_input(
+            t("designer.period_months"),
+            min_value=1,
+            max_value=36,
+            value=rules.qualifying_period.months,
+            key=key("period_months"),
+        )
     downgrades = ["none", "at_review", "one_level"]
     data["tiers"]["downgrade"] = c3.selectbox(
         t("designer.downgrade"),
@@ -138,6 +147,28 @@ with tab_tiers:
         max_value=24,
         value=rules.grace_months,
         key=key("grace"),
+    )
+    timings = ["immediate", "at_review"]
+    data["tiers"]["upgrade_timing"] = c1.selectbox(
+        t("designer.upgrade_timing"),
+        timings,
+        index=timings.index(rules.upgrade_timing),
+        format_func=labeler("designer.upgrade"),
+        key=key("upgrade_timing"),
+    )
+    cadences = [1, 2, 3, 4, 6, 12]
+    data["tiers"]["review_every_months"] = c3.selectbox(
+        t("designer.review_every"),
+        cadences,
+        index=cadences.index(rules.review_every_months),
+        key=key("review_every"),
+    )
+    data["tiers"]["review_month"] = c4.number_input(
+        t("designer.review_month"),
+        min_value=1,
+        max_value=12,
+        value=rules.review_month,
+        key=key("review_month"),
     )
     st.markdown(t("designer.tiers_help"))
     edited_tiers = st.data_editor(

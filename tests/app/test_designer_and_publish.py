@@ -227,3 +227,13 @@ def test_save_and_load_a_scenario(app, open_page):
     assert _policy(at).tiers.tiers[2].threshold == 8000
     simulate = open_page(at, "simulate")
     assert "Scenario: gold-8000" in simulate.selectbox(key="simulate_scenario").options
+
+
+def test_tier_rules_widgets_change_the_policy(app, open_page):
+    at = open_page(app, "policy_designer")
+    at.selectbox(key=_key(at, "period_kind")).set_value("calendar_year").run()
+    at.selectbox(key=_key(at, "review_every")).set_value(6).run()
+    assert not at.exception
+    rules = _policy(at).tiers
+    assert rules.qualifying_period.kind == "calendar_year"
+    assert rules.review_months() == (1, 7)
