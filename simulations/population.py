@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -233,7 +234,8 @@ class Population:
         span = (as_of - first).days
         join_day = -rng.integers(1, span + 1, size=n).astype(np.int32)
         birth = rng.integers(0, 365, size=n)
-        birth_dates = pd.Timestamp("2001-01-01") + pd.to_timedelta(birth, unit="D")
+        birth_dates = np.datetime64("2001-01-01", "D") + birth
+        birth_month0 = birth_dates.astype("datetime64[M]")
         bg = behavior.bgnbd
         scale = behavior.daily_rate_scale()
         lam = rng.gamma(bg.r, 1.0 / (bg.alpha / scale), size=n)
@@ -247,7 +249,9 @@ class Population:
         # Repeat purchase times: the first x of `arrivals` uniform times on (join, as_of).
         owner = np.repeat(np.arange(n), arrivals)
         times = rng.random(owner.size) * length[owner]
-        order = np.lexsort((times, owner))
+        # Owners are already grouped (np.repeat): sort the times within each owner's run,
+        # stable like a lexsort on (times, owner) but without a global sort.
+        order = _order_within_runs(times, np.cumsum(arrivals))
         owner, times = owner[order], times[order]
         starts = np.cumsum(arrivals) - arrivals
         rank = np.arange(owner.size) - starts[owner]
@@ -257,9 +261,10 @@ class Population:
         amounts = rng.gamma(gg.p, 1.0 / nu[owner])
         cents = np.round(amounts * 100).astype(np.int64)
         last_day = join_day.copy()
-        np.maximum.at(last_day, owner, days)
-        spent = np.zeros(n)
-        np.add.at(spent, owner, amounts)
+        # Days ascend within each owner's run, so the run's last entry is the latest.
+        run_end = np.flatnonzero(np.append(owner[1:] != owner[:-1], True)) if owner.size else owner
+        last_day[owner[run_end]] = days[run_end]
+        spent = np.bincount(owner, weights=amounts, minlength=n)
         mean_spend = np.where(x > 0, spent / np.maximum(x, 1), gg.p / nu)
         # Month of each purchase relative to the as_of month (-12..-1 kept); the first
         # purchase on the join day counts too.
@@ -268,20 +273,20 @@ class Population:
         all_owner = np.concatenate([np.arange(n), owner])
         first_cents = np.round(rng.gamma(gg.p, 1.0 / nu) * 100).astype(np.int64)
         all_cents = np.concatenate([first_cents, cents])
-        dates = origin + pd.to_timedelta(all_days, unit="D")
-        months = (dates.year * 12 + dates.month - 1).to_numpy() - as_of_month
+        months = _months_since_epoch(as_of, all_days) - (as_of_month - _EPOCH_MONTH)
         recent = (months >= -HISTORY_MONTHS) & (months < 0)
         col = months[recent] + HISTORY_MONTHS
-        purchases_by_month = np.zeros((n, HISTORY_MONTHS), np.int32)
-        spend_by_month = np.zeros((n, HISTORY_MONTHS), np.int64)
-        np.add.at(purchases_by_month, (all_owner[recent], col), 1)
-        np.add.at(spend_by_month, (all_owner[recent], col), all_cents[recent])
+        cell = all_owner[recent] * HISTORY_MONTHS + col
+        shape = (n, HISTORY_MONTHS)
+        purchases_by_month = np.bincount(cell, minlength=n * HISTORY_MONTHS).astype(np.int32)
+        purchases_by_month = purchases_by_month.reshape(shape)
+        spend_by_month = _sum_by_cell(cell, all_cents[recent], n * HISTORY_MONTHS).reshape(shape)
         return cls(
             as_of=as_of,
             member_id=np.array([f"S{i:07d}" for i in range(n)], dtype=object),
             join_day=join_day,
-            birthday_month=birth_dates.month.to_numpy(np.int8),
-            birthday_day=birth_dates.day.to_numpy(np.int8),
+            birthday_month=(birth_month0.astype(np.int64) % 12 + 1).astype(np.int8),
+            birthday_day=((birth_dates - birth_month0).astype(np.int64) + 1).astype(np.int8),
             repeat_purchases=x.astype(np.int64),
             last_purchase_day=last_day,
             mean_spend=mean_spend,
@@ -295,6 +300,38 @@ class Population:
     def describe(self) -> dict:
         """A small JSON-friendly description (recorded with results)."""
         return {"source": self.source, "members": len(self), "as_of": self.as_of.isoformat()}
+
+
+_EPOCH_MONTH = _month_index(dt.date(1970, 1, 1))
+
+
+def _months_since_epoch(origin: dt.date, days: np.ndarray) -> np.ndarray:
+    """Calendar month index (months since 1970-01) of ``origin + days`` for each entry."""
+    dates = np.datetime64(origin, "D") + days.astype(np.int64)
+    return dates.astype("datetime64[M]").astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _sum_by_cell(cell: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Exact integer sums of ``values`` by ``cell`` (0 <= cell < size)."""
+    out = np.zeros(size, np.int64)
+    for i in range(cell.size):
+        out[cell[i]] += values[i]
+    return out
+
+
+@numba.njit(cache=True)
+def _order_within_runs(values: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Indices sorting ``values`` within consecutive runs ending at ``ends`` (stable)."""
+    order = np.empty(values.size, np.int64)
+    start = 0
+    for end in ends:
+        if end - start == 1:
+            order[start] = start
+        elif end > start:
+            order[start:end] = start + np.argsort(values[start:end], kind="mergesort")
+        start = end
+    return order
 
 
 def _column(frame: pd.DataFrame, names: tuple[str, ...], default: float) -> np.ndarray:
