@@ -3,11 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from app import charts, database, finance, runs, state
+from app import charts, database, runs, state
 from app.formatting import money, number, pct, points
 from app.i18n import t
 from app.library import optional, require
 from app.results_view import Run
+from simulations import finance
 
 st.title(t("finance.title"))
 if require("simulations", "feature.engine", needs=runs.ENGINE_API) is None:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import editing, finance
+from app import editing
 from app.formatting import money, pct, problems_by_section
 from app.state import examples
 from policies import (
@@ -17,6 +17,7 @@ from policies import (
     policy_from_dict,
     policy_to_dict,
 )
+from simulations import finance
 
 POLICIES = [load_policy(path) for path in examples().values()]
 
