@@ -247,17 +247,11 @@ class Population:
         until_dropout = rng.geometric(p)  # purchases up to and including the dropout one
         x = np.minimum(arrivals, until_dropout)
         # Repeat purchase times: the first x of `arrivals` uniform times on (join, as_of).
-        owner = np.repeat(np.arange(n), arrivals)
-        times = rng.random(owner.size) * length[owner]
-        # Owners are already grouped (np.repeat): sort the times within each owner's run,
-        # stable like a lexsort on (times, owner) but without a global sort.
-        order = _order_within_runs(times, np.cumsum(arrivals))
-        owner, times = owner[order], times[order]
-        starts = np.cumsum(arrivals) - arrivals
-        rank = np.arange(owner.size) - starts[owner]
-        keep = rank < x[owner]
-        owner, times = owner[keep], times[keep]
-        days = join_day[owner] + np.floor(times).astype(np.int32)
+        times = rng.random(int(arrivals.sum())) * np.repeat(length, arrivals)
+        # Each member's times form one run (in member order): keep the x earliest of each run
+        # in time order (as a stable sort on (member, time) would), without a global sort.
+        owner, days = _earliest_in_runs(times, arrivals, x, join_day)
+        del times
         amounts = rng.gamma(gg.p, 1.0 / nu[owner])
         cents = np.round(amounts * 100).astype(np.int64)
         last_day = join_day.copy()
@@ -321,17 +315,31 @@ def _sum_by_cell(cell: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _order_within_runs(values: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Indices sorting ``values`` within consecutive runs ending at ``ends`` (stable)."""
-    order = np.empty(values.size, np.int64)
-    start = 0
-    for end in ends:
-        if end - start == 1:
-            order[start] = start
-        elif end > start:
-            order[start:end] = start + np.argsort(values[start:end], kind="mergesort")
+def _earliest_in_runs(
+    times: np.ndarray, lengths: np.ndarray, keep: np.ndarray, join_day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``keep[i]`` earliest of run ``i`` of ``times`` (runs of ``lengths[i]`` values).
+
+    Returns the owner of each kept time and its day (``join_day[i]`` + whole days), runs in
+    order and each run in ascending (stable) time order.
+    """
+    total = 0
+    for i in range(keep.size):
+        total += keep[i]
+    owner = np.empty(total, np.int32)
+    days = np.empty(total, np.int32)
+    start, out = 0, 0
+    for i in range(lengths.size):
+        end = start + lengths[i]
+        k = keep[i]
+        if k > 0:
+            run = np.sort(times[start:end]) if k > 1 else np.array([times[start:end].min()])
+            for j in range(k):
+                owner[out] = i
+                days[out] = join_day[i] + np.int32(np.floor(run[j]))
+                out += 1
         start = end
-    return order
+    return owner, days
 
 
 def _column(frame: pd.DataFrame, names: tuple[str, ...], default: float) -> np.ndarray:
