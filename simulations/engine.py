@@ -316,10 +316,14 @@ class _Simulation:
 
         # Tiers: the held tier when the policy knows it, else the qualified one.
         first, last = rules.review_score_months(policy, start_month)
-        score = self._score(np.arange(n0), first, last) if n0 else np.zeros(0)
+        score = self._score(slice(0, n0), first, last) if n0 else np.zeros(0)
         qualified = rules.qualified_tier(policy, score)
         names = {name: i for i, name in enumerate(policy.tier_names)}
-        held = np.array([names.get(str(t), -1) for t in pop.tier], dtype=np.int64)
+        held = np.full(n0, -1, dtype=np.int64)
+        if n0:
+            held_names = pop.tier.astype(str)
+            for name, level in names.items():
+                held[held_names == name] = level
         self.tier = np.zeros(n, dtype=np.int64)
         self.tier[:n0] = np.where(held >= 0, held, qualified)
         self.start_tier = self.tier[:n0].copy()
@@ -424,20 +428,20 @@ class _Simulation:
         used = np.flatnonzero(self.slot_key >= 0)
         return used[np.argsort(self.slot_key[used], kind="stable")]
 
-    def _score(self, idx: np.ndarray, first: int, last: int) -> np.ndarray:
+    def _score(self, idx: np.ndarray | slice, first: int, last: int) -> np.ndarray:
         cols = [m % self.score_len for m in range(max(first, last - self.score_len + 1), last + 1)]
         return self.score_ring[idx][:, cols].sum(axis=1) / self.score_unit
 
-    def _lifecycle(self, idx: np.ndarray, d: int) -> np.ndarray:
+    def _lifecycle(self, idx: np.ndarray | slice, d: int) -> np.ndarray:
         last = self.last_purchase[idx]
         since_purchase = d - np.where(last > NEVER, last, self.join[idx])
         return rules.lifecycle_codes(self.policy, d - self.join[idx], since_purchase,
                                      self.purchases[idx])  # fmt: skip
 
-    def _quadrant(self, idx: np.ndarray, month: int) -> np.ndarray:
+    def _quadrant(self, idx: np.ndarray | slice, month: int) -> np.ndarray:
         col = month % 12
-        count = self.count_ring[idx].sum(axis=1) - self.count_ring[idx, col]
-        spend = self.spend_ring[idx].sum(axis=1) - self.spend_ring[idx, col]
+        count = _row_sums_except(self.count_ring[idx], col)
+        spend = _row_sums_except(self.spend_ring[idx], col)
         return rules.quadrant_codes(self.policy, count, spend / 100.0)
 
     def _target_mask(self, campaign: Campaign, idx: np.ndarray, d: int) -> np.ndarray:
@@ -788,8 +792,8 @@ class _Simulation:
         reward = acc["points_redeemed"] * cost_per_point
         fixed = float(self.cal.fixed_cost[month_start : d + 1].sum())
         campaign = acc["campaign_cost"] + fixed
-        lifecycle = np.bincount(self._lifecycle(np.arange(nj), d + 1), minlength=5)
-        quadrant = np.bincount(self._quadrant(np.arange(nj), int(self.cal.month[d]) + 1),
+        lifecycle = np.bincount(self._lifecycle(slice(0, nj), d + 1), minlength=5)
+        quadrant = np.bincount(self._quadrant(slice(0, nj), int(self.cal.month[d]) + 1),
                                minlength=4)  # fmt: skip
         active_now = last >= d - 364
         self.active_history.append(active_now)
@@ -1219,6 +1223,19 @@ def _advance_many(members, times, lam, bound, cumulative, intensity, next_t, nex
     for i in range(members.size):
         _advance_one(members[i], times[i], lam, bound, cumulative, intensity, next_t, next_day,
                      rng)  # fmt: skip
+
+
+@numba.njit(cache=True)
+def _row_sums_except(ring, col):
+    """Each row's sum over all columns but ``col`` (exact integer sums)."""
+    out = np.zeros(ring.shape[0], np.int64)
+    for i in range(ring.shape[0]):
+        total = np.int64(0)
+        for j in range(ring.shape[1]):
+            if j != col:
+                total += ring[i, j]
+        out[i] = total
+    return out
 
 
 @numba.njit(cache=True, error_model="numpy")
