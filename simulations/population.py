@@ -247,34 +247,32 @@ class Population:
         until_dropout = rng.geometric(p)  # purchases up to and including the dropout one
         x = np.minimum(arrivals, until_dropout)
         # Repeat purchase times: the first x of `arrivals` uniform times on (join, as_of).
-        times = rng.random(int(arrivals.sum())) * np.repeat(length, arrivals)
+        times = rng.random(int(arrivals.sum()))  # scaled by the member's length below
         # Each member's times form one run (in member order): keep the x earliest of each run
         # in time order (as a stable sort on (member, time) would), without a global sort.
-        owner, days = _earliest_in_runs(times, arrivals, x, join_day)
+        owner, days = _earliest_in_runs(times, length, arrivals, x, join_day)
         del times
         amounts = rng.gamma(gg.p, 1.0 / nu[owner])
-        cents = np.round(amounts * 100).astype(np.int64)
         last_day = join_day.copy()
         # Days ascend within each owner's run, so the run's last entry is the latest.
         run_end = np.flatnonzero(np.append(owner[1:] != owner[:-1], True)) if owner.size else owner
         last_day[owner[run_end]] = days[run_end]
         spent = np.bincount(owner, weights=amounts, minlength=n)
         mean_spend = np.where(x > 0, spent / np.maximum(x, 1), gg.p / nu)
+        cents = np.multiply(amounts, 100, out=amounts)
+        np.round(cents, out=cents)
+        first_cents = np.round(rng.gamma(gg.p, 1.0 / nu) * 100)
         # Month of each purchase relative to the as_of month (-12..-1 kept); the first
         # purchase on the join day counts too.
-        as_of_month = _month_index(as_of)
-        all_days = np.concatenate([join_day, days])
-        all_owner = np.concatenate([np.arange(n), owner])
-        first_cents = np.round(rng.gamma(gg.p, 1.0 / nu) * 100).astype(np.int64)
-        all_cents = np.concatenate([first_cents, cents])
-        months = _months_since_epoch(as_of, all_days) - (as_of_month - _EPOCH_MONTH)
-        recent = (months >= -HISTORY_MONTHS) & (months < 0)
-        col = months[recent] + HISTORY_MONTHS
-        cell = all_owner[recent] * HISTORY_MONTHS + col
-        shape = (n, HISTORY_MONTHS)
-        purchases_by_month = np.bincount(cell, minlength=n * HISTORY_MONTHS).astype(np.int32)
-        purchases_by_month = purchases_by_month.reshape(shape)
-        spend_by_month = _sum_by_cell(cell, all_cents[recent], n * HISTORY_MONTHS).reshape(shape)
+        first_day = int(join_day.min()) if n else 0
+        offsets = np.arange(first_day, 1)
+        months = _months_since_epoch(as_of, offsets) - (_month_index(as_of) - _EPOCH_MONTH)
+        purchases_by_month = np.zeros((n, HISTORY_MONTHS), np.int32)
+        spend_by_month = np.zeros((n, HISTORY_MONTHS), np.int64)
+        _add_by_month(purchases_by_month, spend_by_month, months, first_day,
+                      np.arange(n), join_day, first_cents)  # fmt: skip
+        _add_by_month(purchases_by_month, spend_by_month, months, first_day,
+                      owner, days, cents)  # fmt: skip
         return cls(
             as_of=as_of,
             member_id=np.array([f"S{i:07d}" for i in range(n)], dtype=object),
@@ -306,19 +304,28 @@ def _months_since_epoch(origin: dt.date, days: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _sum_by_cell(cell: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Exact integer sums of ``values`` by ``cell`` (0 <= cell < size)."""
-    out = np.zeros(size, np.int64)
-    for i in range(cell.size):
-        out[cell[i]] += values[i]
-    return out
+def _add_by_month(purchases, spend, months, first_day, owner, days, cents):
+    """Add each purchase (owner, day, whole cents) to its month column when within the window.
+
+    ``months[day - first_day]`` is the day's month relative to the snapshot month.
+    """
+    for i in range(owner.size):
+        month = months[days[i] - first_day]
+        if -HISTORY_MONTHS <= month < 0:
+            col = month + HISTORY_MONTHS
+            purchases[owner[i], col] += 1
+            spend[owner[i], col] += np.int64(cents[i])
 
 
 @numba.njit(cache=True)
 def _earliest_in_runs(
-    times: np.ndarray, lengths: np.ndarray, keep: np.ndarray, join_day: np.ndarray
+    times: np.ndarray,
+    scale: np.ndarray,
+    lengths: np.ndarray,
+    keep: np.ndarray,
+    join_day: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``keep[i]`` earliest of run ``i`` of ``times`` (runs of ``lengths[i]`` values).
+    """The ``keep[i]`` earliest of run ``i`` of ``times * scale[i]`` (runs of ``lengths[i]``).
 
     Returns the owner of each kept time and its day (``join_day[i]`` + whole days), runs in
     order and each run in ascending (stable) time order.
@@ -333,7 +340,8 @@ def _earliest_in_runs(
         end = start + lengths[i]
         k = keep[i]
         if k > 0:
-            run = np.sort(times[start:end]) if k > 1 else np.array([times[start:end].min()])
+            run = times[start:end] * scale[i]
+            run = np.sort(run) if k > 1 else np.array([run.min()])
             for j in range(k):
                 owner[out] = i
                 days[out] = join_day[i] + np.int32(np.floor(run[j]))
