@@ -377,13 +377,17 @@ class _Simulation:
         if not valid:
             return
         mult = np.array([t.benefits.earn_multiplier for t in policy.tiers.tiers])[self.tier[:n0]]
-        derived = np.floor(
-            pop.spend_by_month / 100.0 * base_rate * mult[:, None] + rules.EPSILON
-        ).astype(np.int64)
         known = pop.points_balance >= 0
         share = _spread_over(np.where(known, pop.points_balance, 0), len(valid))
+        # One allocation for the opening lots and the first month's (free columns are zero).
+        missing = len(valid) + 1 - self.lots.shape[1]
+        if missing > 0:
+            self.lots = np.concatenate([self.lots, np.zeros((self.n, missing), np.int64)], axis=1)
+            self.slot_key = np.append(self.slot_key, np.full(missing, -1, np.int64))
         for position, (j, key) in enumerate(valid):
-            points = np.where(known, share[:, position], derived[:, j])
+            # Points the month's spend earned, column by column (no (members, 12) temporaries).
+            derived = np.floor(pop.spend_by_month[:, j] / 100.0 * base_rate * mult + rules.EPSILON)
+            points = np.where(known, share[:, position], derived.astype(np.int64))
             slot = self._slot(key)
             self.lots[:n0, slot] += points
             self.balance[:n0] += points
