@@ -434,7 +434,9 @@ class _Simulation:
 
     def _score(self, idx: np.ndarray | slice, first: int, last: int) -> np.ndarray:
         cols = [m % self.score_len for m in range(max(first, last - self.score_len + 1), last + 1)]
-        return self.score_ring[idx][:, cols].sum(axis=1) / self.score_unit
+        rows = np.arange(self.n)[idx] if isinstance(idx, slice) else idx
+        rows = rows.astype(np.int64, copy=False)
+        return _sum_columns(self.score_ring, rows, np.array(cols, np.int64)) / self.score_unit
 
     def _lifecycle(self, idx: np.ndarray | slice, d: int) -> np.ndarray:
         last = self.last_purchase[idx]
@@ -1227,6 +1229,18 @@ def _advance_many(members, times, lam, bound, cumulative, intensity, next_t, nex
     for i in range(members.size):
         _advance_one(members[i], times[i], lam, bound, cumulative, intensity, next_t, next_day,
                      rng)  # fmt: skip
+
+
+@numba.njit(cache=True)
+def _sum_columns(ring, rows, cols):
+    """Sums of ``ring[rows][:, cols]`` by row (exact integer sums, no copies)."""
+    out = np.zeros(rows.size, np.int64)
+    for i in range(rows.size):
+        total = np.int64(0)
+        for j in cols:
+            total += ring[rows[i], j]
+        out[i] = total
+    return out
 
 
 @numba.njit(cache=True)
