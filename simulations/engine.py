@@ -378,7 +378,10 @@ class _Simulation:
             return
         mult = np.array([t.benefits.earn_multiplier for t in policy.tiers.tiers])[self.tier[:n0]]
         known = pop.points_balance >= 0
-        share = _spread_over(np.where(known, pop.points_balance, 0), len(valid))
+        # Known balances spread over the valid lots (skipped when no balance is known).
+        share = None
+        if known.any():
+            share = _spread_over(np.where(known, pop.points_balance, 0), len(valid))
         # One allocation for the opening lots and the first month's (free columns are zero).
         missing = len(valid) + 1 - self.lots.shape[1]
         if missing > 0:
@@ -387,7 +390,9 @@ class _Simulation:
         for position, (j, key) in enumerate(valid):
             # Points the month's spend earned, column by column (no (members, 12) temporaries).
             derived = np.floor(pop.spend_by_month[:, j] / 100.0 * base_rate * mult + rules.EPSILON)
-            points = np.where(known, share[:, position], derived.astype(np.int64))
+            points = derived.astype(np.int64)
+            if share is not None:
+                points = np.where(known, share[:, position], points)
             slot = self._slot(key)
             self.lots[:n0, slot] += points
             self.balance[:n0] += points
