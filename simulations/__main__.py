@@ -17,8 +17,12 @@ from pathlib import Path
 __all__ = ["build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (``run`` always; ``calibrate`` when calibration is installed)."""
+def build_parser(with_calibrate: bool = True) -> argparse.ArgumentParser:
+    """The argument parser (``run`` always; ``calibrate`` when calibration is installed).
+
+    ``with_calibrate=False`` leaves the calibrate command out, so a ``run`` does not pay for
+    importing statsmodels (about 3 s).
+    """
     parser = argparse.ArgumentParser(prog="python -m simulations", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="simulate a policy and write results as JSON")
@@ -34,10 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=1, help="processes for replications")
     run.add_argument("--out", required=True, help="results JSON file")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    try:
-        from simulations.calibration import cli as calibration_cli
-    except ImportError:
-        calibration_cli = None
+    calibration_cli = None
+    if with_calibrate:
+        try:
+            from simulations.calibration import cli as calibration_cli
+        except ImportError:
+            calibration_cli = None
     if calibration_cli is not None and hasattr(calibration_cli, "add_parser"):
         calibration_cli.add_parser(sub)
     return parser
@@ -133,7 +139,8 @@ def _run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(with_calibrate=not argv or argv[0] != "run")
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
