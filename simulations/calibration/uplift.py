@@ -39,6 +39,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from policies.model import CAMPAIGN_KINDS
 from simulations.calibration.bgnbd import expected_purchases
 from simulations.calibration.data import daily_occasions
 from simulations.calibration.errors import CalibrationDataError
@@ -51,15 +52,6 @@ __all__ = [
     "fit_purchase_rate",
 ]
 
-CAMPAIGN_KINDS = (
-    "member_day",
-    "bonus_points",
-    "birthday",
-    "threshold_reduction",
-    "activation",
-    "reactivation",
-    "redemption_event",
-)
 # Campaigns that run for every member on their days; the others target some members
 # (birthday, newly joined, lapsed), so their exposure is not visible from the log alone.
 DAY_WIDE_KINDS = ("member_day", "bonus_points", "threshold_reduction", "redemption_event")
