@@ -353,30 +353,8 @@ def list_simulation_runs(
         statement = statement.where(SimulationRun.policy_id == policy_id)
     with session_scope(url) as session:
         rows = session.scalars(statement).all()
-        records = [
-            {
-                "id": r.id,
-                "created_at": _utc(r.created_at),
-                "scenario_name": r.scenario_name,
-                "policy_id": r.policy_id,
-                "seed": _seed_value(r.seed),
-                "code_version": r.code_version,
-                "inputs": r.inputs,
-                "results": r.results,
-            }
-            for r in rows
-        ]
-    columns = [
-        "id",
-        "created_at",
-        "scenario_name",
-        "policy_id",
-        "seed",
-        "code_version",
-        "inputs",
-        "results",
-    ]
-    frame = pd.DataFrame(records, columns=columns)
+        records = [_run_record(r) for r in rows]
+    frame = pd.DataFrame(records, columns=list(_RUN_COLUMNS))
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
     return frame
 
@@ -391,16 +369,27 @@ def get_simulation_run(run_id: int, url: str | None = None) -> dict[str, Any]:
         r = session.get(SimulationRun, int(run_id))
         if r is None:
             raise KeyError(f"no simulation run with id {run_id}")
-        return {
-            "id": r.id,
-            "created_at": _utc(r.created_at),
-            "scenario_name": r.scenario_name,
-            "policy_id": r.policy_id,
-            "seed": _seed_value(r.seed),
-            "code_version": r.code_version,
-            "inputs": r.inputs,
-            "results": r.results,
-        }
+        return _run_record(r)
+
+
+_RUN_COLUMNS = (
+    "id",
+    "created_at",
+    "scenario_name",
+    "policy_id",
+    "seed",
+    "code_version",
+    "inputs",
+    "results",
+)
+
+
+def _run_record(run: SimulationRun) -> dict[str, Any]:
+    """A stored run as plain data (timestamps in UTC, the seed as recorded)."""
+    record = {name: getattr(run, name) for name in _RUN_COLUMNS}
+    record["created_at"] = _utc(run.created_at)
+    record["seed"] = _seed_value(run.seed)
+    return record
 
 
 # -- Publications --------------------------------------------------------------------------
