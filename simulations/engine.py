@@ -87,6 +87,12 @@ NEVER = -(1 << 30)
 
 _FAR = np.iinfo(np.int32).max
 _EPSILON = rules.EPSILON
+LOT_DTYPE = np.int32  # points per member and lot (a member's balance is 64-bit)
+LOT_MAX = int(np.iinfo(LOT_DTYPE).max)
+_LOT_OVERFLOW = (
+    "a member's points in one expiry lot would exceed 2,147,483,647 points; the simulation"
+    " keeps lots as 32-bit numbers: lower the earn rate or multipliers of the policy"
+)
 _SLACK = 1024  # room kept in the purchase record for one member's purchases of a day
 _PURCHASE_KINDS = ("member_day", "bonus_points", "birthday", "threshold_reduction")
 _CONTACT_KINDS = ("activation", "reactivation")
@@ -244,9 +250,11 @@ class _Simulation:
         new_join = np.sort(np.concatenate(joins)).astype(np.int32) if joins else np.zeros(0)
         n = n0 + new_join.size
         self.n0, self.n = n0, n
-        self.member_id = np.concatenate(
-            [pop.member_id, np.array([f"N{i:07d}" for i in range(new_join.size)], dtype=object)]
-        )
+        # Member ids are only reported with a trace (saves an object array and new strings).
+        self.member_id = None
+        if self.trace is not None:
+            new_ids = np.array([f"N{i:07d}" for i in range(new_join.size)], dtype=object)
+            self.member_id = np.concatenate([pop.member_id, new_ids])
         self.join = np.concatenate([pop.join_day + shift, new_join]).astype(np.int32)
         new_birth = rng_arrivals.integers(0, 365, size=new_join.size)
         birth_dates = np.datetime64("2001-01-01") + new_birth.astype("timedelta64[D]")
@@ -324,14 +332,14 @@ class _Simulation:
             held_names = pop.tier.astype(str)
             for name, level in names.items():
                 held[held_names == name] = level
-        self.tier = np.zeros(n, dtype=np.int64)
+        self.tier = np.zeros(n, dtype=np.int8)
         self.tier[:n0] = np.where(held >= 0, held, qualified)
         self.start_tier = self.tier[:n0].copy()
-        self.grace = np.full(n, -1, dtype=np.int64)
+        self.grace = np.full(n, -1, dtype=np.int32)
 
         # Points lots: columns hold one expiry key each (the same keys for every member).
         self.slot_key = np.full(0, -1, dtype=np.int64)
-        self.lots = np.zeros((n, 0), dtype=np.int64)
+        self.lots = np.zeros((n, 0), dtype=LOT_DTYPE)
         self.balance = np.zeros(n, dtype=np.int64)
         self._opening_lots(pop, start, start_month, base_rate)
 
@@ -357,8 +365,8 @@ class _Simulation:
         self.active_ref = (self.last_purchase[: self.n_joined] >= -365).copy()
         self.active_history: list[np.ndarray] = []
         # Birthday lookup: members sorted by (month, day).
-        key = self.bmonth.astype(np.int64) * 32 + self.bday
-        self.birth_order = np.argsort(key, kind="stable")
+        key = self.bmonth.astype(np.int16) * 32 + self.bday
+        self.birth_order = np.argsort(key, kind="stable").astype(np.int32)
         self.birth_keys = key[self.birth_order]
 
     def _opening_lots(self, pop, start, start_month, base_rate) -> None:
@@ -385,7 +393,8 @@ class _Simulation:
         # One allocation for the opening lots and the first month's (free columns are zero).
         missing = len(valid) + 1 - self.lots.shape[1]
         if missing > 0:
-            self.lots = np.concatenate([self.lots, np.zeros((self.n, missing), np.int64)], axis=1)
+            extra = np.zeros((self.n, missing), LOT_DTYPE)
+            self.lots = np.concatenate([self.lots, extra], axis=1)
             self.slot_key = np.append(self.slot_key, np.full(missing, -1, np.int64))
         for position, (j, key) in enumerate(valid):
             # Points the month's spend earned, column by column (no (members, 12) temporaries).
@@ -393,9 +402,7 @@ class _Simulation:
             points = derived.astype(np.int64)
             if share is not None:
                 points = np.where(known, share[:, position], points)
-            slot = self._slot(key)
-            self.lots[:n0, slot] += points
-            self.balance[:n0] += points
+            self._add_points(slice(0, n0), self._slot(key), points)
 
     def _setup_rates(self) -> None:
         behavior, policy = self.behavior, self.policy
@@ -429,7 +436,7 @@ class _Simulation:
         if free.size:
             self.slot_key[free[0]] = key
             return int(free[0])
-        self.lots = np.concatenate([self.lots, np.zeros((self.n, 1), dtype=np.int64)], axis=1)
+        self.lots = np.concatenate([self.lots, np.zeros((self.n, 1), dtype=LOT_DTYPE)], axis=1)
         self.slot_key = np.append(self.slot_key, key)
         return self.lots.shape[1] - 1
 
@@ -471,8 +478,14 @@ class _Simulation:
 
     def _earn(self, idx: np.ndarray, d: int, points: np.ndarray) -> None:
         key = rules.expiry_month_of_lot(self.policy, int(self.cal.month[d]))
-        slot = self._slot(key)
-        self.lots[idx, slot] += points
+        self._add_points(idx, self._slot(key), points)
+
+    def _add_points(self, idx: np.ndarray | slice, slot: int, points: np.ndarray) -> None:
+        """Book ``points`` to lot column ``slot`` of members ``idx`` (lots are 32-bit)."""
+        lot = self.lots[idx, slot] + np.asarray(points, dtype=np.int64)
+        if lot.size and lot.max() > LOT_MAX:
+            raise OverflowError(_LOT_OVERFLOW)
+        self.lots[idx, slot] = lot
         self.balance[idx] += points
 
     def _record_points(self, idx, d, kind, points) -> None:
@@ -1369,6 +1382,8 @@ def _purchase_day(d, trials, members, rates, calendar, rings, day, pricing, targ
                     table, lo, hi, params, gross, t, float(balance[m]),
                     bm == day_month and bd == day_dom, bm == day_month, lifecycle, quadrant,
                 )  # fmt: skip
+                if lots[m, slot] + points > LOT_MAX:
+                    raise OverflowError(_LOT_OVERFLOW)
                 lots[m, slot] += points
                 balance[m] += points
                 acc[0] += gross
