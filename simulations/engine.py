@@ -592,6 +592,8 @@ class _Simulation:
             keys.append(2 * 32 + 29)
         parts = []
         for key in keys:
+            # The key in the index's own dtype: a Python int would copy the index to int64.
+            key = self.birth_keys.dtype.type(key)
             lo = np.searchsorted(self.birth_keys, key, side="left")
             hi = np.searchsorted(self.birth_keys, key, side="right")
             parts.append(self.birth_order[lo:hi])
