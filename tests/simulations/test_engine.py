@@ -334,3 +334,20 @@ def test_compiled_pricing_and_tiers_equal_the_rules_engine(
     thresholds = np.array([t.threshold for t in policy.tiers.tiers], dtype=np.float64)
     compiled = np.array([_qualified_one(thresholds, s) for s in score])
     np.testing.assert_array_equal(compiled, rules.qualified_tier(policy, score))
+
+
+def test_points_beyond_a_32_bit_lot_raise_a_clear_error():
+    data = CLASSIC.model_dump(mode="json")
+    # 1,000 points per ¥0.001: one ordinary basket earns billions of points.
+    data["points"]["earn"].update(points_per_unit=1000, per_amount=0.001)
+    policy = type(CLASSIC).model_validate(data)
+    model = Model(
+        policy,
+        population=Population.synthetic(200, seed=1),
+        months=2,
+        replications=1,
+        seed=1,
+        start=dt.date(2027, 1, 1),
+    )
+    with pytest.raises(OverflowError, match="lower the earn rate or multipliers"):
+        model.run()
