@@ -21,6 +21,8 @@ the ``as_of`` month and column 11 the month before it.
 from __future__ import annotations
 
 import datetime as dt
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numba
@@ -55,7 +57,8 @@ class Population:
 
     Attributes:
         as_of: the snapshot date (the simulation normally starts on it).
-        member_id: member identifiers (strings).
+        member_id: member identifiers (strings; a fixed-width unicode array for synthetic
+            members).
         join_day: join date as days relative to ``as_of`` (negative or zero).
         birthday_month: birthday month 1-12 (0 = unknown).
         birthday_day: birthday day of month (0 = unknown).
@@ -218,6 +221,12 @@ class Population:
           qualifying score under the simulated policy and the balance as the points the
           last 12 months of spend earned (nothing redeemed, expiry as the policy says).
 
+        Members are drawn in chunks of 65,536, each chunk from its own random stream derived
+        from ``seed`` and on as many threads as there are CPUs: the same seed gives the same
+        population whatever the number of threads. Only what the outputs need is drawn: the
+        purchase times (exponential gaps), an amount for each purchase in the 12-month
+        window, and one Gamma draw for the total spend of the earlier purchases.
+
         Args:
             n_members: members to draw.
             behavior: parameters to draw from.
@@ -232,55 +241,53 @@ class Population:
         origin = pd.Timestamp(as_of)
         first = (origin - pd.DateOffset(months=history_months)).date()
         span = (as_of - first).days
-        join_day = -rng.integers(1, span + 1, size=n).astype(np.int32)
-        birth = rng.integers(0, 365, size=n)
-        birth_dates = np.datetime64("2001-01-01", "D") + birth
-        birth_month0 = birth_dates.astype("datetime64[M]")
-        bg = behavior.bgnbd
-        scale = behavior.daily_rate_scale()
-        lam = rng.gamma(bg.r, 1.0 / (bg.alpha / scale), size=n)
-        p = rng.beta(bg.a, bg.b, size=n)
-        gg = behavior.gamma_gamma
-        nu = rng.gamma(gg.q, 1.0 / gg.gamma, size=n)
-        length = -join_day.astype(np.float64)
-        arrivals = rng.poisson(lam * length)
-        until_dropout = rng.geometric(p)  # purchases up to and including the dropout one
-        x = np.minimum(arrivals, until_dropout)
-        # Repeat purchase times: the first x of `arrivals` uniform times on (join, as_of).
-        times = rng.random(int(arrivals.sum()))  # scaled by the member's length below
-        # Each member's times form one run (in member order): keep the x earliest of each run
-        # in time order (as a stable sort on (member, time) would), without a global sort.
-        owner, days = _earliest_in_runs(times, length, arrivals, x, join_day)
-        del times
-        amounts = rng.gamma(gg.p, 1.0 / nu[owner])
-        last_day = join_day.copy()
-        # Days ascend within each owner's run, so the run's last entry is the latest.
-        run_end = np.flatnonzero(np.append(owner[1:] != owner[:-1], True)) if owner.size else owner
-        last_day[owner[run_end]] = days[run_end]
-        spent = np.bincount(owner, weights=amounts, minlength=n)
-        mean_spend = np.where(x > 0, spent / np.maximum(x, 1), gg.p / nu)
-        cents = np.multiply(amounts, 100, out=amounts)
-        np.round(cents, out=cents)
-        first_cents = np.round(rng.gamma(gg.p, 1.0 / nu) * 100)
-        # Month of each purchase relative to the as_of month (-12..-1 kept); the first
-        # purchase on the join day counts too.
-        first_day = int(join_day.min()) if n else 0
-        offsets = np.arange(first_day, 1)
-        months = _months_since_epoch(as_of, offsets) - (_month_index(as_of) - _EPOCH_MONTH)
+        join_day = -rng.integers(1, span + 1, size=n, dtype=np.int32)
+        birth = rng.integers(0, 365, size=n, dtype=np.int16)
+        common_year = np.datetime64("2001-01-01", "D") + np.arange(365)
+        year_months = common_year.astype("datetime64[M]")
+        # Month column of each day from the earliest possible join day to as_of: 0-11 in the
+        # 12 months before the as_of month, -1 outside them.
+        first_day = -span
+        months = _months_since_epoch(as_of, np.arange(first_day, 1)) - (
+            _month_index(as_of) - _EPOCH_MONTH
+        )
+        in_window = (months >= -HISTORY_MONTHS) & (months < 0)
+        column_of_day = np.where(in_window, months + HISTORY_MONTHS, -1).astype(np.int8)
+        bg, gg = behavior.bgnbd, behavior.gamma_gamma
+        repeat_purchases = np.empty(n, np.int64)
+        last_purchase_day = np.empty(n, np.int32)
+        mean_spend = np.empty(n, np.float64)
         purchases_by_month = np.zeros((n, HISTORY_MONTHS), np.int32)
         spend_by_month = np.zeros((n, HISTORY_MONTHS), np.int64)
-        _add_by_month(purchases_by_month, spend_by_month, months, first_day,
-                      np.arange(n), join_day, first_cents)  # fmt: skip
-        _add_by_month(purchases_by_month, spend_by_month, months, first_day,
-                      owner, days, cents)  # fmt: skip
+        params = (bg.r, bg.alpha / behavior.daily_rate_scale(), bg.a, bg.b, gg.p, gg.q, gg.gamma)
+        chunks = -(-n // _CHUNK)
+        # Chunk k of members always draws from stream k, so the result does not depend on how
+        # many threads run the chunks. The streams descend from numbers drawn from the seed
+        # (not from the seed's own children, which a caller may use for something else).
+        streams = np.random.SeedSequence(rng.integers(2**63, size=4)).spawn(chunks)
+
+        def draw(chunk: int) -> None:
+            part = slice(chunk * _CHUNK, (chunk + 1) * _CHUNK)
+            _draw_histories(np.random.default_rng(streams[chunk]), join_day[part],
+                            column_of_day, first_day, params, repeat_purchases[part],
+                            last_purchase_day[part], mean_spend[part], purchases_by_month[part],
+                            spend_by_month[part])  # fmt: skip
+
+        workers = min(chunks, os.cpu_count() or 1)
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(draw, range(chunks)))
+        else:
+            for chunk in range(chunks):
+                draw(chunk)
         return cls(
             as_of=as_of,
-            member_id=np.array([f"S{i:07d}" for i in range(n)], dtype=object),
+            member_id=_synthetic_ids(n),
             join_day=join_day,
-            birthday_month=(birth_month0.astype(np.int64) % 12 + 1).astype(np.int8),
-            birthday_day=((birth_dates - birth_month0).astype(np.int64) + 1).astype(np.int8),
-            repeat_purchases=x.astype(np.int64),
-            last_purchase_day=last_day,
+            birthday_month=(year_months.astype(np.int64) % 12 + 1).astype(np.int8)[birth],
+            birthday_day=((common_year - year_months).astype(np.int64) + 1).astype(np.int8)[birth],
+            repeat_purchases=repeat_purchases,
+            last_purchase_day=last_purchase_day,
             mean_spend=mean_spend,
             tier=np.full(n, "", dtype=object),
             points_balance=np.full(n, -1, np.int64),
@@ -296,6 +303,9 @@ class Population:
 
 _EPOCH_MONTH = _month_index(dt.date(1970, 1, 1))
 
+_CHUNK = 1 << 16
+"""Members per random stream of `Population.synthetic` (histories are drawn chunk by chunk)."""
+
 
 def _months_since_epoch(origin: dt.date, days: np.ndarray) -> np.ndarray:
     """Calendar month index (months since 1970-01) of ``origin + days`` for each entry."""
@@ -303,51 +313,83 @@ def _months_since_epoch(origin: dt.date, days: np.ndarray) -> np.ndarray:
     return dates.astype("datetime64[M]").astype(np.int64)
 
 
-@numba.njit(cache=True)
-def _add_by_month(purchases, spend, months, first_day, owner, days, cents):
-    """Add each purchase (owner, day, whole cents) to its month column when within the window.
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _draw_histories(
+    rng, join_day, column_of_day, first_day, params, repeats, last_day, mean_spend, purchases, spend
+):
+    """Draw each member's BG/NBD purchase history and Gamma-Gamma spend in place.
 
-    ``months[day - first_day]`` is the day's month relative to the snapshot month.
+    Per member: the purchase rate ``lambda ~ Gamma(r, alpha)`` (per day), the dropout
+    probability ``p ~ Beta(a, b)`` and the spend rate ``nu ~ Gamma(q, gamma)``. The repeat
+    purchases are the arrivals of a Poisson process of rate ``lambda`` started on the join day
+    (exponential gaps), up to the end of the history or the purchase after which the member
+    drops out, whichever comes first; the number of purchases up to and including the dropout
+    one is geometric, drawn by inversion, ``ceil(E / -log(1 - p))`` with ``E`` exponential
+    (Devroye 1986, "Non-Uniform Random Variate Generation", ch. X). Only purchases inside
+    the 12-month window (``column_of_day[day - first_day] >= 0``) get an amount of their own;
+    the others only count towards the mean spend, as one Gamma(``k p``, ``nu``) draw for their
+    total (a sum of ``k`` independent Gamma(``p``, ``nu``) amounts). The join-day purchase is
+    the first purchase: it fills the window when it falls in it but is not a repeat purchase.
     """
-    for i in range(owner.size):
-        month = months[days[i] - first_day]
-        if -HISTORY_MONTHS <= month < 0:
-            col = month + HISTORY_MONTHS
-            purchases[owner[i], col] += 1
-            spend[owner[i], col] += np.int64(cents[i])
+    r, alpha, a, b, p, q, gamma = params
+    for i in range(join_day.size):
+        join = join_day[i]
+        rate = rng.standard_gamma(r) / alpha
+        dropout = rng.beta(a, b)
+        nu = rng.standard_gamma(q) / gamma
+        # Purchases up to and including the one after which the member drops out (>= 1).
+        limit = 1.0
+        if dropout < 1.0:
+            limit = max(1.0, np.ceil(rng.standard_exponential() / -np.log1p(-dropout)))
+        column = column_of_day[join - first_day]
+        if column >= 0:
+            purchases[i, column] += 1
+            spend[i, column] += np.int64(np.round(rng.standard_gamma(p) / nu * 100.0))
+        horizon = -np.float64(join)
+        t = 0.0
+        x = 0
+        last = join
+        spent = 0.0
+        outside = 0
+        while x < limit:
+            t += rng.standard_exponential() / rate
+            if t >= horizon:
+                break
+            x += 1
+            last = join + np.int32(np.floor(t))
+            column = column_of_day[last - first_day]
+            if column >= 0:
+                amount = rng.standard_gamma(p) / nu
+                spent += amount
+                purchases[i, column] += 1
+                spend[i, column] += np.int64(np.round(amount * 100.0))
+            else:
+                outside += 1
+        if outside > 0:
+            spent += rng.standard_gamma(p * outside) / nu
+        repeats[i] = x
+        last_day[i] = last
+        mean_spend[i] = spent / x if x > 0 else p / nu
+
+
+def _synthetic_ids(n: int) -> np.ndarray:
+    """Identifiers ``S0000000``, ``S0000001``... as a fixed-width unicode array."""
+    width = max(7, len(str(n - 1)))
+    codes = np.empty((n, width + 1), np.uint32)
+    _write_ids(codes)
+    return codes.view(f"<U{width + 1}").reshape(n)
 
 
 @numba.njit(cache=True)
-def _earliest_in_runs(
-    times: np.ndarray,
-    scale: np.ndarray,
-    lengths: np.ndarray,
-    keep: np.ndarray,
-    join_day: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The ``keep[i]`` earliest of run ``i`` of ``times * scale[i]`` (runs of ``lengths[i]``).
-
-    Returns the owner of each kept time and its day (``join_day[i]`` + whole days), runs in
-    order and each run in ascending (stable) time order.
-    """
-    total = 0
-    for i in range(keep.size):
-        total += keep[i]
-    owner = np.empty(total, np.int32)
-    days = np.empty(total, np.int32)
-    start, out = 0, 0
-    for i in range(lengths.size):
-        end = start + lengths[i]
-        k = keep[i]
-        if k > 0:
-            run = times[start:end] * scale[i]
-            run = np.sort(run) if k > 1 else np.array([run.min()])
-            for j in range(k):
-                owner[out] = i
-                days[out] = join_day[i] + np.int32(np.floor(run[j]))
-                out += 1
-        start = end
-    return owner, days
+def _write_ids(codes):
+    """Write ``S`` and the zero-padded row number as unicode code points in each row."""
+    width = codes.shape[1] - 1
+    for i in range(codes.shape[0]):
+        codes[i, 0] = 83  # "S"
+        value = i
+        for j in range(width, 0, -1):
+            codes[i, j] = 48 + value % 10
+            value //= 10
 
 
 def _column(frame: pd.DataFrame, names: tuple[str, ...], default: float) -> np.ndarray:
