@@ -2,17 +2,21 @@
 
 Design
 ------
-A SimPy environment drives the *calendar*: one process per concern (tier reviews, month
-boundaries, acquisition, birthdays, campaign contacts, purchases, redemption windows, expiry
-runs, reporting), each waking at its own time of day so the order within a day is exactly the
-live ledger's (`policies.ledger`): start of day (review, sign-up bonus, birthday bonus),
-purchases, redemptions, end of day (expiry). Member state lives in flat numpy arrays (one entry
-per member). Monthly and daily steps are vectorized over members and go through the rule
-functions of `policies.rules`; the purchase step, the hot loop, is compiled (numba) and runs
-member by member through scalar forms of the same rules (pricing, qualified tier, lifecycle,
-quadrant), which the tests check equal to `policies.rules` on random policies and purchases.
-A simulated member's purchases and redemption requests replayed through
-`policies.ledger.replay` give the same points and tiers.
+A SimPy environment drives the *calendar*: processes for tier reviews, month boundaries
+(yearly counters, the month's points lot, redemption windows), campaign contacts, the member
+windows and month-end reporting, each waking at its own time of day. Between two calendar
+events that touch every member at once (a month start, a contact day, the end of an expiry
+run) members are independent of each other, so a *window* of days is handed to the compiled
+kernel (`simulations.kernel`), which advances each member through the window on its own --
+sign-up and birthday bonuses at the start of a day, the day's purchases, a planned
+redemption, the expiry run at the end of the window's last day, the month-end counts -- in
+exactly the order the live ledger books them (`policies.ledger`). Chunks of members run on
+threads (the kernel releases the GIL); every member draws from its own random streams
+(`simulations.streams`), so the same seed gives the same numbers whatever the number of
+threads. Member state lives in flat numpy arrays (one entry per member). The kernel prices,
+earns and tiers through scalar forms of the `policies.rules` functions, which the tests check
+equal to `policies.rules` on random policies and purchases; a simulated member's purchases and
+redemption requests replayed through `policies.ledger.replay` give the same points and tiers.
 
 Behavior model (every number is a `BehaviorParams` field)
 ---------------------------------------------------------
@@ -35,15 +39,17 @@ Behavior model (every number is a `BehaviorParams` field)
   (birthday offers on the birthday). All multiplicative (an assumption).
 * Time-varying rates are simulated by thinning (Lewis & Shedler 1979): each member carries the
   time of its next *candidate* purchase drawn at the dominating rate ``lambda * calendar(t) *
-  H`` (``H`` bounds the member part) by inverting the cumulative calendar intensity; on the
-  candidate's day it is accepted with probability ``member(day) / H``. Each day one
-  compiled pass over the members (in index order, so memory is read sequentially) handles
-  the members whose candidate falls on the day.
+  bound`` by inverting the cumulative calendar intensity; on the candidate's day it is
+  accepted with probability ``member(day) / bound``. The bound is the member's own factor when
+  the candidate is drawn times the largest product of targeted campaign uplifts; whatever can
+  raise the factor before the candidate (a purchase, a tier change, a redemption, a contact)
+  draws a new candidate from that moment (see `simulations.kernel`).
 * Redemption: at the start of each month with an open window (policy windows or a redemption
-  event), each alive member whose balance reaches the minimum decides to redeem with the
-  logistic propensity of `RedemptionParams`, on a day drawn uniformly among the month's
-  remaining open days, requesting ``redeem_share`` of the redeemable points (whole units).
-  Members who dropped out do not redeem: their points end as breakage.
+  event), each alive member who joined before the month and whose balance reaches the minimum
+  decides to redeem with the logistic propensity of `RedemptionParams`, on a day drawn
+  uniformly among the month's remaining open days, requesting ``redeem_share`` of the
+  redeemable points (whole units). Members who dropped out do not redeem: their points end as
+  breakage.
 * Contacts: activation campaigns contact last month's new members, reactivation campaigns
   members with no purchase for ``recency_days`` (not contacted since their last purchase).
   Contacted members buy at ``campaign_uplift[kind]`` for ``effects.contact_effect_days``; a
@@ -68,34 +74,83 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+import threading
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 import simpy
 from scipy.special import betaln
 
 from policies import rules
 from policies.model import Campaign, InactivityExpiry, NoExpiry, Policy
+from simulations import kernel
 from simulations.behavior import BehaviorParams
+from simulations.kernel import (
+    FAR,
+    LOT_DTYPE,
+    LOT_MAX,
+    NEVER,
+    PURCHASE_KINDS,
+    CampaignTable,
+    price_purchases_compiled,
+    pricing_params,
+    row_sums_except,
+    sum_columns,
+)
 from simulations.population import HISTORY_MONTHS, Population
+from simulations.streams import seed_states
 
-__all__ = ["NEVER", "Model", "ReplicationOutput", "Trace", "simulate_replication"]
+__all__ = [
+    "NEVER",
+    "Model",
+    "ReplicationOutput",
+    "Trace",
+    "price_purchases_compiled",
+    "simulate_replication",
+]
 
-NEVER = -(1 << 30)
-"""Day index meaning 'never happened'."""
-
-_FAR = np.iinfo(np.int32).max
-_EPSILON = rules.EPSILON
-LOT_DTYPE = np.int32  # points per member and lot (a member's balance is 64-bit)
-LOT_MAX = int(np.iinfo(LOT_DTYPE).max)
 _LOT_OVERFLOW = (
     "a member's points in one expiry lot would exceed 2,147,483,647 points; the simulation"
     " keeps lots as 32-bit numbers: lower the earn rate or multipliers of the policy"
 )
-_SLACK = 1024  # room kept in the purchase record for one member's purchases of a day
-_PURCHASE_KINDS = ("member_day", "bonus_points", "birthday", "threshold_reduction")
 _CONTACT_KINDS = ("activation", "reactivation")
+
+
+def _threads() -> int:
+    """Threads for the window kernel: MEMBERLAB_THREADS, else the cores this process may use."""
+    wanted = os.environ.get("MEMBERLAB_THREADS", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    return max(len(os.sched_getaffinity(0)), 1) if hasattr(os, "sched_getaffinity") else 1
+
+
+def _run_parts(hi: int, args: tuple, acc: np.ndarray, cnt: np.ndarray, record: tuple) -> None:
+    """Run the window kernel over members ``0..hi-1`` on threads (it releases the GIL).
+
+    Plain threads started per window (not a pool) keep the engine safe to use from forked
+    worker processes; results do not depend on the number of threads.
+    """
+    parts = min(_threads(), max((hi + kernel.CHUNK - 1) // kernel.CHUNK, 1))
+    if parts == 1:
+        kernel.window_part(0, 1, hi, *args, acc, cnt, record)
+        return
+    errors: list[BaseException] = []
+
+    def work(part: int) -> None:
+        try:
+            kernel.window_part(part, parts, hi, *args, acc, cnt, record)
+        except BaseException as error:  # re-raised in the calling thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(1, parts)]
+    for thread in threads:
+        thread.start()
+    work(0)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 @dataclass
@@ -170,22 +225,32 @@ class _Calendar:
             self.review[i] = rules.is_review_day(policy, day)
         self.intensity = g
         self.cumulative = np.concatenate([[0.0], np.cumsum(g)])
-        self.pricing = _CampaignTable.build(
+        self.pricing = CampaignTable.build(
             policy,
-            [tuple(c for c in running if c.kind in _PURCHASE_KINDS) for running in self.campaigns],
+            [tuple(c for c in running if c.kind in PURCHASE_KINDS) for running in self.campaigns],
             lambda c: c.points_multiplier - 1.0,
         )
-        self.targeting = _CampaignTable.build(
+        self.targeting = CampaignTable.build(
             policy,
             self.targeted,
             lambda c: uplift[c.kind] * (1.0 + lift * c.discount_pct),
         )
         self.leap = np.array([d.year % 4 == 0 and (d.year % 100 != 0 or d.year % 400 == 0)
                               for d in self.dates])  # fmt: skip
+        self.dom = np.array([d.day for d in self.dates], dtype=np.int64)
         self.month_starts = [i for i, d in enumerate(self.dates) if d.day == 1 or i == 0]
         self.month_ends = [
             i for i in range(self.n_days) if i == self.n_days - 1 or self.dates[i + 1].day == 1
         ]
+        # Windows: runs of days between calendar events that touch every member at once (a
+        # month start, a contact day, the day after an expiry run). Members advance through a
+        # window on their own (`simulations.kernel`).
+        starts = set(self.month_starts)
+        starts.update(i for i in range(self.n_days) if self.contacts[i])
+        starts.update(i + 1 for i in np.flatnonzero(self.expiry_run) if i + 1 < self.n_days)
+        firsts = sorted(starts)
+        self.windows = list(zip(firsts, [f - 1 for f in firsts[1:]] + [self.n_days - 1],
+                                strict=True))  # fmt: skip
 
 
 def _is_targeted(campaign: Campaign) -> bool:
@@ -214,24 +279,22 @@ class _Simulation:
         self.trace = Trace() if trace else None
         streams = seed.spawn(7)
         rng_members, rng_arrivals = (np.random.default_rng(s) for s in streams[:2])
-        self.rng_event = np.random.default_rng(streams[2])
-        self.rng_spend = np.random.default_rng(streams[3])
-        self.rng_drop = np.random.default_rng(streams[4])
-        self.rng_redeem = np.random.default_rng(streams[5])
         self.rng_contact = np.random.default_rng(streams[6])
         self.n_tiers = len(policy.tiers.tiers)
         self.thresholds = np.array([t.threshold for t in policy.tiers.tiers])
         self._setup_members(population, start, months, rng_members, rng_arrivals)
+        # Each member's own streams: candidates, spend, dropout and redemption decisions.
+        self.states = np.ascontiguousarray(seed_states(streams[2], self.n, 3).T)
         self._setup_rates()
         self._needs_lifecycle = any(c.target.lifecycle for c in policy.campaigns)
         self._needs_quadrant = any(c.target.quadrants for c in policy.campaigns)
-        self._birthday_campaigns = any(c.kind == "birthday" for c in policy.campaigns)
         self._kernel_inputs()
         self.monthly: list[dict] = []
         self._reset_month()
         self.opening = int(self.balance[: self.n_joined].sum())
         self.resolved_redeemed = 0
         self.resolved_expired = 0
+        self.counts = None
 
     # -- setup -------------------------------------------------------------------------
 
@@ -344,30 +407,28 @@ class _Simulation:
         self._opening_lots(pop, start, start_month, base_rate)
 
         self.purchases = np.concatenate([pop.repeat_purchases + 1, np.zeros(m_new)]).astype(
-            np.int64
+            np.int32
         )
         last_purchase = np.concatenate([pop.last_purchase_day + shift, np.full(m_new, NEVER)])
-        self.last_purchase = last_purchase.astype(np.int64)
+        self.last_purchase = last_purchase.astype(np.int32)
         join_month = self.cal.month[0] + _months_between(start, self.join)
         self.last_activity = np.where(
             self.last_purchase > NEVER,
             start_month + _months_between(start, self.last_purchase),
             join_month,
-        ).astype(np.int64)
-        self.last_redeem = np.full(n, NEVER, dtype=np.int64)
-        self.contact_day = np.full(n, NEVER, dtype=np.int64)
+        ).astype(np.int32)
+        self.last_redeem = np.full(n, NEVER, dtype=np.int32)
+        self.redeem_day = np.full(n, NEVER, dtype=np.int32)
+        self.contact_day = np.full(n, NEVER, dtype=np.int32)
         self.contact_kind = np.zeros(n, dtype=np.int8)
         self.coupon = np.zeros(n)
         self.redeemed_year = np.zeros(n, dtype=np.int64)
         self.next_t = np.full(n, np.inf)
-        self.next_day = np.full(n, _FAR, dtype=np.int32)
-        self.n_joined = int(np.searchsorted(self.join, -1, side="right"))
+        self.next_day = np.full(n, FAR, dtype=np.int32)
+        self.cand_bound = np.zeros(n)
+        self.n_joined = int(np.searchsorted(self.join, np.int32(-1), side="right"))
         self.active_ref = (self.last_purchase[: self.n_joined] >= -365).copy()
         self.active_history: list[np.ndarray] = []
-        # Birthday lookup: members sorted by (month, day).
-        key = self.bmonth.astype(np.int16) * 32 + self.bday
-        self.birth_order = np.argsort(key, kind="stable").astype(np.int32)
-        self.birth_keys = key[self.birth_order]
 
     def _opening_lots(self, pop, start, start_month, base_rate) -> None:
         policy = self.policy
@@ -415,15 +476,15 @@ class _Simulation:
         self.dropout_factor = (1 - effects.tier_dropout_reduction) ** levels
         uplift = behavior.campaign_uplift.model_dump()
         self.contact_uplift = np.array([1.0, uplift["activation"], uplift["reactivation"]])
-        bound = self.tier_factor.max() * (1 + effects.goal_gradient_lift)
-        bound *= 1 + effects.post_redemption_lift
-        bound *= max(1.0, self.contact_uplift.max())
+        # Targeted campaigns raise a member's factor on some days: the thinning bound allows
+        # for all of them at once.
+        targeted_max = 1.0
         for campaign in policy.campaigns:
             if campaign.kind not in _CONTACT_KINDS and _is_targeted(campaign):
-                bound *= max(1.0, uplift[campaign.kind]) * (
+                targeted_max *= max(1.0, uplift[campaign.kind]) * (
                     1 + effects.discount_rate_lift * campaign.discount_pct
                 )
-        self.bound = bound
+        self.targeted_max = targeted_max
         self.uplift = uplift
 
     # -- helpers -----------------------------------------------------------------------
@@ -438,7 +499,16 @@ class _Simulation:
             return int(free[0])
         self.lots = np.concatenate([self.lots, np.zeros((self.n, 1), dtype=LOT_DTYPE)], axis=1)
         self.slot_key = np.append(self.slot_key, key)
+        self._members = None  # the kernel's tuple holds the old lots array
         return self.lots.shape[1] - 1
+
+    def _add_points(self, idx: np.ndarray | slice, slot: int, points: np.ndarray) -> None:
+        """Book ``points`` to lot column ``slot`` of members ``idx`` (lots are 32-bit)."""
+        lot = self.lots[idx, slot] + np.asarray(points, dtype=np.int64)
+        if lot.size and lot.max() > LOT_MAX:
+            raise OverflowError(_LOT_OVERFLOW)
+        self.lots[idx, slot] = lot
+        self.balance[idx] += points
 
     def _fifo_slots(self) -> np.ndarray:
         used = np.flatnonzero(self.slot_key >= 0)
@@ -448,7 +518,7 @@ class _Simulation:
         cols = [m % self.score_len for m in range(max(first, last - self.score_len + 1), last + 1)]
         rows = np.arange(self.n)[idx] if isinstance(idx, slice) else idx
         rows = rows.astype(np.int64, copy=False)
-        return _sum_columns(self.score_ring, rows, np.array(cols, np.int64)) / self.score_unit
+        return sum_columns(self.score_ring, rows, np.array(cols, np.int64)) / self.score_unit
 
     def _lifecycle(self, idx: np.ndarray | slice, d: int) -> np.ndarray:
         last = self.last_purchase[idx]
@@ -458,8 +528,8 @@ class _Simulation:
 
     def _quadrant(self, idx: np.ndarray | slice, month: int) -> np.ndarray:
         col = month % 12
-        count = _row_sums_except(self.count_ring[idx], col)
-        spend = _row_sums_except(self.spend_ring[idx], col)
+        count = row_sums_except(self.count_ring[idx], col)
+        spend = row_sums_except(self.spend_ring[idx], col)
         return rules.quadrant_codes(self.policy, count, spend / 100.0)
 
     def _target_mask(self, campaign: Campaign, idx: np.ndarray, d: int) -> np.ndarray:
@@ -475,23 +545,6 @@ class _Simulation:
             codes = [rules.QUADRANT_CODES[q] for q in target.quadrants]
             mask &= np.isin(self._quadrant(idx, int(self.cal.month[d])), codes)
         return mask
-
-    def _earn(self, idx: np.ndarray, d: int, points: np.ndarray) -> None:
-        key = rules.expiry_month_of_lot(self.policy, int(self.cal.month[d]))
-        self._add_points(idx, self._slot(key), points)
-
-    def _add_points(self, idx: np.ndarray | slice, slot: int, points: np.ndarray) -> None:
-        """Book ``points`` to lot column ``slot`` of members ``idx`` (lots are 32-bit)."""
-        lot = self.lots[idx, slot] + np.asarray(points, dtype=np.int64)
-        if lot.size and lot.max() > LOT_MAX:
-            raise OverflowError(_LOT_OVERFLOW)
-        self.lots[idx, slot] = lot
-        self.balance[idx] += points
-
-    def _record_points(self, idx, d, kind, points) -> None:
-        if self.trace is not None:
-            keep = points != 0
-            self.trace.points.append((idx[keep], d, kind, points[keep]))
 
     def _reset_month(self) -> None:
         self.acc = dict.fromkeys(
@@ -514,7 +567,79 @@ class _Simulation:
         )
         self.acc["campaign_cost"] = 0.0
 
-    # -- the day's steps ---------------------------------------------------------------
+    def _kernel_inputs(self) -> None:
+        """Inputs of the compiled kernel that stay the same for the whole run."""
+        policy, behavior = self.policy, self.behavior
+        effects, segments = behavior.effects, policy.segments
+        cal = self.cal
+        self.pricing = (cal.pricing.arrays(), pricing_params(policy))
+        self.targeted = cal.targeting.arrays()
+        self.segments = (
+            segments.new_days, segments.active_days, segments.silent_days,
+            segments.dormant_days,
+            np.array([rules.LIFECYCLE_CODES[s] for s in rules.LIFECYCLE_CODES], np.int64),
+            self._needs_lifecycle,
+        )  # fmt: skip
+        self.quadrants = (
+            segments.quadrant_min_purchases, float(segments.quadrant_min_spend),
+            np.array([rules.QUADRANT_CODES[q] for q in rules.QUADRANT_CODES], np.int64),
+            self._needs_quadrant,
+        )  # fmt: skip
+        self.effects = (
+            float(effects.goal_gradient_lift), float(effects.goal_gradient_start),
+            float(effects.post_redemption_lift), int(effects.post_redemption_days),
+            int(effects.contact_effect_days),
+        )  # fmt: skip
+        bonus = np.array([t.benefits.birthday_bonus_points for t in policy.tiers.tiers])
+        self.rates = (
+            self.lam, self.p, self.nu, self.tier_factor, self.dropout_factor,
+            self.contact_uplift, float(self.targeted_max),
+            (policy.points.bonuses.birthday + bonus).astype(np.int64),
+            int(policy.points.bonuses.signup), float(behavior.gamma_gamma.p),
+        )  # fmt: skip
+        self.days = (cal.cumulative, cal.intensity, cal.dom, cal.leap)
+        redemption, params = policy.points.redemption, behavior.redemption
+        coefs = params.tier_coefs + (params.tier_coefs[-1],) * self.n_tiers
+        yearly = redemption.max_points_per_year
+        self.redeem = (
+            float(params.intercept), float(params.balance_coef), float(params.balance_scale),
+            np.array(coefs[: self.n_tiers], dtype=np.float64), float(params.redeem_share),
+            int(redemption.minimum_points), int(redemption.unit_points),
+            -1 if yearly is None else int(yearly),
+        )  # fmt: skip
+        metric = policy.tiers.qualifying_metric
+        self.score_kind = -1 if self.score_ring is self.spend_ring else (
+            {"spend": 0, "purchases": 1, "points": 2}[metric])  # fmt: skip
+        self.thresholds_f = self.thresholds.astype(np.float64)
+        self._members = None
+        size = 64 * kernel.SLACK if self.trace is not None else 0
+        self.record = (np.empty(size, np.int64), np.empty(size, np.int64),
+                       np.empty(size, np.int64), np.empty(size), np.empty(size, np.int64),
+                       np.empty(size, np.int64))  # fmt: skip
+
+    def _member_arrays(self) -> tuple:
+        if self._members is None:
+            self._members = (
+                self.alive, self.tier, self.balance, self.lots, self.purchases,
+                self.last_purchase, self.last_activity, self.join, self.bmonth, self.bday,
+                self.last_redeem, self.contact_day, self.contact_kind, self.coupon, self.next_t,
+                self.next_day, self.trial_time, self.cand_bound, self.redeem_day,
+                self.redeemed_year, self.states,
+            )  # fmt: skip
+        return self._members
+
+    def _rings(self, month: int) -> tuple:
+        first, last = rules.score_months(self.policy, month)
+        return (self.count_ring, self.spend_ring, self.score_ring, self.score_kind, first, last,
+                self.score_unit, self.thresholds_f)  # fmt: skip
+
+    def _redraw(self, idx: np.ndarray, d: int, only_if_higher: bool) -> None:
+        """New candidate purchases from day ``d`` for members whose state just changed."""
+        kernel.redraw(idx.astype(np.int64), d, only_if_higher, self._member_arrays(),
+                      self.rates, self.days, self._rings(int(self.cal.month[d])),
+                      self.effects)  # fmt: skip
+
+    # -- calendar events that touch every member at once -------------------------------
 
     def review(self, d: int) -> None:
         """Tier review (start of the 1st of a review month) for members who joined before."""
@@ -523,99 +648,30 @@ class _Simulation:
             return
         month = int(self.cal.month[d])
         first, last = rules.review_score_months(self.policy, month)
+        before = self.tier[idx]
         tier, grace = rules.review_tiers(
-            self.policy, self.tier[idx], self._score(idx, first, last), self.grace[idx], month
+            self.policy, before, self._score(idx, first, last), self.grace[idx], month
         )
         self.tier[idx], self.grace[idx] = tier, grace
+        self._redraw(idx[tier != before], d, only_if_higher=True)
 
     def month_start(self, d: int) -> None:
-        """New month: clear this month's history columns, yearly counters, plan redemptions."""
-        month = int(self.cal.month[d])
-        self.count_ring[:, month % 12] = 0
-        self.spend_ring[:, month % 12] = 0
-        if self.score_ring is not self.spend_ring:
-            self.score_ring[:, month % self.score_len] = 0
-        if self.cal.dates[d].month == 1 and self.cal.dates[d].day == 1:
-            self.redeemed_year[:] = 0
-        self._plan_redemptions(d)
-
-    def _plan_redemptions(self, d: int) -> None:
-        last = next(e for e in self.cal.month_ends if e >= d)
-        open_days = np.flatnonzero(self.cal.redemption_open[d : last + 1]) + d
-        self.redeem_plan: dict[int, np.ndarray] = {}
-        if not open_days.size:
-            return
-        rules_ = self.policy.points.redemption
-        nj = self.n_joined
-        eligible = np.flatnonzero(
-            self.alive[:nj] & (self.balance[:nj] >= max(rules_.minimum_points, 1))
-        )
-        params = self.behavior.redemption
-        coefs = np.array(params.tier_coefs + (params.tier_coefs[-1],) * self.n_tiers)
-        logit = (
-            params.intercept
-            + params.balance_coef * np.log1p(self.balance[eligible] / params.balance_scale)
-            + coefs[self.tier[eligible]]
-        )
-        chosen = eligible[self.rng_redeem.random(eligible.size) < 1 / (1 + np.exp(-logit))]
-        days = open_days[self.rng_redeem.integers(0, open_days.size, size=chosen.size)]
-        order = np.argsort(days, kind="stable")
-        chosen, days = chosen[order], days[order]
-        bounds = np.flatnonzero(np.diff(days)) + 1
-        for group_days, group in zip(np.split(days, bounds), np.split(chosen, bounds), strict=True):
-            if group.size:
-                self.redeem_plan[int(group_days[0])] = group
-
-    def signups(self, d: int) -> None:
-        """New members of the day: join, sign-up bonus, trial purchase scheduled."""
-        lo = self.n_joined
-        hi = int(np.searchsorted(self.join, d, side="right"))
-        self.n_joined = hi
-        if hi == lo:
-            return
-        idx = np.arange(lo, hi)
-        self.acc["new_members"] += hi - lo
-        bonus = self.policy.points.bonuses.signup
-        if bonus:
-            points = np.full(idx.size, bonus, dtype=np.int64)
-            self._earn(idx, d, points)
-            self.acc["points_issued_bonus"] += int(points.sum())
-            self._record_points(idx, d, "bonus", points)
-        self.today_trials = idx
-
-    def birthdays(self, d: int) -> None:
-        """Birthday bonus to members who bought in the 365 days before (start of day)."""
+        """New month: yearly counters, the month's points lot, redemption planning."""
         day = self.cal.dates[d]
-        keys = [day.month * 32 + day.day]
-        leap = day.year % 4 == 0 and (day.year % 100 != 0 or day.year % 400 == 0)
-        if (day.month, day.day) == (2, 28) and not leap:
-            keys.append(2 * 32 + 29)
-        parts = []
-        for key in keys:
-            # The key in the index's own dtype: a Python int would copy the index to int64.
-            key = self.birth_keys.dtype.type(key)
-            lo = np.searchsorted(self.birth_keys, key, side="left")
-            hi = np.searchsorted(self.birth_keys, key, side="right")
-            parts.append(self.birth_order[lo:hi])
-        idx = np.concatenate(parts)
-        idx = idx[self.join[idx] <= d]
-        last = self.last_purchase[idx]
-        idx = idx[(last > NEVER) & (d - last <= 365)]
-        if not idx.size:
-            return
-        points = rules.birthday_bonus(self.policy, self.tier[idx]).astype(np.int64)
-        keep = points > 0
-        idx, points = idx[keep], points[keep]
-        if idx.size:
-            self._earn(idx, d, points)
-            self.acc["points_issued_bonus"] += int(points.sum())
-            self._record_points(idx, d, "bonus", points)
+        if day.month == 1 and day.day == 1:
+            self.redeemed_year[:] = 0
+        self._slot(rules.expiry_month_of_lot(self.policy, int(self.cal.month[d])))
+        last = next(e for e in self.cal.month_ends if e >= d)
+        self.open_days = (np.flatnonzero(self.cal.redemption_open[d : last + 1]) + d).astype(
+            np.int64
+        )
+        self.new_month = True
 
     def contacts(self, d: int) -> None:
         """Activation and reactivation contacts of the day's campaigns."""
         effects = self.behavior.effects
         month = int(self.cal.month[d])
-        nj = self.n_joined
+        nj = int(np.searchsorted(self.join, np.int32(d), side="right"))
         for campaign in self.cal.contacts[d]:
             if campaign.kind == "activation":
                 joined_month = self.cal.month[0] + _months_between(self.cal.start, self.join[:nj])
@@ -635,6 +691,8 @@ class _Simulation:
             self.coupon[idx] = campaign.coupon_value
             self.acc["contacts"] += idx.size
             self.acc["contact_cost"] += idx.size * campaign.contact_cost
+            self._redraw(idx, d, only_if_higher=True)
+            # Members who had dropped out come back with a purchase within the contact window.
             dead = idx[~self.alive[idx]]
             back = dead[self.rng_contact.random(dead.size) < effects.reactivation_response]
             if back.size:
@@ -642,157 +700,116 @@ class _Simulation:
                 window = max(effects.contact_effect_days, 1)
                 t = d + self.rng_contact.random(back.size) * window
                 self.next_t[back] = t
-                self.next_day[back] = np.where(t < self.cal.n_days, np.floor(t), _FAR)
+                self.next_day[back] = np.where(t < self.cal.n_days, np.floor(t), FAR)
+                self.cand_bound[back] = -1.0  # a purchase for sure, not a candidate
 
-    def _kernel_inputs(self) -> None:
-        """Constant inputs of the compiled purchase step (tuples of arrays and numbers)."""
-        policy, effects = self.policy, self.behavior.effects
-        segments = policy.segments
-        size = 4 * _SLACK
-        self.record = (np.empty(size, np.int64), np.empty(size), np.empty(size, np.int64),
-                       np.empty(size, np.int64))  # fmt: skip
-        self.pricing_params = _pricing_params(policy)
-        self.segments = (
-            segments.new_days, segments.active_days, segments.silent_days,
-            segments.dormant_days,
-            np.array([rules.LIFECYCLE_CODES[s] for s in rules.LIFECYCLE_CODES], np.int64),
-            self._needs_lifecycle,
-        )  # fmt: skip
-        self.quadrants = (
-            segments.quadrant_min_purchases, float(segments.quadrant_min_spend),
-            np.array([rules.QUADRANT_CODES[q] for q in rules.QUADRANT_CODES], np.int64),
-            self._needs_quadrant,
-        )  # fmt: skip
-        self.effects = (
-            float(effects.goal_gradient_lift), float(effects.goal_gradient_start),
-            float(effects.post_redemption_lift), int(effects.post_redemption_days),
-            int(effects.contact_effect_days), float(self.behavior.gamma_gamma.p),
-        )  # fmt: skip
-        metric = policy.tiers.qualifying_metric
-        self.score_kind = -1 if self.score_ring is self.spend_ring else (
-            {"spend": 0, "purchases": 1, "points": 2}[metric])  # fmt: skip
+    # -- members on their own between calendar events ----------------------------------
 
-    def _advance_from(self, idx: np.ndarray, t: np.ndarray) -> None:
-        """Draw each member's next candidate purchase after times ``t``."""
-        cal = self.cal
-        _advance_many(idx.astype(np.int64), np.asarray(t, dtype=np.float64), self.lam,
-                      self.bound, cal.cumulative, cal.intensity, self.next_t, self.next_day,
-                      self.rng_event)  # fmt: skip
-
-    def purchases_of_day(self, d: int) -> None:
-        """The day's purchases (compiled), member by member.
-
-        New members' first purchases, then each member whose next candidate purchase falls
-        on the day, in member order.
-        """
+    def window(self, a: int, b: int) -> None:
+        """Advance every member through days ``a..b`` (compiled, `simulations.kernel`)."""
         cal, policy = self.cal, self.policy
-        trials = self.today_trials
-        self.today_trials = None
-        trials = np.zeros(0, np.int64) if trials is None else trials.astype(np.int64)
-        month = int(cal.month[d])
-        first, last = rules.score_months(policy, month)
-        slot = self._slot(rules.expiry_month_of_lot(policy, month))
-        day = cal.dates[d]
-        acc = np.zeros(7)
-        n_rec, resume = 0, 0
-        while True:
-            n_rec, resume = _purchase_day(
-                d, trials,
-                (self.alive, self.tier, self.balance, self.lots, self.purchases,
-                 self.last_purchase, self.last_activity, self.join, self.bmonth, self.bday,
-                 self.last_redeem, self.contact_day, self.contact_kind, self.coupon, self.next_t,
-                 self.next_day, self.trial_time),
-                (self.lam, self.p, self.nu, self.bound, self.tier_factor, self.dropout_factor,
-                 self.contact_uplift),
-                (cal.cumulative, cal.intensity, self.n_joined),
-                (self.count_ring, self.spend_ring, self.score_ring, self.score_kind, first, last,
-                 self.score_unit),
-                (month, slot, month % 12, month % self.score_len, day.month, day.day,
-                 bool(cal.leap[d]), policy.tiers.upgrade_timing == "immediate"),
-                (cal.pricing.arrays(), int(cal.pricing.ptr[d]), int(cal.pricing.ptr[d + 1]),
-                 self.pricing_params),
-                (cal.targeting.arrays(), int(cal.targeting.ptr[d]),
-                 int(cal.targeting.ptr[d + 1])),
-                self.segments, self.quadrants, self.effects,
-                (self.rng_event, self.rng_spend, self.rng_drop), acc, self.record, n_rec, resume,
-            )  # fmt: skip
-            if resume == trials.size + self.n_joined:
-                break
-            # The record is nearly full: double it and carry on from where the day stopped.
-            grown = tuple(np.empty(2 * a.size, a.dtype) for a in self.record)
-            for old, new in zip(self.record, grown, strict=True):
-                new[:n_rec] = old[:n_rec]
-            self.record = grown
-        self.acc["revenue_gross"] += acc[0]
-        self.acc["discounts"] += acc[1]
-        self.acc["revenue_net"] += acc[2]
-        self.acc["points_issued_base"] += int(acc[3])
-        self.acc["points_issued_bonus"] += int(acc[4])
-        self.acc["campaign_cost"] += acc[5]
-        self.acc["churned_members"] += int(acc[6])
-        if self.trace is not None and n_rec:
-            member, gross, base, points = (a[:n_rec].copy() for a in self.record)
-            self.trace.purchases.append((member, d, gross))
-            self._record_points(member, d, "earn", base)
-            self._record_points(member, d, "bonus", points - base)
-
-    def redemptions(self, d: int) -> None:
-        """Planned redemption requests of the day (members still alive)."""
-        idx = self.redeem_plan.pop(d, None)
-        if idx is None:
-            return
-        idx = idx[self.alive[idx]]
-        if not idx.size:
-            return
-        policy = self.policy
-        day = self.cal.dates[d]
-        allowed = rules.redeemable_points(policy, day, self.balance[idx], self.redeemed_year[idx])
-        unit = policy.points.redemption.unit_points
-        share = self.behavior.redemption.redeem_share
-        requested = (np.floor(allowed * share + rules.EPSILON).astype(np.int64) // unit) * unit
-        points = rules.redemption_points(policy, requested, allowed)
-        ask = requested > 0
-        if self.trace is not None and ask.any():
-            self.trace.redemptions.append((idx[ask], d, requested[ask]))
-        done = points > 0
-        idx, points = idx[done], points[done]
-        if not idx.size:
-            return
-        slots = self._fifo_slots()
-        taken = rules.consume_fifo(self.lots[np.ix_(idx, slots)], points)
-        self.lots[np.ix_(idx, slots)] -= taken
-        self.balance[idx] -= points
-        self.redeemed_year[idx] += points
-        self.last_activity[idx] = int(self.cal.month[d])
-        self.last_redeem[idx] = d
-        self.acc["points_redeemed"] += int(points.sum())
-        self.acc["redemptions"] += idx.size
-        self._record_points(idx, d, "redeem", -points)
-
-    def expiry(self, d: int) -> None:
-        """End-of-day expiry run."""
-        policy = self.policy
-        month = int(self.cal.month[d])
-        nj = self.n_joined
-        if isinstance(policy.expiry, InactivityExpiry):
-            lapse = rules.inactivity_lapses(policy, self.last_activity[:nj], month)
-            idx = np.flatnonzero(lapse & (self.balance[:nj] > 0))
-            lost = self.balance[idx].copy()
-            self.lots[idx] = 0
-            self.balance[idx] = 0
-        elif isinstance(policy.expiry, NoExpiry):
-            return
+        month = int(cal.month[a])
+        hi = int(np.searchsorted(self.join, np.int32(b), side="right"))
+        self.acc["new_members"] += hi - self.n_joined
+        self.n_joined = hi
+        expiry = policy.expiry
+        expire_kind, expire_slots, lapse = 0, np.zeros(0, np.int64), 0
+        if cal.expiry_run[b]:
+            if isinstance(expiry, InactivityExpiry):
+                expire_kind, lapse = 2, month - expiry.months
+            elif not isinstance(expiry, NoExpiry):
+                expire_kind = 1
+                expire_slots = np.flatnonzero((self.slot_key >= 0) & (self.slot_key <= month))
+        new_month = self.new_month
+        self.new_month = False
+        report = b in self._month_end_set
+        month_first = next(s for s in reversed(cal.month_starts) if s <= a)
+        window = (
+            a, b, month, self._slot(rules.expiry_month_of_lot(policy, month)), month % 12,
+            month % self.score_len, cal.dates[a].month,
+            policy.tiers.upgrade_timing == "immediate", new_month,
+            new_month and self.open_days.size > 0, self.open_days, expire_kind,
+            expire_slots.astype(np.int64), lapse, report, self._fifo_slots().astype(np.int64),
+            month_first,
+        )  # fmt: skip
+        args = (window, self._member_arrays(), self.rates, self.days, self._rings(month),
+                self.effects, self.pricing, self.targeted, self.segments, self.quadrants,
+                self.redeem)  # fmt: skip
+        n_chunks = (hi + kernel.CHUNK - 1) // kernel.CHUNK
+        acc = np.zeros((max(n_chunks, 1), kernel.N_ACC))
+        cnt = np.zeros((max(n_chunks, 1), kernel.C_TIERS + self.n_tiers), np.int64)
+        if self.trace is None:
+            _run_parts(hi, args, acc, cnt, self.record)
         else:
-            lost = np.zeros(nj, dtype=np.int64)
-            for slot in np.flatnonzero((self.slot_key >= 0) & (self.slot_key <= month)):
-                lost += self.lots[:nj, slot]
-                self.lots[:nj, slot] = 0
-                self.slot_key[slot] = -1
-            idx = np.flatnonzero(lost)
-            lost = lost[idx]
-            self.balance[idx] -= lost
-        self.acc["points_expired"] += int(lost.sum())
-        self._record_points(idx, d, "expire", -lost)
+            n_rec, m = 0, 0
+            while True:
+                n_rec, m = kernel.window_sequential(m, hi, *args, acc, cnt, self.record, n_rec)
+                if m == hi or cnt[:, kernel.C_ERROR].any():
+                    break
+                # The trace record is nearly full: double it and carry on.
+                grown = tuple(np.empty(2 * r.size, r.dtype) for r in self.record)
+                for old, new in zip(self.record, grown, strict=True):
+                    new[:n_rec] = old[:n_rec]
+                self.record = grown
+            self._trace_window(n_rec)
+        errors = cnt[:, kernel.C_ERROR]
+        if (errors == kernel.ERR_LOT).any():
+            raise OverflowError(_LOT_OVERFLOW)
+        if (errors == kernel.ERR_BOUND).any():
+            raise AssertionError("a member's purchase factor exceeded its thinning bound")
+        if (errors == kernel.ERR_RECORD).any():
+            raise RuntimeError("a member bought more often in one window than the trace holds")
+        money, counts = acc.sum(axis=0), cnt.sum(axis=0)
+        self.acc["revenue_gross"] += float(money[kernel.A_GROSS])
+        self.acc["discounts"] += float(money[kernel.A_DISCOUNT])
+        self.acc["revenue_net"] += float(money[kernel.A_NET])
+        self.acc["campaign_cost"] += float(money[kernel.A_COUPON])
+        self.acc["points_issued_base"] += int(counts[kernel.C_BASE])
+        self.acc["points_issued_bonus"] += int(counts[kernel.C_BONUS])
+        self.acc["churned_members"] += int(counts[kernel.C_CHURNED])
+        self.acc["points_redeemed"] += int(counts[kernel.C_REDEEMED])
+        self.acc["redemptions"] += int(counts[kernel.C_REDEMPTIONS])
+        self.acc["points_expired"] += int(counts[kernel.C_EXPIRED])
+        if expire_kind == 1:
+            self.slot_key[expire_slots] = -1
+        if report:
+            self.counts = counts
+
+    def _trace_window(self, n_rec: int) -> None:
+        """Move the window's trace records (member by member) into day-ordered lists."""
+        kind, member, day, gross, a, b = (r[:n_rec] for r in self.record)
+        order = np.argsort(day, kind="stable")
+        kind, member, day, gross, a, b = (x[order] for x in (kind, member, day, gross, a, b))
+        trace = self.trace
+        for d in np.unique(day):
+            on = day == d
+            d = int(d)
+
+            def pick(code, values, on=on):
+                keep = on & (kind == code)
+                return member[keep], values[keep]
+
+            idx, g = pick(kernel.R_PURCHASE, gross)
+            if idx.size:
+                bought = on & (kind == kernel.R_PURCHASE)
+                base, points = a[bought], b[bought]
+                trace.purchases.append((idx, d, g))
+                self._record_points(idx, d, "earn", base)
+                self._record_points(idx, d, "bonus", points - base)
+            idx, points = pick(kernel.R_BONUS, a)
+            self._record_points(idx, d, "bonus", points)
+            idx, requested = pick(kernel.R_REQUEST, a)
+            if idx.size:
+                trace.redemptions.append((idx, d, requested))
+            idx, points = pick(kernel.R_REDEEM, a)
+            self._record_points(idx, d, "redeem", points)
+            idx, points = pick(kernel.R_EXPIRE, a)
+            self._record_points(idx, d, "expire", points)
+
+    def _record_points(self, idx, d, kind, points) -> None:
+        keep = points != 0
+        if keep.any():
+            self.trace.points.append((idx[keep], d, kind, points[keep]))
 
     def report(self, d: int, k: int) -> None:
         """Month-end record; checks the points roll-forward."""
@@ -808,8 +825,10 @@ class _Simulation:
         day = self.cal.dates[d]
         policy = self.policy
         month_start = next(s for s in reversed(self.cal.month_starts) if s <= d)
-        last = self.last_purchase[:nj]
-        tiers = np.bincount(self.tier[:nj], minlength=self.n_tiers)
+        counts = self.counts
+        tiers = counts[kernel.C_TIERS : kernel.C_TIERS + self.n_tiers]
+        lifecycle = counts[kernel.C_LIFECYCLE : kernel.C_LIFECYCLE + 5]
+        quadrant = counts[kernel.C_QUADRANT : kernel.C_QUADRANT + 4]
         gift = sum(
             count * t.benefits.gift_cost_per_member / 12.0
             for count, t in zip(tiers, policy.tiers.tiers, strict=True)
@@ -818,10 +837,7 @@ class _Simulation:
         reward = acc["points_redeemed"] * cost_per_point
         fixed = float(self.cal.fixed_cost[month_start : d + 1].sum())
         campaign = acc["campaign_cost"] + fixed
-        lifecycle = np.bincount(self._lifecycle(slice(0, nj), d + 1), minlength=5)
-        quadrant = np.bincount(self._quadrant(slice(0, nj), int(self.cal.month[d]) + 1),
-                               minlength=4)  # fmt: skip
-        active_now = last >= d - 364
+        active_now = self.last_purchase[:nj] >= d - 364
         self.active_history.append(active_now)
         ref = self.active_ref if k < 12 else self.active_history[k - 12]
         held = active_now[: ref.size] & ref
@@ -829,7 +845,7 @@ class _Simulation:
         record = {
             "month": f"{day.year:04d}-{day.month:02d}",
             "active_members": int(lifecycle[0] + lifecycle[1]),
-            "purchasing_members": int((last >= month_start).sum()),
+            "purchasing_members": int(counts[kernel.C_PURCHASING]),
             "new_members": acc["new_members"],
             "churned_members": acc["churned_members"],
             "members": nj,
@@ -872,10 +888,10 @@ class _Simulation:
         """Run the horizon on a SimPy clock; return the monthly records."""
         cal = self.cal
         env = simpy.Environment()
-        nj = self.n_joined
-        alive = np.flatnonzero(self.alive[:nj])
-        self._advance_from(alive, np.zeros(alive.size))
-        self.today_trials = None
+        self._month_end_set = set(cal.month_ends)
+        self.new_month = False
+        self.open_days = np.zeros(0, np.int64)
+        self._redraw(np.flatnonzero(self.alive[: self.n_joined]), 0, only_if_higher=False)
 
         def at(times, offset, step):
             def process():
@@ -885,19 +901,16 @@ class _Simulation:
 
             env.process(process())
 
-        every_day = range(cal.n_days)
-        # Start of day: review, month start, sign-ups, birthdays, contacts; then purchases,
-        # redemptions, end-of-day expiry and month-end reporting.
+        # Start of day: tier review, month start, contacts; then members on their own
+        # through the window (sign-ups, birthdays, purchases, redemptions, the expiry run at
+        # the end of its last day); month-end reporting.
         at(np.flatnonzero(cal.review), 0.00, self.review)
         at(cal.month_starts, 0.01, self.month_start)
-        at(every_day, 0.02, self.signups)
-        at(every_day, 0.03, self.birthdays)
-        at([i for i in every_day if cal.contacts[i]], 0.04, self.contacts)
-        at(every_day, 0.50, self.purchases_of_day)
-        at(np.flatnonzero(cal.redemption_open), 0.70, self.redemptions)
-        at(np.flatnonzero(cal.expiry_run), 0.90, self.expiry)
-        ends = {d: k for k, d in enumerate(cal.month_ends)}
-        at(cal.month_ends, 0.95, lambda d: self.report(d, ends[d]))
+        at([i for i in range(cal.n_days) if cal.contacts[i]], 0.04, self.contacts)
+        ends = dict(cal.windows)
+        at([a for a, _ in cal.windows], 0.50, lambda a: self.window(a, ends[a]))
+        months = {d: k for k, d in enumerate(cal.month_ends)}
+        at(cal.month_ends, 0.95, lambda d: self.report(d, months[d]))
         env.run()
 
         nj = self.n_joined
@@ -939,494 +952,6 @@ def _spread_over(total: np.ndarray, parts: int) -> np.ndarray:
     out = np.repeat(base[:, None], parts, axis=1)
     out += np.arange(parts)[None, :] >= parts - extra[:, None]
     return out
-
-
-# ---------------------------------------------------------------------------------------
-# Compiled per-member steps (numba). Each function is the scalar form of a `policies.rules`
-# function or of a vectorized engine step above; tests/simulations/test_engine.py checks the
-# pricing and tier functions against `policies.rules` on random inputs.
-
-_KIND_MULTIPLIER, _KIND_THRESHOLD = 0, 1
-_BIRTHDAY_NONE, _BIRTHDAY_DAY, _BIRTHDAY_MONTH = 0, 1, 2
-_ROUNDING = {"floor": 0, "ceil": 1, "round": 2}
-_ALL = -1  # bit mask matching every code
-
-
-@dataclass(frozen=True)
-class _CampaignTable:
-    """Campaigns of every day as flat arrays (row ``ptr[d]`` to ``ptr[d + 1]`` for day d).
-
-    ``tier_mask``, ``lifecycle_mask`` and ``quadrant_mask`` are bit masks of the codes a
-    campaign targets (-1: everyone). ``value`` is the rate factor (targeted table) or the
-    points multiplier minus one (pricing table).
-    """
-
-    ptr: np.ndarray
-    kind: np.ndarray
-    best: np.ndarray
-    birthday: np.ndarray
-    value: np.ndarray
-    pct: np.ndarray
-    threshold: np.ndarray
-    reduction: np.ndarray
-    repeatable: np.ndarray
-    tier_mask: np.ndarray
-    lifecycle_mask: np.ndarray
-    quadrant_mask: np.ndarray
-
-    @classmethod
-    def build(cls, policy: Policy, per_day: list, value) -> _CampaignTable:
-        rows = [c for running in per_day for c in running]
-        ptr = np.zeros(len(per_day) + 1, dtype=np.int64)
-        ptr[1:] = np.cumsum([len(running) for running in per_day])
-
-        def mask(codes) -> int:
-            return _ALL if not codes else int(sum(1 << code for code in set(codes)))
-
-        def column(fn, dtype):
-            return np.array([fn(c) for c in rows], dtype=dtype)
-
-        birthday = {"day": _BIRTHDAY_DAY, "month": _BIRTHDAY_MONTH}
-        return cls(
-            ptr=ptr,
-            kind=column(
-                lambda c: _KIND_THRESHOLD if c.kind == "threshold_reduction" else _KIND_MULTIPLIER,
-                np.int8,
-            ),
-            best=column(lambda c: c.stacking == "best", np.bool_),
-            birthday=column(
-                lambda c: birthday[c.birthday_scope] if c.kind == "birthday" else _BIRTHDAY_NONE,
-                np.int8,
-            ),
-            value=column(value, np.float64),
-            pct=column(lambda c: c.discount_pct, np.float64),
-            threshold=column(lambda c: c.threshold, np.float64),
-            reduction=column(lambda c: c.reduction, np.float64),
-            repeatable=column(lambda c: c.repeatable, np.bool_),
-            tier_mask=column(
-                lambda c: mask([policy.tiers.tier_index(t) for t in c.target.tiers]), np.int64
-            ),
-            lifecycle_mask=column(
-                lambda c: mask([rules.LIFECYCLE_CODES[s] for s in c.target.lifecycle]), np.int64
-            ),
-            quadrant_mask=column(
-                lambda c: mask([rules.QUADRANT_CODES[q] for q in c.target.quadrants]), np.int64
-            ),
-        )
-
-    def arrays(self) -> tuple:
-        return (self.ptr, self.kind, self.best, self.birthday, self.value, self.pct,
-                self.threshold, self.reduction, self.repeatable, self.tier_mask,
-                self.lifecycle_mask, self.quadrant_mask)  # fmt: skip
-
-
-def _pricing_rows(policy: Policy, day: dt.date) -> tuple[Campaign, ...]:
-    """Campaigns that price a purchase on ``day`` (what `rules.price_purchases` applies)."""
-    return tuple(c for c in rules.campaigns_on(policy, day) if c.kind in _PURCHASE_KINDS)
-
-
-def _pricing_params(policy: Policy) -> tuple:
-    benefits = [t.benefits for t in policy.tiers.tiers]
-    earn = policy.points.earn
-    bands = earn.balance_bands
-    return (
-        np.array([b.discount_pct for b in benefits], dtype=np.float64),
-        np.array([b.earn_multiplier for b in benefits], dtype=np.float64),
-        earn.basis == "net",
-        earn.points_per_unit / earn.per_amount,
-        _ROUNDING[earn.rounding],
-        np.array([b.min_balance for b in bands], dtype=np.float64),
-        np.array([b.multiplier for b in bands], dtype=np.float64),
-        np.array([t.threshold for t in policy.tiers.tiers], dtype=np.float64),
-    )
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _round_to(x, scale):
-    # np.round(x, decimals): multiply by 10**decimals, round half to even, divide.
-    return np.rint(x * scale) / scale
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _round_points_one(raw, rounding):
-    if rounding == 0:
-        out = np.floor(raw + _EPSILON)
-    elif rounding == 1:
-        out = np.ceil(raw - _EPSILON)
-    else:
-        out = np.floor(raw + 0.5 + _EPSILON)
-    return np.int64(max(out, 0.0))
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _qualified_one(thresholds, score):
-    """Scalar `rules.qualified_tier`."""
-    s = _round_to(score, 1e6) + _EPSILON
-    return np.int64(np.searchsorted(thresholds, s, side="right") - 1)
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _targets(table, j, tier, lifecycle, quadrant, birthday_today, birthday_month):
-    """Whether row ``j`` of a campaign table applies to a member (scalar `rules._targeted`)."""
-    tier_mask, lifecycle_mask, quadrant_mask = table[9][j], table[10][j], table[11][j]
-    if tier_mask != _ALL and not (tier_mask >> tier) & 1:
-        return False
-    if lifecycle_mask != _ALL and not (lifecycle_mask >> lifecycle) & 1:
-        return False
-    if quadrant_mask != _ALL and not (quadrant_mask >> quadrant) & 1:
-        return False
-    scope = table[3][j]
-    if scope == _BIRTHDAY_DAY:
-        return birthday_today
-    if scope == _BIRTHDAY_MONTH:
-        return birthday_month
-    return True
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _price_one(table, lo, hi, params, gross, tier, balance, birthday_today, birthday_month,
-               lifecycle, quadrant):  # fmt: skip
-    """Scalar `rules.price_purchases`: (gross, discount, net, base points, points)."""
-    tier_disc, tier_mult, basis_net, rate, rounding, band_min, band_mult = params[:7]
-    gross = _round_to(gross, 100.0)
-    stack_mult, best_mult = 1.0, 1.0
-    stack_disc, best_disc = 0.0, 0.0
-    stack_cut, best_cut = 0.0, 0.0
-    for j in range(lo, hi):
-        if not _targets(table, j, tier, lifecycle, quadrant, birthday_today, birthday_month):
-            continue
-        if table[1][j] == _KIND_THRESHOLD:
-            reached = np.floor(gross / table[6][j] + _EPSILON)
-            if not table[8][j]:
-                reached = min(reached, 1.0)
-            cut = reached * table[7][j]
-            if table[2][j]:
-                best_cut = max(best_cut, cut)
-            else:
-                stack_cut += cut
-            continue
-        extra = table[4][j]
-        if table[2][j]:
-            best_mult = max(best_mult, 1.0 + extra)
-            best_disc = max(best_disc, table[5][j])
-        else:
-            stack_mult += extra
-            stack_disc += table[5][j]
-    campaign_mult = max(stack_mult, best_mult)
-    campaign_disc = min(max(stack_disc, best_disc), 100.0)
-    threshold_cut = max(stack_cut, best_cut)
-    after_pct = gross * (1 - tier_disc[tier] / 100.0) * (1 - campaign_disc / 100.0)
-    discount = _round_to(min(gross - after_pct + threshold_cut, gross), 100.0)
-    net = _round_to(gross - discount, 100.0)
-    basis = net if basis_net else gross
-    band = 1.0
-    for b in range(band_min.size):
-        if balance >= band_min[b]:
-            band = band_mult[b]
-    raw_base = basis * rate
-    base = _round_points_one(raw_base, rounding)
-    points = _round_points_one(raw_base * tier_mult[tier] * campaign_mult * band, rounding)
-    return gross, discount, net, min(base, points), points
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _price_many(table, lo, hi, params, gross, tier, balance, birthday_today, birthday_month,
-                lifecycle, quadrant):  # fmt: skip
-    n = gross.size
-    out = np.empty((3, n))
-    points = np.empty((2, n), dtype=np.int64)
-    for i in range(n):
-        g, disc, net, base, pts = _price_one(
-            table, lo, hi, params, gross[i], tier[i], balance[i], birthday_today[i],
-            birthday_month[i], lifecycle[i], quadrant[i],
-        )  # fmt: skip
-        out[0, i], out[1, i], out[2, i] = g, disc, net
-        points[0, i], points[1, i] = base, pts
-    return out, points
-
-
-def price_purchases_compiled(
-    policy: Policy,
-    day: dt.date,
-    gross: np.ndarray,
-    tier: np.ndarray,
-    *,
-    balance: np.ndarray | None = None,
-    birthday_today: np.ndarray | None = None,
-    birthday_month: np.ndarray | None = None,
-    lifecycle: np.ndarray | None = None,
-    quadrant: np.ndarray | None = None,
-) -> rules.PricedPurchases:
-    """The engine's compiled pricing with the signature of `rules.price_purchases`.
-
-    Gives the same discounts and points as `rules.price_purchases` (checked on random
-    policies and purchases by the tests); the engine calls the compiled form per purchase.
-    """
-    n = np.asarray(gross).shape[0]
-    table = _CampaignTable.build(
-        policy, [_pricing_rows(policy, day)], lambda c: c.points_multiplier - 1.0
-    )
-
-    def flags(values):
-        return np.zeros(n, dtype=np.bool_) if values is None else np.asarray(values, np.bool_)
-
-    def codes(values):
-        return np.zeros(n, dtype=np.int64) if values is None else np.asarray(values, np.int64)
-
-    held = np.zeros(n) if balance is None else np.asarray(balance, dtype=np.float64)
-    money, points = _price_many(
-        table.arrays(), 0, int(table.ptr[1]), _pricing_params(policy),
-        np.asarray(gross, dtype=np.float64), np.asarray(tier, dtype=np.int64), held,
-        flags(birthday_today), flags(birthday_month), codes(lifecycle), codes(quadrant),
-    )  # fmt: skip
-    return rules.PricedPurchases(money[0], money[1], money[2], points[0], points[1])
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _score_one(score_ring, m, first, last, unit):
-    """Scalar `_Simulation._score`: the qualifying score over months ``first..last``."""
-    length = score_ring.shape[1]
-    total = 0
-    for month in range(max(first, last - length + 1), last + 1):
-        total += score_ring[m, month % length]
-    return total / unit
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _lifecycle_one(segments, d, join, last_purchase, purchases):
-    """Scalar `rules.lifecycle_codes` for one member on day ``d``."""
-    codes = segments[4]
-    since = d - (last_purchase if last_purchase > NEVER else join)
-    if d - join <= segments[0] and purchases <= 1:
-        return codes[0]
-    if since <= segments[1]:
-        return codes[1]
-    if since <= segments[2]:
-        return codes[2]
-    if since <= segments[3]:
-        return codes[3]
-    return codes[4]
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _quadrant_one(quadrants, count_ring, spend_ring, m, column):
-    """Scalar `rules.quadrant_codes` over the 12 months before the month of ``column``."""
-    min_purchases, min_spend, codes = quadrants[0], quadrants[1], quadrants[2]
-    count = 0
-    spend = 0
-    for j in range(count_ring.shape[1]):
-        if j != column:
-            count += count_ring[m, j]
-            spend += spend_ring[m, j]
-    high = _round_to(spend / 100.0, 100.0) >= min_spend
-    if count >= min_purchases:
-        return codes[0] if high else codes[2]
-    return codes[1] if high else codes[3]
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _advance_one(m, t, lam, bound, cumulative, intensity, next_t, next_day, rng):
-    """Next candidate purchase of member ``m`` after time ``t`` at the dominating rate.
-
-    Inverts the cumulative calendar intensity (Lewis & Shedler 1979 thinning, the candidate
-    is accepted later with probability member factor / bound).
-    """
-    n_days = intensity.size
-    k = np.int64(np.floor(t))
-    c = cumulative[k] + (t - k) * intensity[k] + rng.standard_exponential() / (lam[m] * bound)
-    k2 = np.int64(np.searchsorted(cumulative, c, side="right") - 1)
-    if k2 >= n_days:
-        next_t[m] = np.inf
-        next_day[m] = _FAR
-        return
-    t2 = k2 + (c - cumulative[k2]) / intensity[k2]
-    next_t[m] = min(max(t2, t), k2 + 1 - 1e-9)
-    next_day[m] = k2
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _advance_many(members, times, lam, bound, cumulative, intensity, next_t, next_day, rng):
-    for i in range(members.size):
-        _advance_one(members[i], times[i], lam, bound, cumulative, intensity, next_t, next_day,
-                     rng)  # fmt: skip
-
-
-@numba.njit(cache=True)
-def _sum_columns(ring, rows, cols):
-    """Sums of ``ring[rows][:, cols]`` by row (exact integer sums, no copies)."""
-    out = np.zeros(rows.size, np.int64)
-    for i in range(rows.size):
-        total = np.int64(0)
-        for j in cols:
-            total += ring[rows[i], j]
-        out[i] = total
-    return out
-
-
-@numba.njit(cache=True)
-def _row_sums_except(ring, col):
-    """Each row's sum over all columns but ``col`` (exact integer sums)."""
-    out = np.zeros(ring.shape[0], np.int64)
-    for i in range(ring.shape[0]):
-        total = np.int64(0)
-        for j in range(ring.shape[1]):
-            if j != col:
-                total += ring[i, j]
-        out[i] = total
-    return out
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _purchase_day(d, trials, members, rates, calendar, rings, day, pricing, targeted, segments,
-                  quadrants, effects, rngs, acc, record, n_rec, resume):  # fmt: skip
-    """All purchases of day ``d``, member by member (a member's purchases in time order).
-
-    New members' first purchases, then every member whose next candidate falls on the day.
-    Writes each purchase (member, gross, base points, points) to ``record`` from position
-    ``n_rec`` on, starting with candidate ``resume``; returns the purchases recorded so far
-    and the candidate to resume from (the number of candidates when the day is done).
-    """
-    (
-        alive,
-        tier,
-        balance,
-        lots,
-        purchases,
-        last_purchase,
-        last_activity,
-        join,
-        bmonth,
-        bday,
-        last_redeem,
-        contact_day,
-        contact_kind,
-        coupon,
-        next_t,
-        next_day,
-        trial_time,
-    ) = members
-    lam, p, nu, bound, tier_factor, dropout_factor, contact_uplift = rates
-    cumulative, intensity, n_joined = calendar
-    count_ring, spend_ring, score_ring, score_kind, score_first, score_last, score_unit = rings
-    month, slot, ring_col, score_col, day_month, day_dom, leap, immediate = day
-    table, lo, hi, params = pricing
-    factors, t_lo, t_hi = targeted
-    need_lifecycle, need_quadrant = segments[5], quadrants[3]
-    goal_lift, goal_start, redeem_lift, redeem_days, contact_days, gg_p = effects
-    rng_event, rng_spend, rng_drop = rngs
-    rec_member, rec_gross, rec_base, rec_points = record
-    thresholds = params[7]
-    n_tiers = thresholds.size
-    shared = score_kind < 0
-
-    # New members' first purchases, then every member in order (a sequential scan keeps
-    # memory access monotone). Stops early, returning where to resume, when the record could
-    # fill up; a member never buys more than ``_SLACK`` times a day in practice, and a
-    # record that would overflow raises instead of writing out of bounds. (One flat loop:
-    # helper closures here cost a reference count per call.)
-    capacity = rec_member.size
-    total = trials.size + n_joined
-    i = resume
-    while i < total:
-        if n_rec + _SLACK > capacity:
-            return n_rec, i
-        trial = i < trials.size
-        if trial:
-            m = trials[i]
-            next_t[m] = d + trial_time[m]
-        else:
-            m = i - trials.size
-        i += 1
-        while trial or next_day[m] == d:
-            t = tier[m]
-            if not trial:
-                # Thinning: accept the candidate with probability member factor / bound.
-                h = tier_factor[t]
-                if goal_lift > 0 and n_tiers > 1:
-                    score = _score_one(score_ring, m, score_first, score_last, score_unit)
-                    progress = score / max(thresholds[min(t + 1, n_tiers - 1)], 1e-9)
-                    ramp = min(max((progress - goal_start) / (1 - goal_start), 0.0), 1.0)
-                    if t < n_tiers - 1:
-                        h = h * (1 + goal_lift * ramp)
-                if redeem_lift > 0 and d - last_redeem[m] <= redeem_days:
-                    h = h * (1 + redeem_lift)
-                if d - contact_day[m] <= contact_days:
-                    h = h * contact_uplift[contact_kind[m]]
-                if t_hi > t_lo:
-                    lifecycle = (_lifecycle_one(segments, d, join[m], last_purchase[m],
-                                                purchases[m]) if need_lifecycle else 0)  # fmt: skip
-                    quadrant = (_quadrant_one(quadrants, count_ring, spend_ring, m, ring_col)
-                                if need_quadrant else 0)  # fmt: skip
-                    bm, bd = bmonth[m], bday[m]
-                    if not leap and bm == 2 and bd == 29:
-                        bd = 28
-                    for j in range(t_lo, t_hi):
-                        today = bm == day_month and bd == day_dom
-                        if _targets(factors, j, t, lifecycle, quadrant, today, bm == day_month):
-                            h = h * factors[4][j]
-                accepted = rng_event.random() * bound < h
-            else:
-                accepted = True
-            if accepted:
-                if n_rec == capacity:
-                    raise RuntimeError(
-                        "a member bought more often in one day than the record holds"
-                    )
-                lifecycle = (_lifecycle_one(segments, d, join[m], last_purchase[m], purchases[m])
-                             if need_lifecycle else 0)  # fmt: skip
-                quadrant = (_quadrant_one(quadrants, count_ring, spend_ring, m, ring_col)
-                            if need_quadrant else 0)  # fmt: skip
-                bm, bd = bmonth[m], bday[m]
-                if not leap and bm == 2 and bd == 29:
-                    bd = 28
-                gross = _round_to(rng_spend.gamma(gg_p, 1.0 / nu[m]), 100.0)
-                gross, discount, net, base, points = _price_one(
-                    table, lo, hi, params, gross, t, float(balance[m]),
-                    bm == day_month and bd == day_dom, bm == day_month, lifecycle, quadrant,
-                )  # fmt: skip
-                if lots[m, slot] + points > LOT_MAX:
-                    raise OverflowError(_LOT_OVERFLOW)
-                lots[m, slot] += points
-                balance[m] += points
-                acc[0] += gross
-                acc[1] += discount
-                acc[2] += net
-                acc[3] += base
-                acc[4] += points - base
-                rec_member[n_rec] = m
-                rec_gross[n_rec] = gross
-                rec_base[n_rec] = base
-                rec_points[n_rec] = points
-                n_rec += 1
-                cents = np.int64(np.rint(net * 100))
-                spend_ring[m, ring_col] += cents
-                count_ring[m, ring_col] += 1
-                if not shared:
-                    if score_kind == 0:
-                        score_ring[m, score_col] += cents
-                    elif score_kind == 1:
-                        score_ring[m, score_col] += 1
-                    else:
-                        score_ring[m, score_col] += points
-                purchases[m] += 1
-                last_purchase[m] = d
-                last_activity[m] = month
-                if coupon[m] > 0 and d - contact_day[m] <= contact_days:
-                    acc[5] += coupon[m]
-                    coupon[m] = 0.0
-                if immediate:
-                    score = _score_one(score_ring, m, score_first, score_last, score_unit)
-                    tier[m] = max(tier[m], _qualified_one(thresholds, score))
-                if not trial and rng_drop.random() < p[m] * dropout_factor[tier[m]]:
-                    alive[m] = False
-                    next_t[m] = np.inf
-                    next_day[m] = _FAR
-                    acc[6] += 1
-                    break
-            trial = False
-            _advance_one(m, next_t[m], lam, bound, cumulative, intensity, next_t, next_day,
-                         rng_event)  # fmt: skip
-    return n_rec, total
 
 
 def simulate_replication(

@@ -1,0 +1,828 @@
+"""The engine's compiled per-member code (numba).
+
+Scalar forms of the `policies.rules` functions (pricing, qualified tier, lifecycle, quadrant,
+redemption) and the *window kernel*: between two calendar events the engine hands every member
+to `window`, which advances the member through the window's days on its own -- sign-up and
+birthday bonuses at the start of a day, the day's purchases, a planned redemption, the
+end-of-window expiry run and the month-end counts -- in exactly the order the live ledger
+books them (`policies.ledger`). Members are independent between calendar events, so each is
+advanced in one go while its state is in cache, and chunks of members run in parallel on the
+local cores. Every random number a member uses comes from its own streams
+(`simulations.streams`), so results do not depend on the number of threads.
+
+Purchases follow a member's time-varying rate by thinning (Lewis & Shedler 1979, "Simulation
+of nonhomogeneous Poisson processes by thinning", Naval Research Logistics Quarterly 26): the
+next *candidate* purchase is drawn at the dominating rate ``lambda * calendar(t) * bound`` by
+inverting the cumulative calendar intensity, and accepted with probability ``factor / bound``
+on its day. The bound is the member's own factor when the candidate is drawn (tier, goal
+gradient, post-redemption and contact lifts; lifts that wear off counted at least 1) times the
+largest product of targeted campaign uplifts. Events that can raise the factor before the
+candidate -- a purchase, a tier change at a review, a redemption, a contact -- draw a new
+candidate from that moment at the new bound when it is higher, which keeps the bound valid; by
+the memoryless property of the candidate process, the result is a correct draw of the
+time-varying process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from policies import rules
+from policies.model import Campaign, Policy
+from simulations.streams import exponential, gamma, uniform
+
+NEVER = -(1 << 30)
+"""Day index meaning 'never happened'."""
+
+FAR = np.iinfo(np.int32).max
+"""Day index meaning 'not within the horizon'."""
+
+_EPSILON = rules.EPSILON
+PURCHASE_KINDS = ("member_day", "bonus_points", "birthday", "threshold_reduction")
+LOT_DTYPE = np.int32  # points per member and lot (a member's balance is 64-bit)
+LOT_MAX = int(np.iinfo(LOT_DTYPE).max)
+CHUNK = 2048  # members per unit of parallel work (and per row of the accumulators)
+SLACK = 4096  # room kept in the trace record for one member's events of a window
+
+# Float accumulators, one row per chunk.
+A_GROSS, A_DISCOUNT, A_NET, A_COUPON = range(4)
+N_ACC = 4
+# Integer counters, one row per chunk.
+(C_BASE, C_BONUS, C_CHURNED, C_REDEEMED, C_REDEMPTIONS, C_EXPIRED, C_ERROR,
+ C_PURCHASING) = range(8)  # fmt: skip
+C_LIFECYCLE = 8  # 5 lifecycle states
+C_QUADRANT = 13  # 4 quadrants
+C_TIERS = 17  # one column per tier
+ERR_LOT, ERR_RECORD, ERR_BOUND = 1, 2, 3
+# Trace record kinds.
+R_PURCHASE, R_BONUS, R_REQUEST, R_REDEEM, R_EXPIRE = range(5)
+
+_KIND_MULTIPLIER, _KIND_THRESHOLD = 0, 1
+_BIRTHDAY_NONE, _BIRTHDAY_DAY, _BIRTHDAY_MONTH = 0, 1, 2
+_ROUNDING = {"floor": 0, "ceil": 1, "round": 2}
+_ALL = -1  # bit mask matching every code
+
+
+@dataclass(frozen=True)
+class CampaignTable:
+    """Campaigns of every day as flat arrays (row ``ptr[d]`` to ``ptr[d + 1]`` for day d).
+
+    ``tier_mask``, ``lifecycle_mask`` and ``quadrant_mask`` are bit masks of the codes a
+    campaign targets (-1: everyone). ``value`` is the rate factor (targeted table) or the
+    points multiplier minus one (pricing table).
+    """
+
+    ptr: np.ndarray
+    kind: np.ndarray
+    best: np.ndarray
+    birthday: np.ndarray
+    value: np.ndarray
+    pct: np.ndarray
+    threshold: np.ndarray
+    reduction: np.ndarray
+    repeatable: np.ndarray
+    tier_mask: np.ndarray
+    lifecycle_mask: np.ndarray
+    quadrant_mask: np.ndarray
+
+    @classmethod
+    def build(cls, policy: Policy, per_day: list, value) -> CampaignTable:
+        """The table of ``per_day`` campaigns; ``value(campaign)`` fills the value column."""
+        rows = [c for running in per_day for c in running]
+        ptr = np.zeros(len(per_day) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(running) for running in per_day])
+
+        def mask(codes) -> int:
+            return _ALL if not codes else int(sum(1 << code for code in set(codes)))
+
+        def column(fn, dtype):
+            return np.array([fn(c) for c in rows], dtype=dtype)
+
+        birthday = {"day": _BIRTHDAY_DAY, "month": _BIRTHDAY_MONTH}
+        return cls(
+            ptr=ptr,
+            kind=column(
+                lambda c: _KIND_THRESHOLD if c.kind == "threshold_reduction" else _KIND_MULTIPLIER,
+                np.int8,
+            ),
+            best=column(lambda c: c.stacking == "best", np.bool_),
+            birthday=column(
+                lambda c: birthday[c.birthday_scope] if c.kind == "birthday" else _BIRTHDAY_NONE,
+                np.int8,
+            ),
+            value=column(value, np.float64),
+            pct=column(lambda c: c.discount_pct, np.float64),
+            threshold=column(lambda c: c.threshold, np.float64),
+            reduction=column(lambda c: c.reduction, np.float64),
+            repeatable=column(lambda c: c.repeatable, np.bool_),
+            tier_mask=column(
+                lambda c: mask([policy.tiers.tier_index(t) for t in c.target.tiers]), np.int64
+            ),
+            lifecycle_mask=column(
+                lambda c: mask([rules.LIFECYCLE_CODES[s] for s in c.target.lifecycle]), np.int64
+            ),
+            quadrant_mask=column(
+                lambda c: mask([rules.QUADRANT_CODES[q] for q in c.target.quadrants]), np.int64
+            ),
+        )
+
+    def arrays(self) -> tuple:
+        """The columns as the tuple the compiled functions take."""
+        return (self.ptr, self.kind, self.best, self.birthday, self.value, self.pct,
+                self.threshold, self.reduction, self.repeatable, self.tier_mask,
+                self.lifecycle_mask, self.quadrant_mask)  # fmt: skip
+
+
+def pricing_rows(policy: Policy, day: dt.date) -> tuple[Campaign, ...]:
+    """Campaigns that price a purchase on ``day`` (what `rules.price_purchases` applies)."""
+    return tuple(c for c in rules.campaigns_on(policy, day) if c.kind in PURCHASE_KINDS)
+
+
+def pricing_params(policy: Policy) -> tuple:
+    """The policy's pricing and earning numbers as the tuple `_price_one` takes."""
+    benefits = [t.benefits for t in policy.tiers.tiers]
+    earn = policy.points.earn
+    bands = earn.balance_bands
+    return (
+        np.array([b.discount_pct for b in benefits], dtype=np.float64),
+        np.array([b.earn_multiplier for b in benefits], dtype=np.float64),
+        earn.basis == "net",
+        earn.points_per_unit / earn.per_amount,
+        _ROUNDING[earn.rounding],
+        np.array([b.min_balance for b in bands], dtype=np.float64),
+        np.array([b.multiplier for b in bands], dtype=np.float64),
+        np.array([t.threshold for t in policy.tiers.tiers], dtype=np.float64),
+    )
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _round_to(x, scale):
+    # np.round(x, decimals): multiply by 10**decimals, round half to even, divide.
+    return np.rint(x * scale) / scale
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _round_points_one(raw, rounding):
+    if rounding == 0:
+        out = np.floor(raw + _EPSILON)
+    elif rounding == 1:
+        out = np.ceil(raw - _EPSILON)
+    else:
+        out = np.floor(raw + 0.5 + _EPSILON)
+    return np.int64(max(out, 0.0))
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _qualified_one(thresholds, score):
+    """Scalar `rules.qualified_tier`."""
+    s = _round_to(score, 1e6) + _EPSILON
+    return np.int64(np.searchsorted(thresholds, s, side="right") - 1)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _targets(table, j, tier, lifecycle, quadrant, birthday_today, birthday_month):
+    """Whether row ``j`` of a campaign table applies to a member (scalar `rules._targeted`)."""
+    tier_mask, lifecycle_mask, quadrant_mask = table[9][j], table[10][j], table[11][j]
+    if tier_mask != _ALL and not (tier_mask >> tier) & 1:
+        return False
+    if lifecycle_mask != _ALL and not (lifecycle_mask >> lifecycle) & 1:
+        return False
+    if quadrant_mask != _ALL and not (quadrant_mask >> quadrant) & 1:
+        return False
+    scope = table[3][j]
+    if scope == _BIRTHDAY_DAY:
+        return birthday_today
+    if scope == _BIRTHDAY_MONTH:
+        return birthday_month
+    return True
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _price_one(table, lo, hi, params, gross, tier, balance, birthday_today, birthday_month,
+               lifecycle, quadrant):  # fmt: skip
+    """Scalar `rules.price_purchases`: (gross, discount, net, base points, points)."""
+    tier_disc, tier_mult, basis_net, rate, rounding, band_min, band_mult = params[:7]
+    gross = _round_to(gross, 100.0)
+    stack_mult, best_mult = 1.0, 1.0
+    stack_disc, best_disc = 0.0, 0.0
+    stack_cut, best_cut = 0.0, 0.0
+    for j in range(lo, hi):
+        if not _targets(table, j, tier, lifecycle, quadrant, birthday_today, birthday_month):
+            continue
+        if table[1][j] == _KIND_THRESHOLD:
+            reached = np.floor(gross / table[6][j] + _EPSILON)
+            if not table[8][j]:
+                reached = min(reached, 1.0)
+            cut = reached * table[7][j]
+            if table[2][j]:
+                best_cut = max(best_cut, cut)
+            else:
+                stack_cut += cut
+            continue
+        extra = table[4][j]
+        if table[2][j]:
+            best_mult = max(best_mult, 1.0 + extra)
+            best_disc = max(best_disc, table[5][j])
+        else:
+            stack_mult += extra
+            stack_disc += table[5][j]
+    campaign_mult = max(stack_mult, best_mult)
+    campaign_disc = min(max(stack_disc, best_disc), 100.0)
+    threshold_cut = max(stack_cut, best_cut)
+    after_pct = gross * (1 - tier_disc[tier] / 100.0) * (1 - campaign_disc / 100.0)
+    discount = _round_to(min(gross - after_pct + threshold_cut, gross), 100.0)
+    net = _round_to(gross - discount, 100.0)
+    basis = net if basis_net else gross
+    band = 1.0
+    for b in range(band_min.size):
+        if balance >= band_min[b]:
+            band = band_mult[b]
+    raw_base = basis * rate
+    base = _round_points_one(raw_base, rounding)
+    points = _round_points_one(raw_base * tier_mult[tier] * campaign_mult * band, rounding)
+    return gross, discount, net, min(base, points), points
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _price_many(table, lo, hi, params, gross, tier, balance, birthday_today, birthday_month,
+                lifecycle, quadrant):  # fmt: skip
+    n = gross.size
+    out = np.empty((3, n))
+    points = np.empty((2, n), dtype=np.int64)
+    for i in range(n):
+        g, disc, net, base, pts = _price_one(
+            table, lo, hi, params, gross[i], tier[i], balance[i], birthday_today[i],
+            birthday_month[i], lifecycle[i], quadrant[i],
+        )  # fmt: skip
+        out[0, i], out[1, i], out[2, i] = g, disc, net
+        points[0, i], points[1, i] = base, pts
+    return out, points
+
+
+def price_purchases_compiled(
+    policy: Policy,
+    day: dt.date,
+    gross: np.ndarray,
+    tier: np.ndarray,
+    *,
+    balance: np.ndarray | None = None,
+    birthday_today: np.ndarray | None = None,
+    birthday_month: np.ndarray | None = None,
+    lifecycle: np.ndarray | None = None,
+    quadrant: np.ndarray | None = None,
+) -> rules.PricedPurchases:
+    """The engine's compiled pricing with the signature of `rules.price_purchases`.
+
+    Gives the same discounts and points as `rules.price_purchases` (checked on random
+    policies and purchases by the tests); the engine calls the compiled form per purchase.
+    """
+    n = np.asarray(gross).shape[0]
+    table = CampaignTable.build(
+        policy, [pricing_rows(policy, day)], lambda c: c.points_multiplier - 1.0
+    )
+
+    def flags(values):
+        return np.zeros(n, dtype=np.bool_) if values is None else np.asarray(values, np.bool_)
+
+    def codes(values):
+        return np.zeros(n, dtype=np.int64) if values is None else np.asarray(values, np.int64)
+
+    held = np.zeros(n) if balance is None else np.asarray(balance, dtype=np.float64)
+    money, points = _price_many(
+        table.arrays(), 0, int(table.ptr[1]), pricing_params(policy),
+        np.asarray(gross, dtype=np.float64), np.asarray(tier, dtype=np.int64), held,
+        flags(birthday_today), flags(birthday_month), codes(lifecycle), codes(quadrant),
+    )  # fmt: skip
+    return rules.PricedPurchases(money[0], money[1], money[2], points[0], points[1])
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _score_one(score_ring, m, first, last, unit):
+    """Scalar `_Simulation._score`: the qualifying score over months ``first..last``."""
+    return _score_total(score_ring, m, first, last) / unit
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _lifecycle_one(segments, d, join, last_purchase, purchases):
+    """Scalar `rules.lifecycle_codes` for one member on day ``d``."""
+    codes = segments[4]
+    since = d - (last_purchase if last_purchase > NEVER else join)
+    if d - join <= segments[0] and purchases <= 1:
+        return codes[0]
+    if since <= segments[1]:
+        return codes[1]
+    if since <= segments[2]:
+        return codes[2]
+    if since <= segments[3]:
+        return codes[3]
+    return codes[4]
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _quadrant_one(quadrants, count_ring, spend_ring, m, column):
+    """Scalar `rules.quadrant_codes` over the 12 months before the month of ``column``."""
+    min_purchases, min_spend, codes = quadrants[0], quadrants[1], quadrants[2]
+    count = 0
+    spend = 0
+    for j in range(count_ring.shape[1]):
+        if j != column:
+            count += count_ring[m, j]
+            spend += spend_ring[m, j]
+    high = _round_to(spend / 100.0, 100.0) >= min_spend
+    if count >= min_purchases:
+        return codes[0] if high else codes[2]
+    return codes[1] if high else codes[3]
+
+
+@numba.njit(cache=True)
+def sum_columns(ring, rows, cols):
+    """Sums of ``ring[rows][:, cols]`` by row (exact integer sums, no copies)."""
+    out = np.zeros(rows.size, np.int64)
+    for i in range(rows.size):
+        total = np.int64(0)
+        for j in cols:
+            total += ring[rows[i], j]
+        out[i] = total
+    return out
+
+
+@numba.njit(cache=True)
+def row_sums_except(ring, col):
+    """Each row's sum over all columns but ``col`` (exact integer sums)."""
+    out = np.zeros(ring.shape[0], np.int64)
+    for i in range(ring.shape[0]):
+        total = np.int64(0)
+        for j in range(ring.shape[1]):
+            if j != col:
+                total += ring[i, j]
+        out[i] = total
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# The window kernel
+#
+# Argument tuples (built by the engine, see `simulations.engine._Simulation`):
+#   members: alive, tier, balance, lots, purchases, last_purchase, last_activity, join,
+#            bmonth, bday, last_redeem, contact_day, contact_kind, coupon, next_t, next_day,
+#            trial_time, cand_bound, redeem_day, redeemed_year, states (members x 3 streams:
+#            candidates, spend, dropout and redemption)
+#   rates:   lam, p, nu, tier_factor, dropout_factor, contact_uplift, targeted_max,
+#            birthday_points (by tier), signup_points, gamma-gamma p
+#   days:    cumulative intensity, intensity, day of month, leap year (per day)
+#   rings:   count_ring, spend_ring, score_ring, score_kind (-1: the spend ring), first and
+#            last month of the qualifying score, score unit, tier thresholds
+#   effects: goal-gradient lift and start, post-redemption lift and days, contact days
+#   redeem:  intercept, balance coefficient, balance scale, tier coefficients, share,
+#            minimum points, unit points, yearly limit (-1: none)
+#   window:  first day, last day, month index, lot slot, ring column, score column, calendar
+#            month (1-12), immediate upgrades, reset the month's ring columns, plan
+#            redemptions, open days, expiry kind (0 none, 1 lots, 2 inactivity), lots to
+#            expire, lapse month, month-end counts, FIFO lot order, first day of the month
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _factor(tier_factor, goal, progress, goal_lift, goal_start, redeemed, redeem_lift,
+            contacted, uplift, bounding):  # fmt: skip
+    """A member's purchase-rate factor before targeted campaigns (scalars only).
+
+    Tier lift x goal gradient (when ``goal``: not in the top tier) x post-redemption lift
+    (when ``redeemed`` recently) x contact uplift (when ``contacted`` recently). With
+    ``bounding`` the contact uplift, which wears off, counts at least 1, so the value bounds
+    the factor until an event changes the member's state. (The compiled loops pass numbers,
+    not arrays, to small helpers: an array argument costs two atomic reference counts.)
+    """
+    h = tier_factor
+    if goal and goal_lift > 0:
+        ramp = min(max((progress - goal_start) / (1 - goal_start), 0.0), 1.0)
+        h = h * (1 + goal_lift * ramp)
+    if redeemed and redeem_lift > 0:
+        h = h * (1 + redeem_lift)
+    if contacted:
+        h = h * (max(uplift, 1.0) if bounding else uplift)
+    return h
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _score_total(score_ring, m, first, last):
+    """Member ``m``'s qualifying score in ring units over months ``first..last``."""
+    length = score_ring.shape[1]
+    total = np.int64(0)
+    begin = max(first, last - length + 1)
+    column = begin % length  # one division, not one per month
+    for _ in range(begin, last + 1):
+        total += score_ring[m, column]
+        column += 1
+        if column == length:
+            column = 0
+    return total
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _after(t, x, cumulative, intensity):
+    """(time, day) at which the cumulative calendar intensity from ``t`` reaches ``x``.
+
+    Inverts the piecewise-linear cumulative intensity: the next candidate purchase after
+    ``t`` when ``x`` is an exponential draw divided by the member's rate. (inf, FAR) when it
+    falls beyond the horizon.
+    """
+    n_days = intensity.size
+    k = np.int64(np.floor(t))
+    if k >= n_days:
+        return np.inf, FAR
+    c = cumulative[k] + (t - k) * intensity[k] + x
+    k2 = np.int64(np.searchsorted(cumulative, c, side="right") - 1)
+    if k2 >= n_days:
+        return np.inf, FAR
+    t2 = k2 + (c - cumulative[k2]) / intensity[k2]
+    return min(max(t2, t), k2 + 1 - 1e-9), k2
+
+
+@numba.njit(cache=True, error_model="numpy")
+def redraw(idx, t, only_if_higher, members, rates, days, rings, effects):
+    """Draw new candidates for members ``idx`` from day ``t`` (their state just changed).
+
+    With ``only_if_higher`` a member keeps its candidate unless the bound rose. Members
+    waiting for a forced purchase (bound -1) keep it.
+    """
+    alive, tier, last_redeem, contact_day, contact_kind = (
+        members[0], members[1], members[10], members[11], members[12])  # fmt: skip
+    next_t, next_day, cand_bound, states = members[14], members[15], members[17], members[20]
+    lam, tier_factor, contact_uplift, targeted_max = rates[0], rates[3], rates[5], rates[6]
+    cumulative, intensity = days[0], days[1]
+    score_ring, score_first, score_last, score_unit, thresholds = (
+        rings[2], rings[4], rings[5], rings[6], rings[7])  # fmt: skip
+    goal_lift, goal_start, redeem_lift, redeem_days, contact_days = effects
+    top = thresholds.size - 1
+    for i in range(idx.size):
+        m = idx[i]
+        if not alive[m] or cand_bound[m] < 0:
+            continue
+        level = tier[m]
+        progress = 0.0
+        if level < top and goal_lift > 0:
+            score = _score_total(score_ring, m, score_first, score_last) / score_unit
+            progress = score / max(thresholds[level + 1], 1e-9)
+        bound = targeted_max * _factor(
+            tier_factor[level], level < top, progress, goal_lift, goal_start,
+            t - last_redeem[m] <= redeem_days, redeem_lift, t - contact_day[m] <= contact_days,
+            contact_uplift[contact_kind[m]], True,
+        )  # fmt: skip
+        if only_if_higher and bound <= cand_bound[m]:
+            continue
+        state, e = exponential(states[m, 0])
+        states[m, 0] = state
+        next_t[m], next_day[m] = _after(float(t), e / (lam[m] * bound), cumulative, intensity)
+        cand_bound[m] = bound
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _book(m, slot, points, lots, balance):
+    """Add ``points`` to member ``m``'s lot ``slot``; False if the 32-bit lot would overflow."""
+    if lots[m, slot] + points > LOT_MAX:
+        return False
+    lots[m, slot] += points
+    balance[m] += points
+    return True
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _record(record, n, kind, m, d, gross, a, b):
+    record[0][n] = kind
+    record[1][n] = m
+    record[2][n] = d
+    record[3][n] = gross
+    record[4][n] = a
+    record[5][n] = b
+    return n + 1
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, targeted,
+           segments, quadrants, redeem, acc, cnt, record, n_rec, trace):  # fmt: skip
+    """Advance members ``lo..hi-1`` through the window; accumulators go to row ``c``.
+
+    Returns the trace records written so far and the member to resume from (``hi`` when
+    done; earlier only when the trace record is nearly full).
+    """
+    (
+        alive, tier, balance, lots, purchases, last_purchase, last_activity, join, bmonth,
+        bday, last_redeem, contact_day, contact_kind, coupon, next_t, next_day, trial_time,
+        cand_bound, redeem_day, redeemed_year, states,
+    ) = members  # fmt: skip
+    (lam, p, nu, tier_factor, dropout_factor, contact_uplift, targeted_max, birthday_points,
+     signup_points, gg_p) = rates  # fmt: skip
+    cumulative, intensity, dom, leap = days
+    count_ring, spend_ring, score_ring, score_kind, score_first, score_last, score_unit = (
+        rings[:7])  # fmt: skip
+    thresholds = rings[7]
+    goal_lift, goal_start, redeem_lift, redeem_days, contact_days = effects
+    top = thresholds.size - 1
+    (a, b, month, slot, ring_col, score_col, day_month, immediate, reset, plan, open_days,
+     expire_kind, expire_slots, lapse_month, report, fifo, month_first) = window  # fmt: skip
+    table, params = pricing
+    ptr = table[0]
+    factors = targeted
+    t_ptr = factors[0]
+    need_lifecycle, need_quadrant = segments[5], quadrants[3]
+    (intercept, balance_coef, balance_scale, tier_coefs, share, minimum, unit,
+     max_year) = redeem  # fmt: skip
+    shared = score_kind < 0
+    is_leap = leap[a]
+    n_quadrant_col = (month + 1) % 12
+    for m in range(lo, hi):
+        if trace and n_rec + SLACK > record[0].size:
+            return n_rec, m
+        s_event, s_spend, s_other = states[m, 0], states[m, 1], states[m, 2]
+        if reset:
+            count_ring[m, ring_col] = 0
+            spend_ring[m, ring_col] = 0
+            if not shared:
+                score_ring[m, score_col] = 0
+        j = join[m]
+        if plan:
+            planned = NEVER
+            if alive[m] and j < a and balance[m] >= max(minimum, 1):
+                logit = (intercept + balance_coef * np.log1p(balance[m] / balance_scale)
+                         + tier_coefs[tier[m]])  # fmt: skip
+                s_other, u = uniform(s_other)
+                if u < 1.0 / (1.0 + np.exp(-logit)):
+                    s_other, u = uniform(s_other)
+                    planned = open_days[np.int64(u * open_days.size)]
+            redeem_day[m] = planned
+        signup = a <= j <= b
+        birthday = FAR
+        bm, bd = bmonth[m], bday[m]
+        if not is_leap and bm == 2 and bd == 29:
+            bd = 28
+        if bm == day_month:
+            at = a + (bd - dom[a])
+            if a <= at <= b:
+                birthday = at
+        redemption = redeem_day[m] if a <= redeem_day[m] <= b else FAR
+        trial = False
+        # The qualifying score (in ring units) is read once, then kept up to date here.
+        score_known = False
+        score_total = np.int64(0)
+        while True:
+            # The member's next day with something to do.
+            d = np.int64(next_day[m])
+            if signup and j < d:
+                d = j
+            if birthday < d:
+                d = birthday
+            if redemption < d:
+                d = redemption
+            if d > b:
+                break
+            # Start of the day: sign-up bonus and first purchase, birthday bonus.
+            if signup and j == d:
+                signup = False
+                if signup_points > 0:
+                    if not _book(m, slot, signup_points, lots, balance):
+                        cnt[c, C_ERROR] = ERR_LOT
+                        return n_rec, hi
+                    cnt[c, C_BONUS] += signup_points
+                    if trace:
+                        n_rec = _record(record, n_rec, R_BONUS, m, d, 0.0, signup_points, 0)
+                next_t[m] = d + trial_time[m]
+                next_day[m] = d
+                trial = True
+            if birthday == d:
+                birthday = FAR
+                last = last_purchase[m]
+                if j <= d and last > NEVER and d - last <= 365:
+                    points = birthday_points[tier[m]]
+                    if points > 0:
+                        if not _book(m, slot, points, lots, balance):
+                            cnt[c, C_ERROR] = ERR_LOT
+                            return n_rec, hi
+                        cnt[c, C_BONUS] += points
+                        if trace:
+                            n_rec = _record(record, n_rec, R_BONUS, m, d, 0.0, points, 0)
+            # The day's purchases (candidates in time order).
+            dom_d = dom[d]
+            today_birthday = bm == day_month and bd == dom_d
+            birthday_month = bm == day_month
+            lo_p, hi_p = ptr[d], ptr[d + 1]
+            lo_t, hi_t = t_ptr[d], t_ptr[d + 1]
+            while next_day[m] == d:
+                t = tier[m]
+                if not score_known and (immediate or (goal_lift > 0 and t < top)):
+                    score_total = _score_total(score_ring, m, score_first, score_last)
+                    score_known = True
+                if trial or cand_bound[m] < 0:
+                    accepted = True
+                else:
+                    progress = 0.0
+                    if t < top and goal_lift > 0:
+                        progress = score_total / score_unit / max(thresholds[t + 1], 1e-9)
+                    h = _factor(
+                        tier_factor[t], t < top, progress, goal_lift, goal_start,
+                        d - last_redeem[m] <= redeem_days, redeem_lift,
+                        d - contact_day[m] <= contact_days, contact_uplift[contact_kind[m]],
+                        False,
+                    )  # fmt: skip
+                    if hi_t > lo_t:
+                        lifecycle = 0
+                        if need_lifecycle:
+                            lifecycle = _lifecycle_one(segments, d, j, last_purchase[m],
+                                                       purchases[m])  # fmt: skip
+                        quadrant = 0
+                        if need_quadrant:
+                            quadrant = _quadrant_one(quadrants, count_ring, spend_ring, m,
+                                                     ring_col)  # fmt: skip
+                        for k in range(lo_t, hi_t):
+                            if _targets(factors, k, t, lifecycle, quadrant, today_birthday,
+                                        birthday_month):  # fmt: skip
+                                h = h * factors[4][k]
+                    if h > cand_bound[m] * (1 + 1e-12):
+                        # The thinning bound must hold; a broken bound would bias purchases.
+                        cnt[c, C_ERROR] = ERR_BOUND
+                        return n_rec, hi
+                    s_event, u = uniform(s_event)
+                    accepted = u * cand_bound[m] < h
+                if accepted:
+                    if trace and n_rec >= record[0].size:
+                        cnt[c, C_ERROR] = ERR_RECORD
+                        return n_rec, hi
+                    lifecycle = (_lifecycle_one(segments, d, j, last_purchase[m], purchases[m])
+                                 if need_lifecycle else 0)  # fmt: skip
+                    quadrant = (_quadrant_one(quadrants, count_ring, spend_ring, m, ring_col)
+                                if need_quadrant else 0)  # fmt: skip
+                    s_spend, g = gamma(s_spend, gg_p)
+                    gross = _round_to(g / nu[m], 100.0)
+                    gross, discount, net, base, points = _price_one(
+                        table, lo_p, hi_p, params, gross, t, float(balance[m]), today_birthday,
+                        birthday_month, lifecycle, quadrant,
+                    )  # fmt: skip
+                    if not _book(m, slot, points, lots, balance):
+                        cnt[c, C_ERROR] = ERR_LOT
+                        return n_rec, hi
+                    acc[c, A_GROSS] += gross
+                    acc[c, A_DISCOUNT] += discount
+                    acc[c, A_NET] += net
+                    cnt[c, C_BASE] += base
+                    cnt[c, C_BONUS] += points - base
+                    if trace:
+                        n_rec = _record(record, n_rec, R_PURCHASE, m, d, gross, base, points)
+                    cents = np.int64(np.rint(net * 100))
+                    spend_ring[m, ring_col] += cents
+                    count_ring[m, ring_col] += 1
+                    step = cents
+                    if not shared:
+                        if score_kind == 1:
+                            step = 1
+                        elif score_kind == 2:
+                            step = points
+                        score_ring[m, score_col] += step
+                    score_total += step
+                    purchases[m] += 1
+                    last_purchase[m] = d
+                    last_activity[m] = month
+                    if coupon[m] > 0 and d - contact_day[m] <= contact_days:
+                        acc[c, A_COUPON] += coupon[m]
+                        coupon[m] = 0.0
+                    if immediate:
+                        tier[m] = max(tier[m], _qualified_one(thresholds, score_total / score_unit))
+                    if not trial:
+                        s_other, u = uniform(s_other)
+                        if u < p[m] * dropout_factor[tier[m]]:
+                            alive[m] = False
+                            next_t[m] = np.inf
+                            next_day[m] = FAR
+                            cnt[c, C_CHURNED] += 1
+                            break
+                trial = False
+                # The next candidate, bounded by the factor as it stands now.
+                t = tier[m]
+                if not score_known and goal_lift > 0 and t < top:
+                    score_total = _score_total(score_ring, m, score_first, score_last)
+                    score_known = True
+                progress = 0.0
+                if t < top and goal_lift > 0:
+                    progress = score_total / score_unit / max(thresholds[t + 1], 1e-9)
+                bound = targeted_max * _factor(
+                    tier_factor[t], t < top, progress, goal_lift, goal_start,
+                    d - last_redeem[m] <= redeem_days, redeem_lift,
+                    d - contact_day[m] <= contact_days, contact_uplift[contact_kind[m]], True,
+                )  # fmt: skip
+                s_event, e = exponential(s_event)
+                next_t[m], next_day[m] = _after(next_t[m], e / (lam[m] * bound), cumulative,
+                                                intensity)  # fmt: skip
+                cand_bound[m] = bound
+            # A planned redemption (after the day's purchases), members still alive only.
+            if redemption == d:
+                redemption = FAR
+                if alive[m]:
+                    held = balance[m]
+                    room = held
+                    if max_year >= 0:
+                        room = min(room, max(max_year - redeemed_year[m], 0))
+                    room = room // unit * unit
+                    allowed = room if held >= minimum and room > 0 else 0
+                    requested = np.int64(np.floor(allowed * share + _EPSILON)) // unit * unit
+                    units = max(min(requested, allowed), 0) // unit * unit
+                    points = units if units >= max(minimum, 1) else 0
+                    if trace and requested > 0:
+                        n_rec = _record(record, n_rec, R_REQUEST, m, d, 0.0, requested, 0)
+                    if points > 0:
+                        remaining = points
+                        for s in fifo:
+                            take = min(np.int64(lots[m, s]), remaining)
+                            lots[m, s] -= take
+                            remaining -= take
+                            if remaining == 0:
+                                break
+                        balance[m] -= points
+                        redeemed_year[m] += points
+                        last_activity[m] = month
+                        last_redeem[m] = d
+                        cnt[c, C_REDEEMED] += points
+                        cnt[c, C_REDEMPTIONS] += 1
+                        if trace:
+                            n_rec = _record(record, n_rec, R_REDEEM, m, d, 0.0, -points, 0)
+                        if redeem_lift > 0:
+                            # The post-redemption lift raises the factor from tomorrow on.
+                            t = tier[m]
+                            if not score_known and goal_lift > 0 and t < top:
+                                score_total = _score_total(score_ring, m, score_first,
+                                                           score_last)  # fmt: skip
+                                score_known = True
+                            progress = 0.0
+                            if t < top and goal_lift > 0:
+                                progress = (score_total / score_unit
+                                            / max(thresholds[t + 1], 1e-9))  # fmt: skip
+                            bound = targeted_max * _factor(
+                                tier_factor[t], t < top, progress, goal_lift, goal_start,
+                                True, redeem_lift, d + 1 - contact_day[m] <= contact_days,
+                                contact_uplift[contact_kind[m]], True,
+                            )  # fmt: skip
+                            if bound > cand_bound[m] >= 0:
+                                s_event, e = exponential(s_event)
+                                x = e / (lam[m] * bound)
+                                next_t[m], next_day[m] = _after(d + 1.0, x, cumulative, intensity)
+                                cand_bound[m] = bound
+        states[m, 0], states[m, 1], states[m, 2] = s_event, s_spend, s_other
+        # End of the last day: expiry run, then the month-end counts.
+        lost = 0
+        if expire_kind == 1:
+            for s in expire_slots:
+                lost += lots[m, s]
+                lots[m, s] = 0
+        elif expire_kind == 2 and last_activity[m] <= lapse_month and balance[m] > 0:
+            lost = balance[m]
+            lots[m, :] = 0
+        if lost:
+            balance[m] -= lost
+            cnt[c, C_EXPIRED] += lost
+            if trace:
+                n_rec = _record(record, n_rec, R_EXPIRE, m, b, 0.0, -lost, 0)
+        if report:
+            cnt[c, C_TIERS + tier[m]] += 1
+            lifecycle = _lifecycle_one(segments, b + 1, j, last_purchase[m], purchases[m])
+            cnt[c, C_LIFECYCLE + lifecycle] += 1
+            quadrant = _quadrant_one(quadrants, count_ring, spend_ring, m, n_quadrant_col)
+            cnt[c, C_QUADRANT + quadrant] += 1
+            if last_purchase[m] >= month_first:
+                cnt[c, C_PURCHASING] += 1
+    return n_rec, hi
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def window_part(part, parts, hi, window, members, rates, days, rings, effects, pricing,
+                targeted, segments, quadrants, redeem, acc, cnt, record):  # fmt: skip
+    """Advance chunks ``part``, ``part + parts``, ... of members ``0..hi-1`` (no trace).
+
+    Releases the GIL: the engine runs the parts on threads. Chunks are dealt out in turn, so
+    each part gets a fair share of old (busy) and new members.
+    """
+    n_chunks = (hi + CHUNK - 1) // CHUNK
+    for c in range(part, n_chunks, parts):
+        _chunk(c * CHUNK, min((c + 1) * CHUNK, hi), c, window, members, rates, days, rings,
+               effects, pricing, targeted, segments, quadrants, redeem, acc, cnt, record, 0,
+               False)  # fmt: skip
+
+
+@numba.njit(cache=True, error_model="numpy")
+def window_sequential(lo, hi, window, members, rates, days, rings, effects, pricing, targeted,
+                       segments, quadrants, redeem, acc, cnt, record, n_rec):  # fmt: skip
+    """Advance members ``lo..hi-1`` in order, writing the trace record.
+
+    Returns the records written and the member to resume from (``hi`` when done; earlier
+    when the record is nearly full or an error was flagged).
+    """
+    m = lo
+    while m < hi:
+        c = m // CHUNK
+        n_rec, stop = _chunk(m, min((c + 1) * CHUNK, hi), c, window, members, rates, days,
+                             rings, effects, pricing, targeted, segments, quadrants, redeem,
+                             acc, cnt, record, n_rec, True)  # fmt: skip
+        if stop < min((c + 1) * CHUNK, hi) or cnt[c, C_ERROR]:
+            return n_rec, stop
+        m = stop
+    return n_rec, hi
