@@ -89,7 +89,6 @@ from simulations.behavior import BehaviorParams
 from simulations.kernel import (
     FAR,
     LOT_DTYPE,
-    LOT_MAX,
     NEVER,
     PURCHASE_KINDS,
     CampaignTable,
@@ -339,11 +338,9 @@ class _Simulation:
         p_alive = np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_dead - log_alive, 700))), 1)
         alive0 = rng.random(n0) < p_alive
         lam0 = rng.gamma(bg.r + x, 1.0 / np.where(alive0, alpha + T, alpha + tx))
-        p0 = np.where(
-            alive0,
-            rng.beta(bg.a, bg.b + x),
-            rng.beta(bg.a + 1, np.maximum(bg.b + x - 1, 1e-9)),
-        )
+        p0 = np.empty(n0)
+        p0[alive0] = rng.beta(bg.a, bg.b + x[alive0])
+        p0[~alive0] = rng.beta(bg.a + 1, np.maximum(bg.b + x[~alive0] - 1, 1e-9))
         known = (x > 0) & np.isfinite(pop.mean_spend)
         spend = np.where(known, pop.mean_spend, 0.0)
         nu0 = rng.gamma(gg.q + np.where(known, gg.p * x, 0), 1.0 / (gg.gamma + x * spend))
@@ -361,11 +358,8 @@ class _Simulation:
         self.score_len = (
             tiers.qualifying_period.months if tiers.qualifying_period.kind == "rolling" else 12
         )
-        cols = [(start_month - HISTORY_MONTHS + j) % 12 for j in range(HISTORY_MONTHS)]
-        self.count_ring = np.zeros((n, 12), dtype=np.int32)
-        self.spend_ring = np.zeros((n, 12), dtype=np.int64)
-        self.count_ring[:n0, cols] = pop.purchases_by_month
-        self.spend_ring[:n0, cols] = pop.spend_by_month
+        self.count_ring = _ring(pop.purchases_by_month, n, start_month, np.int32)
+        self.spend_ring = _ring(pop.spend_by_month, n, start_month, np.int64)
         metric = tiers.qualifying_metric
         self.score_unit = 100.0 if metric == "spend" else 1.0
         base_rate = policy.points.earn.points_per_unit / policy.points.earn.per_amount
@@ -412,11 +406,10 @@ class _Simulation:
         last_purchase = np.concatenate([pop.last_purchase_day + shift, np.full(m_new, NEVER)])
         self.last_purchase = last_purchase.astype(np.int32)
         join_month = self.cal.month[0] + _months_between(start, self.join)
-        self.last_activity = np.where(
-            self.last_purchase > NEVER,
-            start_month + _months_between(start, self.last_purchase),
-            join_month,
-        ).astype(np.int32)
+        bought = self.last_purchase > NEVER
+        self.last_activity = join_month.astype(np.int32)
+        last_bought = _months_between(start, self.last_purchase[bought])
+        self.last_activity[bought] = start_month + last_bought
         self.last_redeem = np.full(n, NEVER, dtype=np.int32)
         self.redeem_day = np.full(n, NEVER, dtype=np.int32)
         self.contact_day = np.full(n, NEVER, dtype=np.int32)
@@ -455,15 +448,17 @@ class _Simulation:
         missing = len(valid) + 1 - self.lots.shape[1]
         if missing > 0:
             extra = np.zeros((self.n, missing), LOT_DTYPE)
-            self.lots = np.concatenate([self.lots, extra], axis=1)
+            self.lots = extra if not self.lots.shape[1] else np.hstack([self.lots, extra])
             self.slot_key = np.append(self.slot_key, np.full(missing, -1, np.int64))
-        for position, (j, key) in enumerate(valid):
-            # Points the month's spend earned, column by column (no (members, 12) temporaries).
-            derived = np.floor(pop.spend_by_month[:, j] / 100.0 * base_rate * mult + rules.EPSILON)
-            points = derived.astype(np.int64)
-            if share is not None:
-                points = np.where(known, share[:, position], points)
-            self._add_points(slice(0, n0), self._slot(key), points)
+        slots = np.array([self._slot(key) for _, key in valid], dtype=np.int64)
+        columns = np.array([j for j, _ in valid], dtype=np.int64)
+        ok = kernel.opening_lots(
+            pop.spend_by_month, columns, slots, float(base_rate), mult.astype(np.float64),
+            known, np.zeros((0, 0), np.int64) if share is None else share, self.lots,
+            self.balance,
+        )  # fmt: skip
+        if not ok:
+            raise OverflowError(_LOT_OVERFLOW)
 
     def _setup_rates(self) -> None:
         behavior, policy = self.behavior, self.policy
@@ -501,14 +496,6 @@ class _Simulation:
         self.slot_key = np.append(self.slot_key, key)
         self._members = None  # the kernel's tuple holds the old lots array
         return self.lots.shape[1] - 1
-
-    def _add_points(self, idx: np.ndarray | slice, slot: int, points: np.ndarray) -> None:
-        """Book ``points`` to lot column ``slot`` of members ``idx`` (lots are 32-bit)."""
-        lot = self.lots[idx, slot] + np.asarray(points, dtype=np.int64)
-        if lot.size and lot.max() > LOT_MAX:
-            raise OverflowError(_LOT_OVERFLOW)
-        self.lots[idx, slot] = lot
-        self.balance[idx] += points
 
     def _fifo_slots(self) -> np.ndarray:
         used = np.flatnonzero(self.slot_key >= 0)
@@ -940,10 +927,33 @@ def _days_in_month(day: dt.date) -> int:
 
 
 def _months_between(start: dt.date, days: np.ndarray) -> np.ndarray:
-    """Month index offsets (relative to ``start``'s month) of day offsets from ``start``."""
-    dates = np.datetime64(start.isoformat()) + np.asarray(days).astype("timedelta64[D]")
-    months = dates.astype("datetime64[M]").astype(np.int64)
-    return months - np.datetime64(start.isoformat(), "M").astype(np.int64)
+    """Month index offsets (relative to ``start``'s month) of day offsets from ``start``.
+
+    Looks the months up in a table over the span of ``days`` (the days of a population span a
+    few years; converting a million dates one by one is slow).
+    """
+    days = np.asarray(days, dtype=np.int64)
+    if not days.size:
+        return np.zeros(0, np.int64)
+    first, last = int(days.min()), int(days.max())
+    span = np.arange(first, last + 1)
+    dates = np.datetime64(start.isoformat()) + span.astype("timedelta64[D]")
+    table = dates.astype("datetime64[M]").astype(np.int64)
+    table -= np.datetime64(start.isoformat(), "M").astype(np.int64)
+    return table[days - first]
+
+
+def _ring(history: np.ndarray, n: int, start_month: int, dtype) -> np.ndarray:
+    """``(n, 12)`` ring of monthly history: column ``month % 12``, rows past the history zero.
+
+    ``history`` holds the ``HISTORY_MONTHS`` (12) months before ``start_month``, oldest
+    first; the oldest lands in column ``start_month % 12`` (the ring is a rotation).
+    """
+    ring = np.zeros((n, 12), dtype=dtype)
+    n0, k = history.shape[0], start_month % 12
+    ring[:n0, k:] = history[:, : 12 - k]
+    ring[:n0, :k] = history[:, 12 - k :]
+    return ring
 
 
 def _spread_over(total: np.ndarray, parts: int) -> np.ndarray:

@@ -363,6 +363,31 @@ def row_sums_except(ring, col):
     return out
 
 
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def opening_lots(spend, columns, slots, rate, multiplier, known, share, lots, balance):
+    """Book existing members' opening points to their lots; False if a lot would overflow.
+
+    Lot ``v`` of member ``i`` gets the points the spend of history column ``columns[v]``
+    earned (``floor(spend / 100 * rate * multiplier[i])``), or ``share[i, v]`` when the
+    member's balance is ``known`` (``share`` has no rows when no balance is known).
+    """
+    use_share = share.shape[0] > 0
+    for i in range(spend.shape[0]):
+        for v in range(columns.size):
+            if use_share and known[i]:
+                points = np.int64(share[i, v])
+            else:
+                points = np.int64(
+                    np.floor(spend[i, columns[v]] / 100.0 * rate * multiplier[i] + _EPSILON)
+                )
+            total = np.int64(lots[i, slots[v]]) + points
+            if total > LOT_MAX:
+                return False
+            lots[i, slots[v]] = total
+            balance[i] += points
+    return True
+
+
 # ---------------------------------------------------------------------------------------
 # The window kernel
 #
