@@ -110,11 +110,13 @@ def _run(args) -> int:
     if not args.quiet:
         from tqdm import tqdm
 
-        bar = tqdm(total=args.replications, desc="replications", unit="rep", file=sys.stderr)
+        layout = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
+        bar = tqdm(total=100, desc="simulating", file=sys.stderr, bar_format=layout)
 
     def progress(fraction: float, message: str) -> None:
         if bar is not None:
-            bar.n = round(fraction * args.replications)
+            bar.n = round(fraction * 100, 1)
+            bar.set_description_str(f"simulating, {message}", refresh=False)
             bar.refresh()
 
     try:

@@ -1000,13 +1000,23 @@ def simulate_replication(
 # The model: replications (in parallel), baseline with common random numbers, results
 
 
-def _replication_task(args) -> tuple[ReplicationOutput, ReplicationOutput | None]:
+def _replication_task(args, progress=None) -> tuple[ReplicationOutput, ReplicationOutput | None]:
+    """One replication (and its baseline); ``progress(share_done)`` as months finish."""
     policy, baseline, behavior, population, start, months, seed = args
-    scenario = simulate_replication(policy, behavior, population, start, months, seed)
+    runs = 1 if baseline is None else 2
+
+    def months_done(run: int):
+        if progress is None:
+            return None
+        return lambda done, total: progress((run + done / total) / runs)
+
+    scenario = simulate_replication(policy, behavior, population, start, months, seed,
+                                    progress=months_done(0))  # fmt: skip
     base = None
     if baseline is not None:
         # Same seed sequence: the baseline shares every random stream (common random numbers).
-        base = simulate_replication(baseline, behavior, population, start, months, seed)
+        base = simulate_replication(baseline, behavior, population, start, months, seed,
+                                    progress=months_done(1))  # fmt: skip
     return scenario, base
 
 
@@ -1089,7 +1099,13 @@ class Model:
 
         if self.workers == 1 or self.replications == 1:
             for i, task in enumerate(tasks):
-                outputs[i] = _replication_task(task)
+                # In this process the bar moves month by month.
+                def share(part: float, i: int = i) -> None:
+                    if progress is not None:
+                        progress((i + part) / self.replications,
+                                 f"replication {i + 1} of {self.replications}")  # fmt: skip
+
+                outputs[i] = _replication_task(task, share if progress is not None else None)
                 done(i, i + 1)
         else:
             with ProcessPoolExecutor(max_workers=min(self.workers, self.replications)) as pool:

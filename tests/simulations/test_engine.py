@@ -240,6 +240,20 @@ def test_reactivation_contacts_bring_back_the_stated_share():
     assert abs(back - 0.2 * dead) < 4 * np.sqrt(dead * 0.2 * 0.8)
 
 
+def test_progress_moves_month_by_month_up_to_done():
+    seen: list[tuple[float, str]] = []
+    model = Model(
+        CLASSIC, population=Population.synthetic(200, seed=1, as_of=START), months=6,
+        replications=2, seed=4, baseline_policy=CLASSIC.model_copy(update={"campaigns": ()}),
+    )  # fmt: skip
+    model.run(progress=lambda share, message: seen.append((share, message)))
+    shares = [share for share, _ in seen]
+    # Two replications x (scenario + baseline) x 6 months, plus one call per replication.
+    assert len(shares) >= 2 * 2 * 6
+    assert shares == sorted(shares) and shares[-1] == 1.0 and 0 < shares[0] < 0.1
+    assert seen[0][1] == "replication 1 of 2" and seen[-1][1] == "replication 2 of 2"
+
+
 def test_result_is_immutable_bands_summary_and_json_round_trip():
     baseline = CLASSIC.model_copy(update={"campaigns": ()})
     model = Model(
