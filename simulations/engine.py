@@ -116,12 +116,26 @@ _LOT_OVERFLOW = (
 _CONTACT_KINDS = ("activation", "reactivation")
 
 
+def _cores() -> int:
+    return max(len(os.sched_getaffinity(0)), 1) if hasattr(os, "sched_getaffinity") else 1
+
+
+_SHARE = 1  # worker processes sharing the cores (set in replication worker processes)
+
+
 def _threads() -> int:
-    """Threads for the window kernel: MEMBERLAB_THREADS, else the cores this process may use."""
+    """Threads for the window kernel: MEMBERLAB_THREADS, else this process's share of cores."""
     wanted = os.environ.get("MEMBERLAB_THREADS", "")
     if wanted.isdigit() and int(wanted) > 0:
         return int(wanted)
-    return max(len(os.sched_getaffinity(0)), 1) if hasattr(os, "sched_getaffinity") else 1
+    return max(_cores() // _SHARE, 1)
+
+
+def _worker_task(args, share: int):
+    """`_replication_task` in a worker process that shares the cores with ``share`` others."""
+    global _SHARE
+    _SHARE = share
+    return _replication_task(args)
 
 
 def _run_parts(hi: int, args: tuple, acc: np.ndarray, cnt: np.ndarray, record: tuple) -> None:
@@ -1108,8 +1122,11 @@ class Model:
                 outputs[i] = _replication_task(task, share if progress is not None else None)
                 done(i, i + 1)
         else:
-            with ProcessPoolExecutor(max_workers=min(self.workers, self.replications)) as pool:
-                futures = {pool.submit(_replication_task, task): i for i, task in enumerate(tasks)}
+            processes = min(self.workers, self.replications)
+            with ProcessPoolExecutor(max_workers=processes) as pool:
+                futures = {
+                    pool.submit(_worker_task, task, processes): i for i, task in enumerate(tasks)
+                }
                 from concurrent.futures import as_completed
 
                 for finished, future in enumerate(as_completed(futures), start=1):
