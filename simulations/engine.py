@@ -238,6 +238,11 @@ class _Calendar:
             self.review[i] = rules.is_review_day(policy, day)
         self.intensity = g
         self.cumulative = np.concatenate([[0.0], np.cumsum(g)])
+        # Guide table for inverting the cumulative intensity (see `kernel._after`).
+        total = float(self.cumulative[-1])
+        self.guide_width = total / self.n_days if total > 0 else 1.0
+        levels = np.arange(self.n_days + 1) * self.guide_width
+        self.guide = (np.searchsorted(self.cumulative, levels, side="right") - 1).astype(np.int64)
         self.pricing = CampaignTable.build(
             policy,
             [tuple(c for c in running if c.kind in PURCHASE_KINDS) for running in self.campaigns],
@@ -598,7 +603,7 @@ class _Simulation:
             (policy.points.bonuses.birthday + bonus).astype(np.int64),
             int(policy.points.bonuses.signup), float(behavior.gamma_gamma.p),
         )  # fmt: skip
-        self.days = (cal.cumulative, cal.intensity, cal.dom, cal.leap)
+        self.days = (cal.cumulative, cal.intensity, cal.dom, cal.leap, cal.guide, cal.guide_width)
         redemption, params = policy.points.redemption, behavior.redemption
         coefs = params.tier_coefs + (params.tier_coefs[-1],) * self.n_tiers
         yearly = redemption.max_points_per_year

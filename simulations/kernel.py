@@ -398,7 +398,8 @@ def opening_lots(spend, columns, slots, rate, multiplier, known, share, lots, ba
 #            candidates, spend, dropout and redemption)
 #   rates:   lam, p, nu, tier_factor, dropout_factor, contact_uplift, targeted_max,
 #            birthday_points (by tier), signup_points, gamma-gamma p
-#   days:    cumulative intensity, intensity, day of month, leap year (per day)
+#   days:    cumulative intensity, intensity, day of month, leap year (per day), guide table
+#            of the cumulative intensity and its step
 #   rings:   count_ring, spend_ring, score_ring, score_kind (-1: the spend ring), first and
 #            last month of the qualifying score, score unit, tier thresholds
 #   effects: goal-gradient lift and start, post-redemption lift and days, contact days
@@ -448,19 +449,27 @@ def _score_total(score_ring, m, first, last):
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _after(t, x, cumulative, intensity):
+def _after(t, x, cumulative, intensity, guide, width):
     """(time, day) at which the cumulative calendar intensity from ``t`` reaches ``x``.
 
     Inverts the piecewise-linear cumulative intensity: the next candidate purchase after
     ``t`` when ``x`` is an exponential draw divided by the member's rate. (inf, FAR) when it
-    falls beyond the horizon.
+    falls beyond the horizon. The day is found through a guide table (Chen & Asau 1974):
+    ``guide[b]`` is the last day whose cumulative intensity is at most ``b * width``, a step
+    or two from the answer, which is exactly ``searchsorted(cumulative, c, "right") - 1``.
     """
     n_days = intensity.size
     k = np.int64(np.floor(t))
     if k >= n_days:
         return np.inf, FAR
     c = cumulative[k] + (t - k) * intensity[k] + x
-    k2 = np.int64(np.searchsorted(cumulative, c, side="right") - 1)
+    if not c < cumulative[n_days]:  # beyond the horizon (or not a number)
+        return np.inf, FAR
+    k2 = guide[min(np.int64(c / width), guide.size - 1)]
+    while k2 > 0 and cumulative[k2] > c:
+        k2 -= 1
+    while k2 < n_days and cumulative[k2 + 1] <= c:
+        k2 += 1
     if k2 >= n_days:
         return np.inf, FAR
     t2 = k2 + (c - cumulative[k2]) / intensity[k2]
@@ -478,7 +487,7 @@ def redraw(idx, t, only_if_higher, members, rates, days, rings, effects):
         members[0], members[1], members[10], members[11], members[12])  # fmt: skip
     next_t, next_day, cand_bound, states = members[14], members[15], members[17], members[20]
     lam, tier_factor, contact_uplift, targeted_max = rates[0], rates[3], rates[5], rates[6]
-    cumulative, intensity = days[0], days[1]
+    cumulative, intensity, guide, width = days[0], days[1], days[4], days[5]
     score_ring, score_first, score_last, score_unit, thresholds = (
         rings[2], rings[4], rings[5], rings[6], rings[7])  # fmt: skip
     goal_lift, goal_start, redeem_lift, redeem_days, contact_days = effects
@@ -501,7 +510,9 @@ def redraw(idx, t, only_if_higher, members, rates, days, rings, effects):
             continue
         state, e = exponential(states[m, 0])
         states[m, 0] = state
-        next_t[m], next_day[m] = _after(float(t), e / (lam[m] * bound), cumulative, intensity)
+        next_t[m], next_day[m] = _after(
+            float(t), e / (lam[m] * bound), cumulative, intensity, guide, width
+        )
         cand_bound[m] = bound
 
 
@@ -541,7 +552,7 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
     ) = members  # fmt: skip
     (lam, p, nu, tier_factor, dropout_factor, contact_uplift, targeted_max, birthday_points,
      signup_points, gg_p) = rates  # fmt: skip
-    cumulative, intensity, dom, leap = days
+    cumulative, intensity, dom, leap, guide, width = days
     count_ring, spend_ring, score_ring, score_kind, score_first, score_last, score_unit = (
         rings[:7])  # fmt: skip
     thresholds = rings[7]
@@ -738,7 +749,7 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
                 )  # fmt: skip
                 s_event, e = exponential(s_event)
                 next_t[m], next_day[m] = _after(next_t[m], e / (lam[m] * bound), cumulative,
-                                                intensity)  # fmt: skip
+                                                intensity, guide, width)  # fmt: skip
                 cand_bound[m] = bound
             # A planned redemption (after the day's purchases), members still alive only.
             if redemption == d:
@@ -790,7 +801,9 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
                             if bound > cand_bound[m] >= 0:
                                 s_event, e = exponential(s_event)
                                 x = e / (lam[m] * bound)
-                                next_t[m], next_day[m] = _after(d + 1.0, x, cumulative, intensity)
+                                next_t[m], next_day[m] = _after(
+                                    d + 1.0, x, cumulative, intensity, guide, width
+                                )
                                 cand_bound[m] = bound
         states[m, 0], states[m, 1], states[m, 2] = s_event, s_spend, s_other
         # End of the last day: expiry run, then the month-end counts.

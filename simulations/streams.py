@@ -16,12 +16,14 @@ in a register inside compiled loops):
 
 * uniform on [0, 1): the top 53 bits of an output;
 * exponential(1): ``-log(1 - U)``;
-* standard normal: Box & Muller (1958), one of the pair;
+* standard normal: the ziggurat method (Marsaglia & Tsang 2000);
 * gamma(shape, 1): Marsaglia & Tsang (2000), "A simple method for generating gamma
   variables", ACM TOMS 26(3), with their ``U ** (1 / shape)`` boost for shapes below 1.
 """
 
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
@@ -33,7 +35,6 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2 ** -53
-_TWO_PI = 2.0 * np.pi
 
 
 @numba.njit(cache=True, inline="always")
@@ -58,12 +59,57 @@ def exponential(state):
     return state, -np.log1p(-u)
 
 
-@numba.njit(cache=True, inline="always")
+def _ziggurat(layers: int = 256, r: float = 3.6541528853610088) -> tuple[np.ndarray, np.ndarray]:
+    """Layer edges ``x`` and fast-path ratios ``x[i + 1] / x[i]`` of the normal ziggurat.
+
+    ``layers`` strips of equal area ``v`` under ``exp(-x**2 / 2)``; the base strip holds the
+    tail beyond ``r`` (Marsaglia & Tsang 2000; Doornik 2005 for the layout used here).
+    """
+    density = lambda x: math.exp(-0.5 * x * x)  # noqa: E731
+    v = r * density(r) + math.sqrt(2 * math.pi) * 0.5 * math.erfc(r / math.sqrt(2))
+    x = np.empty(layers + 1)
+    x[0], x[1] = v / density(r), r
+    for i in range(2, layers):
+        x[i] = math.sqrt(-2.0 * math.log(v / x[i - 1] + density(x[i - 1])))
+    x[layers] = 0.0
+    return x, x[1:] / x[:-1]
+
+
+_ZX, _ZRATIO = _ziggurat()
+_ZR = float(_ZX[1])
+_LAYER = np.uint64(0xFF)
+
+
+@numba.njit(cache=True)
 def normal(state):
-    """Standard normal (Box-Muller)."""
-    state, u1 = uniform(state)
-    state, u2 = uniform(state)
-    return state, np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(_TWO_PI * u2)
+    """Standard normal by the ziggurat method.
+
+    Marsaglia & Tsang 2000, "The Ziggurat Method for Generating Random Variables", J. Stat.
+    Software 5(8); the layout of Doornik 2005. One 64-bit output gives the layer (low 8 bits)
+    and a uniform on (-1, 1) (top 53 bits); about 99% of draws return on the first comparison.
+    """
+    while True:
+        state = state + _GOLDEN
+        z = mix64(state)
+        i = np.int64(z & _LAYER)
+        u = 2.0 * (np.float64(z >> _S11) * _TO_UNIT) - 1.0
+        if abs(u) < _ZRATIO[i]:
+            return state, u * _ZX[i]
+        if i == 0:
+            # The tail beyond r (Marsaglia 1964): exponential proposals, accepted by a test.
+            while True:
+                state, a = uniform(state)
+                state, b = uniform(state)
+                x = -np.log1p(-a) / _ZR
+                if -2.0 * np.log1p(-b) > x * x:
+                    break
+            return state, (_ZR + x) if u > 0 else -(_ZR + x)
+        x = u * _ZX[i]
+        f0 = np.exp(-0.5 * (_ZX[i] * _ZX[i] - x * x))
+        f1 = np.exp(-0.5 * (_ZX[i + 1] * _ZX[i + 1] - x * x))
+        state, w = uniform(state)
+        if f1 + w * (f0 - f1) < 1.0:
+            return state, x
 
 
 @numba.njit(cache=True)

@@ -70,3 +70,15 @@ def test_neighbouring_members_draw_unrelated_numbers():
     b = _draw(states[1], 20_000, 0, 0.0)
     assert abs(np.corrcoef(a, b)[0, 1]) < 4 / np.sqrt(20_000)
     assert stats.ks_2samp(a, b).pvalue > 1e-3
+
+
+def test_normal_tails_have_the_right_mass():
+    """The ziggurat's base strip holds the tail beyond 3.654: its mass must be right too."""
+    n = 2_000_000
+    z = _draw(_state(17), n, 2, 0.0)
+    for cut in (1.0, 2.5, 3.6541528853610088, 4.0):
+        expected = 2 * stats.norm.sf(cut)
+        observed = np.mean(np.abs(z) > cut)
+        assert abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / n)
+    assert np.mean(z**2) == pytest.approx(1.0, abs=4 * np.sqrt(2 / n))
+    assert abs(np.mean(z**3)) < 4 * np.sqrt(15 / n)  # symmetric
