@@ -80,7 +80,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
-from scipy.special import betaln
 
 from policies import rules
 from policies.model import Campaign, InactivityExpiry, NoExpiry, Policy
@@ -92,6 +91,7 @@ from simulations.kernel import (
     NEVER,
     PURCHASE_KINDS,
     CampaignTable,
+    betaln,
     price_purchases_compiled,
     pricing_params,
     row_sums_except,

@@ -26,6 +26,7 @@ time-varying process.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numba
@@ -386,6 +387,22 @@ def opening_lots(spend, columns, slots, rate, multiplier, known, share, lots, ba
             lots[i, slots[v]] = total
             balance[i] += points
     return True
+
+
+@numba.njit(cache=True)
+def betaln(a, b):
+    """The log beta function log B(a, b[i]) for each ``b[i]`` (NaN unless a, b[i] > 0).
+
+    lgamma(a) + lgamma(b) - lgamma(a + b); compiled so that running a simulation does not
+    import scipy (a tenth of a second).
+    """
+    out = np.empty(b.size)
+    for i in range(b.size):
+        if a > 0 and b[i] > 0:
+            out[i] = math.lgamma(a) + math.lgamma(b[i]) - math.lgamma(a + b[i])
+        else:
+            out[i] = np.nan
+    return out
 
 
 # ---------------------------------------------------------------------------------------
