@@ -440,7 +440,7 @@ class _Simulation:
         self.cand_bound = np.zeros(n)
         self.n_joined = int(np.searchsorted(self.join, np.int32(-1), side="right"))
         self.active_ref = (self.last_purchase[: self.n_joined] >= -365).copy()
-        self.active_history: list[np.ndarray] = []
+        self.active_history: dict[int, tuple[np.ndarray, int]] = {}
 
     def _opening_lots(self, pop, start, start_month, base_rate) -> None:
         policy = self.policy
@@ -844,8 +844,13 @@ class _Simulation:
         fixed = float(self.cal.fixed_cost[month_start : d + 1].sum())
         campaign = acc["campaign_cost"] + fixed
         active_now = self.last_purchase[:nj] >= d - 364
-        self.active_history.append(active_now)
-        ref = self.active_ref if k < 12 else self.active_history[k - 12]
+        # Who was active 12 months ago (kept as bits, only as long as needed).
+        self.active_history[k] = (np.packbits(active_now), active_now.size)
+        if k < 12:
+            ref = self.active_ref
+        else:
+            bits, size = self.active_history.pop(k - 12)
+            ref = np.unpackbits(bits, count=size).astype(bool)
         held = active_now[: ref.size] & ref
         retention = float(held.sum() / ref.sum()) if ref.sum() else float("nan")
         record = {
