@@ -68,8 +68,24 @@ def _database_population(start: dt.date, behavior):
     return Population.from_frame(snapshot, as_of=start)
 
 
+def _small_pages() -> None:
+    """Ask numpy not to request transparent huge pages for its arrays in this process.
+
+    A run allocates its member arrays once and touches them at once; zeroing whole 2 MB pages
+    on first touch cost more than the pages save here (1M members x 24 months: 5.4-5.9 s
+    with huge pages, 4.9 s without).
+    """
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # a numpy without the switch: keep its default
+        return
+    _set_madvise_hugepage(False)
+
+
 def _run(args) -> int:
     from policies.errors import PolicyValidationError
+
+    _small_pages()
     from policies.io import load_policy, write_atomic
     from simulations.behavior import DEFAULT_BEHAVIOR, load_behavior
     from simulations.engine import Model
