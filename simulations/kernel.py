@@ -632,16 +632,11 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
                 d = redemption
             if d > b:
                 break
-            # Start of the day: sign-up bonus and first purchase, birthday bonus.
+            # Start of the day: sign-up bonus (and the first purchase), birthday bonus.
+            bonus = np.int64(0)
             if signup and j == d:
                 signup = False
-                if signup_points > 0:
-                    if not _book(m, slot, signup_points, lots, balance):
-                        cnt[c, C_ERROR] = ERR_LOT
-                        return n_rec, hi
-                    cnt[c, C_BONUS] += signup_points
-                    if trace:
-                        n_rec = _record(record, n_rec, R_BONUS, m, d, 0.0, signup_points, 0)
+                bonus += signup_points
                 next_t[m] = d + trial_time[m]
                 next_day[m] = d
                 trial = True
@@ -649,14 +644,14 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
                 birthday = FAR
                 last = last_purchase[m]
                 if j <= d and last > NEVER and d - last <= 365:
-                    points = birthday_points[tier[m]]
-                    if points > 0:
-                        if not _book(m, slot, points, lots, balance):
-                            cnt[c, C_ERROR] = ERR_LOT
-                            return n_rec, hi
-                        cnt[c, C_BONUS] += points
-                        if trace:
-                            n_rec = _record(record, n_rec, R_BONUS, m, d, 0.0, points, 0)
+                    bonus += birthday_points[tier[m]]
+            if bonus > 0:
+                if not _book(m, slot, bonus, lots, balance):
+                    cnt[c, C_ERROR] = ERR_LOT
+                    return n_rec, hi
+                cnt[c, C_BONUS] += bonus
+                if trace:
+                    n_rec = _record(record, n_rec, R_BONUS, m, d, 0.0, bonus, 0)
             # The day's purchases (candidates in time order).
             dom_d = dom[d]
             today_birthday = bm == day_month and bd == dom_d
