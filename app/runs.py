@@ -75,7 +75,7 @@ def scenarios() -> dict[str, Policy]:
 
 
 def simulation_controls(prefix: str) -> RunSettings:
-    """The population, horizon, replications and seed widgets (small, fast defaults)."""
+    """The population, horizon, replications and seed widgets (defaults run in about a second)."""
     store = database.prepared_store()
     sources = ["synthetic"] + (["database"] if store is not None else [])
     c1, c2, c3, c4, c5 = st.columns(5)
@@ -90,17 +90,17 @@ def simulation_controls(prefix: str) -> RunSettings:
     members = c2.number_input(
         t("runs.members"),
         min_value=100,
-        max_value=200_000,
+        max_value=1_000_000,
         value=5_000,
         step=1_000,
         key=f"{prefix}_members",
         disabled=population == "database",
     )
     months = c3.number_input(
-        t("runs.months"), min_value=1, max_value=60, value=12, key=f"{prefix}_months"
+        t("runs.months"), min_value=1, max_value=60, value=24, key=f"{prefix}_months"
     )
     replications = c4.number_input(
-        t("runs.replications"), min_value=1, max_value=100, value=5, key=f"{prefix}_reps"
+        t("runs.replications"), min_value=1, max_value=100, value=10, key=f"{prefix}_reps"
     )
     seed = c5.number_input(t("runs.seed"), min_value=0, value=42, step=1, key=f"{prefix}_seed")
     today = dt.date.today()

@@ -20,7 +20,7 @@ if not kept:
     if st.button(t("finance.run_default"), key="finance_run_default"):
         policy = state.policy()
         settings = runs.RunSettings(
-            "synthetic", 5_000, 12, 5, 42, pd.Timestamp.today().date().replace(day=1)
+            "synthetic", 5_000, 24, 10, 42, pd.Timestamp.today().date().replace(day=1)
         )
         with st.spinner(t("simulate.running")):
             result = runs.simulate(policy, settings)
