@@ -295,7 +295,7 @@ class _Simulation:
         self.cal = _Calendar(policy, behavior, start, months)
         self.progress = progress
         self.trace = Trace() if trace else None
-        streams = seed.spawn(7)
+        streams = _children(seed, 7)
         rng_members, rng_arrivals = (np.random.default_rng(s) for s in streams[:2])
         self.rng_contact = np.random.default_rng(streams[6])
         self.n_tiers = len(policy.tiers.tiers)
@@ -943,6 +943,21 @@ class _Simulation:
             else None,
             trace=self.trace,
         )
+
+
+def _children(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
+    """The first ``n`` children of ``seed``, the same on every call.
+
+    ``SeedSequence.spawn`` counts the children it has handed out, so a second replication
+    with the same seed object (the baseline of common random numbers) would get other
+    streams; these are derived from the seed's identity alone.
+    """
+    return [
+        np.random.SeedSequence(
+            seed.entropy, spawn_key=(*seed.spawn_key, i), pool_size=seed.pool_size
+        )  # fmt: skip
+        for i in range(n)
+    ]
 
 
 def _days_in_month(day: dt.date) -> int:
