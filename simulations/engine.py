@@ -344,30 +344,16 @@ class _Simulation:
         self.bmonth = np.concatenate([pop.birthday_month, months_]).astype(np.int8)
         self.bday = np.concatenate([pop.birthday_day, days_]).astype(np.int8)
 
-        # Latent BG/NBD and Gamma-Gamma parameters.
+        # Latent BG/NBD and Gamma-Gamma parameters (temporaries freed before the rings).
+        lam0, p0, nu0, alive0 = self._latent(pop, shift, rng)
         bg, gg = behavior.bgnbd, behavior.gamma_gamma
         alpha = bg.alpha / behavior.daily_rate_scale()
-        x = pop.repeat_purchases.astype(np.float64)
-        T = np.maximum(-(pop.join_day + shift), 0).astype(np.float64)
-        tx = np.clip(pop.last_purchase_day - pop.join_day, 0, None).astype(np.float64)
-        tx = np.minimum(tx, T)
-        log_alive = betaln(bg.a, bg.b + x) - (bg.r + x) * np.log(alpha + T)
-        with np.errstate(invalid="ignore"):
-            log_dead = betaln(bg.a + 1, bg.b + x - 1) - (bg.r + x) * np.log(alpha + tx)
-        p_alive = np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_dead - log_alive, 700))), 1)
-        alive0 = rng.random(n0) < p_alive
-        lam0 = rng.gamma(bg.r + x, 1.0 / np.where(alive0, alpha + T, alpha + tx))
-        p0 = np.empty(n0)
-        p0[alive0] = rng.beta(bg.a, bg.b + x[alive0])
-        p0[~alive0] = rng.beta(bg.a + 1, np.maximum(bg.b + x[~alive0] - 1, 1e-9))
-        known = (x > 0) & np.isfinite(pop.mean_spend)
-        spend = np.where(known, pop.mean_spend, 0.0)
-        nu0 = rng.gamma(gg.q + np.where(known, gg.p * x, 0), 1.0 / (gg.gamma + x * spend))
         m_new = new_join.size
         self.lam = np.concatenate([lam0, rng.gamma(bg.r, 1.0 / alpha, size=m_new)])
         self.p = np.concatenate([p0, rng.beta(bg.a, bg.b, size=m_new)])
         self.nu = np.concatenate([nu0, rng.gamma(gg.q, 1.0 / gg.gamma, size=m_new)])
         self.alive = np.concatenate([alive0, np.ones(m_new, dtype=bool)])
+        del lam0, p0, nu0, alive0
         self.trial_time = np.concatenate([np.zeros(n0), rng.random(m_new)])
 
         # Purchase history rings (column = month index % 12), qualifying score ring.
@@ -385,7 +371,9 @@ class _Simulation:
         if metric == "spend" and self.score_len == 12:
             self.score_ring = self.spend_ring
         else:
-            self.score_ring = np.zeros((n, self.score_len), dtype=np.int64)
+            # Purchase counts fit 32 bits; spend in cents and points may not.
+            dtype = np.int32 if metric == "purchases" else np.int64
+            self.score_ring = np.zeros((n, self.score_len), dtype=dtype)
             for j in range(HISTORY_MONTHS):
                 month = start_month - HISTORY_MONTHS + j
                 if month < start_month - self.score_len:
@@ -441,6 +429,33 @@ class _Simulation:
         self.n_joined = int(np.searchsorted(self.join, np.int32(-1), side="right"))
         self.active_ref = (self.last_purchase[: self.n_joined] >= -365).copy()
         self.active_history: dict[int, tuple[np.ndarray, int]] = {}
+
+    def _latent(self, pop, shift, rng) -> tuple:
+        """Existing members' rate, dropout probability, spend scale and alive flag.
+
+        Drawn from the BG/NBD and Gamma-Gamma posteriors given each member's history.
+        """
+        behavior = self.behavior
+        bg, gg = behavior.bgnbd, behavior.gamma_gamma
+        n0 = len(pop)
+        alpha = bg.alpha / behavior.daily_rate_scale()
+        x = pop.repeat_purchases.astype(np.float64)
+        T = np.maximum(-(pop.join_day + shift), 0).astype(np.float64)
+        tx = np.clip(pop.last_purchase_day - pop.join_day, 0, None).astype(np.float64)
+        tx = np.minimum(tx, T)
+        log_alive = betaln(bg.a, bg.b + x) - (bg.r + x) * np.log(alpha + T)
+        with np.errstate(invalid="ignore"):
+            log_dead = betaln(bg.a + 1, bg.b + x - 1) - (bg.r + x) * np.log(alpha + tx)
+        p_alive = np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_dead - log_alive, 700))), 1)
+        alive = rng.random(n0) < p_alive
+        lam = rng.gamma(bg.r + x, 1.0 / np.where(alive, alpha + T, alpha + tx))
+        p = np.empty(n0)
+        p[alive] = rng.beta(bg.a, bg.b + x[alive])
+        p[~alive] = rng.beta(bg.a + 1, np.maximum(bg.b + x[~alive] - 1, 1e-9))
+        known = (x > 0) & np.isfinite(pop.mean_spend)
+        spend = np.where(known, pop.mean_spend, 0.0)
+        nu = rng.gamma(gg.q + np.where(known, gg.p * x, 0), 1.0 / (gg.gamma + x * spend))
+        return lam, p, nu, alive
 
     def _opening_lots(self, pop, start, start_month, base_rate) -> None:
         policy = self.policy
