@@ -77,9 +77,10 @@ def _small_pages() -> None:
     """
     try:
         from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:  # a numpy without the switch: keep its default
+
+        _set_madvise_hugepage(False)
+    except (ImportError, TypeError):  # a numpy without the switch: keep its default
         return
-    _set_madvise_hugepage(False)
 
 
 def _run(args) -> int:

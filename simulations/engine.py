@@ -117,7 +117,10 @@ _CONTACT_KINDS = ("activation", "reactivation")
 
 
 def _cores() -> int:
-    return max(len(os.sched_getaffinity(0)), 1) if hasattr(os, "sched_getaffinity") else 1
+    """Cores this process may run on (all cores where the system cannot say)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1
 
 
 _SHARE = 1  # worker processes sharing the cores (set in replication worker processes)
