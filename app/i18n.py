@@ -336,6 +336,16 @@ TEXT: dict[str, dict[str, str]] = {
         " · 随机种子 {seed} · 区间为各次重复的 P10–P90",
     },
     "simulate.migration": {"en": "Tier migration", "zh": "等级迁移"},
+    "simulate.cohorts": {"en": "New members' retention", "zh": "新会员留存"},
+    "simulate.cohorts_title": {
+        "en": "Share of each month's new members buying, by months since joining (P50)",
+        "zh": "各月新入会会员在入会后各月的购买比例（P50）",
+    },
+    "simulate.cohorts_note": {
+        "en": "Month 0 is the joining purchase. Rows: the month members joined.",
+        "zh": "第 0 个月为入会当月的首次购买；每行为一个入会月份。",
+    },
+    "unit.share_buying": {"en": "share buying", "zh": "购买比例"},
     "simulate.migration_title": {
         "en": "Members by tier: start → end of {months} months (P50)",
         "zh": "会员等级：期初 → {months} 个月后（P50）",

@@ -179,3 +179,18 @@ def show_result(run: Run) -> None:
         table = table.reindex(index=[i for i in order if i in table.index])
         table = table.reindex(columns=[c for c in run.policy.tier_names if c in table.columns])
         st.dataframe(table.round(0), width="stretch")
+    cohorts = result.cohort_retention()
+    if len(cohorts):
+        st.subheader(t("simulate.cohorts"))
+        st.altair_chart(
+            charts.heatmap(
+                cohorts,
+                x="months_since_join",
+                y="cohort",
+                value="p50",
+                title=t("simulate.cohorts_title"),
+                unit=t("unit.share_buying"),
+            ),
+            width="stretch",
+        )
+        st.caption(t("simulate.cohorts_note"))

@@ -1,7 +1,8 @@
 """Command line: ``python -m simulations run ...`` and ``python -m simulations calibrate ...``.
 
 ``run`` simulates a policy and writes JSON ``{"summary": {kpi: {p10, p50, p90}}, "monthly":
-[...]}`` (written whole or not at all). Without ``--members`` it simulates the members in the
+[...], "tier_migration": [...], "cohort_retention": [...], ...}`` (written whole or not at
+all). Without ``--members`` it simulates the members in the
 database (the store package), or 20,000 synthetic members when no database is available.
 A policy that does not validate prints the problems and exits with status 2.
 """
@@ -146,6 +147,7 @@ def _run(args) -> int:
         "summary": document["summary"],
         "monthly": document["monthly"],
         "tier_migration": document["tier_migration"],
+        "cohort_retention": json.loads(result.cohort_retention().to_json(orient="records")),
         "breakage": result.breakage,
         "policy_id": result.policy_id,
         "seed": result.seed,

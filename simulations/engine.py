@@ -185,6 +185,7 @@ class ReplicationOutput:
     monthly: list[dict]
     migration: np.ndarray  # (tiers + 1, tiers): row = start tier (last row: joined later)
     urr: float
+    cohorts: list[dict] = field(default_factory=list)  # new members' retention by join month
     final_tier: np.ndarray | None = None
     member_id: np.ndarray | None = None
     join_day: np.ndarray | None = None
@@ -430,6 +431,9 @@ class _Simulation:
         self.next_day = np.full(n, FAR, dtype=np.int32)
         self.cand_bound = np.zeros(n)
         self.n_joined = int(np.searchsorted(self.join, np.int32(-1), side="right"))
+        # Month (0 = the first simulated month) in which each new member joined: its cohort.
+        self.cohort = np.searchsorted(np.array(cal.month_ends), self.join[n0:]).astype(np.int64)
+        self.cohorts: list[dict] = []
         self.active_ref = (self.last_purchase[: self.n_joined] >= -365).copy()
         self.active_history: dict[int, tuple[np.ndarray, int]] = {}
 
@@ -904,12 +908,33 @@ class _Simulation:
         for code, name in enumerate(rules.QUADRANT_CODES):
             record[f"quadrant_{name}"] = int(quadrant[code])
         self.monthly.append(record)
+        self._cohort_rows(k, month_start, nj)
         self.opening = closing
         self.resolved_redeemed += acc["points_redeemed"]
         self.resolved_expired += acc["points_expired"]
         self._reset_month()
         if self.progress is not None:
             self.progress(k + 1, len(self.cal.month_ends))
+
+    def _cohort_rows(self, k: int, month_start: int, nj: int) -> None:
+        """Month ``k``'s retention of each cohort of new members: joined, and bought this month."""
+        cohort = self.cohort[: nj - self.n0]
+        if not cohort.size:
+            return
+        bought = self.last_purchase[self.n0 : nj] >= month_start
+        sizes = np.bincount(cohort, minlength=k + 1)
+        buying = np.bincount(cohort, weights=bought, minlength=k + 1)
+        labels = [self.monthly[c]["month"] for c in range(k + 1)]
+        for c in np.flatnonzero(sizes[: k + 1]):
+            self.cohorts.append(
+                {
+                    "cohort": labels[c],
+                    "month": labels[k],
+                    "months_since_join": int(k - c),
+                    "cohort_size": int(sizes[c]),
+                    "purchasing": int(buying[c]),
+                }
+            )
 
     # -- the calendar ------------------------------------------------------------------
 
@@ -953,6 +978,7 @@ class _Simulation:
             monthly=self.monthly,
             migration=migration,
             urr=float(urr),
+            cohorts=self.cohorts,
             final_tier=self.tier[:nj].copy() if self.trace is not None else None,
             member_id=self.member_id[:nj].copy() if self.trace is not None else None,
             join_day=self.join[:nj].copy() if self.trace is not None else None,
@@ -1138,7 +1164,7 @@ class Model:
         import pandas as pd
 
         from policies.io import content_id
-        from simulations.results import SimulationResult
+        from simulations.results import COHORT_COLUMNS, SimulationResult
 
         population = self.resolved_population()
         seeds = np.random.SeedSequence(self.seed).spawn(self.replications)
@@ -1177,7 +1203,7 @@ class Model:
                     done(futures[future], finished)
 
         cost_per_point = self.policy.points.redemption.cost_per_point
-        frames, urrs, migrations = [], [], []
+        frames, urrs, migrations, cohort_rows = [], [], [], []
         for i, (scenario, base) in enumerate(outputs):
             frame = pd.DataFrame(scenario.monthly)
             frame.insert(0, "replication", i)
@@ -1193,6 +1219,7 @@ class Model:
             frames.append(frame)
             urrs.append(scenario.urr)
             migrations.append(scenario.migration)
+            cohort_rows.extend({"replication": i, **row} for row in scenario.cohorts)
         monthly = pd.concat(frames, ignore_index=True)
         names = list(self.policy.tier_names)
         median = np.median(np.stack(migrations), axis=0)
@@ -1218,5 +1245,6 @@ class Model:
             ),
         }
         return SimulationResult(
-            monthly, pd.DataFrame(rows), urrs, content_id(self.policy), self.seed, inputs
-        )
+            monthly, pd.DataFrame(rows), urrs, content_id(self.policy), self.seed, inputs,
+            cohorts=pd.DataFrame(cohort_rows, columns=list(COHORT_COLUMNS)),
+        )  # fmt: skip

@@ -17,7 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-__all__ = ["KPI_UNITS", "SimulationResult"]
+__all__ = ["COHORT_COLUMNS", "KPI_UNITS", "SimulationResult"]
 
 KPI_UNITS = {
     "revenue_net": "currency",
@@ -42,6 +42,10 @@ KPI_UNITS = {
     "roi": "ratio",
 }
 """Headline KPIs (horizon totals unless named ``_end``/``_closing``) and their units."""
+
+COHORT_COLUMNS = ("replication", "cohort", "month", "months_since_join", "cohort_size",
+                  "purchasing")  # fmt: skip
+"""Cohort records: new members who joined in ``cohort`` and bought in ``month``."""
 
 _TOTALS = (
     "revenue_net",
@@ -69,7 +73,8 @@ class SimulationResult:
         inputs: what was simulated (policy name, months, replications, population, behavior).
     """
 
-    __slots__ = ("_monthly", "_migration", "_urr", "policy_id", "seed", "_inputs", "__dict__")
+    __slots__ = ("_monthly", "_migration", "_urr", "policy_id", "seed", "_inputs", "_cohorts",
+                 "__dict__")  # fmt: skip
 
     def __init__(
         self,
@@ -79,6 +84,7 @@ class SimulationResult:
         policy_id: str,
         seed: int | None,
         inputs: dict,
+        cohorts: pd.DataFrame | None = None,
     ):
         monthly = monthly.reset_index(drop=True).copy()
         for column in monthly.columns:
@@ -90,6 +96,9 @@ class SimulationResult:
         self.policy_id = policy_id
         self.seed = seed
         self._inputs = MappingProxyType(dict(inputs))
+        if cohorts is None:
+            cohorts = pd.DataFrame(columns=list(COHORT_COLUMNS))
+        self._cohorts = cohorts.reset_index(drop=True).copy()
 
     @property
     def monthly(self) -> pd.DataFrame:
@@ -174,6 +183,26 @@ class SimulationResult:
         rows = [{"kpi": kpi, **bands, "unit": KPI_UNITS[kpi]} for kpi, bands in self.kpis.items()]
         return pd.DataFrame(rows, columns=["kpi", "p10", "p50", "p90", "unit"])
 
+    def cohort_retention(self) -> pd.DataFrame:
+        """Retention of the members who join during the horizon, by join-month cohort.
+
+        One row per cohort and month since joining: ``cohort`` (YYYY-MM), ``month``,
+        ``months_since_join``, ``cohort_size`` (P50), and the share of the cohort buying in
+        that month (``p10``, ``p50``, ``p90`` across replications; month 0 is the joining
+        purchase). Empty when nobody joins.
+        """
+        frame = self._cohorts
+        columns = ["cohort", "month", "months_since_join", "cohort_size", "p10", "p50", "p90"]
+        if frame.empty:
+            return pd.DataFrame(columns=columns)
+        frame = frame.assign(share=frame["purchasing"] / frame["cohort_size"])
+        keys = ["cohort", "month", "months_since_join"]
+        grouped = frame.groupby(keys, sort=True)
+        out = grouped["share"].quantile([0.1, 0.5, 0.9]).unstack()
+        out.columns = ["p10", "p50", "p90"]
+        out["cohort_size"] = grouped["cohort_size"].median()
+        return out.reset_index()[columns]
+
     @property
     def tier_migration(self) -> pd.DataFrame:
         """from_tier, to_tier, members: start -> end of horizon (P50 across replications).
@@ -197,6 +226,7 @@ class SimulationResult:
                 },
                 "tier_migration": self._migration.to_dict(orient="records"),
                 "monthly": monthly.to_dict(orient="records"),
+                "cohorts": self._cohorts.to_dict(orient="records"),
             },
             ensure_ascii=False,
             allow_nan=False,
@@ -211,7 +241,11 @@ class SimulationResult:
         migration = pd.DataFrame(
             data["tier_migration"], columns=["from_tier", "to_tier", "members"]
         )
-        return cls(monthly, migration, data["urr"], data["policy_id"], data["seed"], data["inputs"])
+        cohorts = pd.DataFrame(data.get("cohorts", []), columns=list(COHORT_COLUMNS))
+        return cls(
+            monthly, migration, data["urr"], data["policy_id"], data["seed"], data["inputs"],
+            cohorts=cohorts,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         months = self._monthly["month"].nunique()

@@ -44,6 +44,8 @@ def test_simulate_shows_kpis_fans_and_migration(app, open_page):
     titles = [spec.get("title") for spec in _charts(at)]
     assert "Active members" in titles and "Points liability" in titles
     assert "ROI vs baseline (month)" not in titles  # no baseline chosen
+    cohorts = "Share of each month's new members buying, by months since joining (P50)"
+    assert cohorts in titles  # 3 months: the cohorts of months 1-3
     assert all(0 < rows <= 5000 for rows in _chart_rows(at)), _chart_rows(at)
     migration = at.dataframe[-1].value
     assert list(migration.columns) == ["Regular", "Silver", "Gold", "Diamond"]

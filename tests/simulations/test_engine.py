@@ -208,6 +208,26 @@ def test_same_numbers_whatever_the_threads_and_with_a_trace(example, monkeypatch
     pd.testing.assert_frame_equal(one, monthly("2", trace=True))
 
 
+def test_cohort_retention_counts_what_the_trace_shows():
+    behavior = DEFAULT_BEHAVIOR.model_copy(update={"new_members_per_month": 150.0})
+    out = simulate_replication(CLASSIC, behavior, Population.empty(START), START, 6,
+                               np.random.SeedSequence(12), trace=True)  # fmt: skip
+    month_of = lambda day: (START + dt.timedelta(days=int(day))).strftime("%Y-%m")  # noqa: E731
+    cohort = {m: month_of(d) for m, d in enumerate(out.join_day)}
+    buyers: dict[tuple[str, str], set] = {}
+    for idx, day, _ in out.trace.purchases:
+        for m in idx:
+            buyers.setdefault((cohort[int(m)], month_of(day)), set()).add(int(m))
+    rows = pd.DataFrame(out.cohorts)
+    assert len(rows) == 6 * 7 // 2  # every cohort in every month since it joined
+    for row in rows.itertuples():
+        assert row.purchasing == len(buyers.get((row.cohort, row.month), ()))
+        assert row.cohort_size == sum(1 for c in cohort.values() if c == row.cohort)
+    joined = rows[rows["months_since_join"] == 0]
+    assert (joined["purchasing"] == joined["cohort_size"]).all()  # the joining purchase
+    assert joined["cohort_size"].sum() == len(out.join_day)
+
+
 def test_a_baseline_shares_the_scenarios_random_numbers():
     """Common random numbers: the same policy as its own baseline changes nothing at all."""
     population = Population.synthetic(2000, seed=6, as_of=START)
@@ -300,6 +320,12 @@ def test_result_is_immutable_bands_summary_and_json_round_trip():
     )  # fmt: skip
     result = model.run()
     assert model.replications == 3  # run() did not change the model
+    cohorts = result.cohort_retention()
+    assert len(cohorts) == 3 * 4 // 2
+    assert (cohorts.query("months_since_join == 0")["p50"] == 1).all()
+    assert (cohorts["p10"] <= cohorts["p50"]).all() and (cohorts["p50"] <= cohorts["p90"]).all()
+    again = SimulationResult.from_json(result.to_json())
+    pd.testing.assert_frame_equal(again.cohort_retention(), cohorts)
     monthly = result.monthly
     assert len(monthly) == 9
     for column in ("liability", "program_cost", "incremental_revenue", "roi", "members_Gold"):
@@ -352,7 +378,11 @@ def test_cli_in_a_real_process(tmp_path):
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert len(json.loads(out.read_text())["monthly"]) == 2
+    document = json.loads(out.read_text())
+    assert len(document["monthly"]) == 2
+    cohorts = document["cohort_retention"]
+    assert {row["months_since_join"] for row in cohorts} == {0, 1}
+    assert all(row["p50"] == 1.0 for row in cohorts if row["months_since_join"] == 0)
 
 
 CAMPAIGN = st.fixed_dictionaries(
