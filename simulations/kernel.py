@@ -302,12 +302,6 @@ def price_purchases_compiled(
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _score_one(score_ring, m, first, last, unit):
-    """Scalar `_Simulation._score`: the qualifying score over months ``first..last``."""
-    return _score_total(score_ring, m, first, last) / unit
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
 def _lifecycle_one(segments, d, join, last_purchase, purchases):
     """Scalar `rules.lifecycle_codes` for one member on day ``d``."""
     codes = segments[4]
