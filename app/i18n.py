@@ -460,8 +460,9 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "finance.history_help": {
         "en": "From the points ledger: {months} months; breakage realized to date {breakage}"
-        " (expired ÷ issued).",
-        "zh": "来自积分流水：共 {months} 个月；迄今已实现沉淀率 {breakage}（过期 ÷ 发放）。",
+        " (expired ÷ (redeemed + expired), as in forecasts and backtests).",
+        "zh": "来自积分流水：共 {months} 个月；迄今已实现沉淀率 {breakage}"
+        "（过期 ÷（兑换 + 过期），与预测和回测口径一致）。",
     },
     "finance.history_chart": {
         "en": "Last 24 months of points movements",

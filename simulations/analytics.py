@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from simulations.breakage import breakage_by_month, roll_forward_breakage
 from simulations.calibration.data import check_transactions, parse_dates
 from simulations.calibration.errors import CalibrationDataError
 from simulations.calibration.redemption import check_ledger
@@ -377,8 +378,8 @@ def points_roll_forward(ledger: pd.DataFrame, through: DateLike | None = None) -
     Issued counts earn and bonus points; redeemed and expired are shown as positive numbers.
     Every month from the first entry to ``through`` (default: the last entry) appears, with
     zeros where nothing happened, and each closing is the next opening. ``breakage_to_date``
-    is expired / issued over all months so far (IFRS 15 B46 estimates breakage from the
-    points that will never be redeemed; expired points are the realized part).
+    is breakage over all months so far by the one definition of `simulations.breakage`
+    (expired / (redeemed + expired)), the same basis forecasts and backtests use.
 
     Returns:
         ``month`` (``YYYY-MM``), ``opening``, ``issued``, ``redeemed``, ``expired``,
@@ -415,14 +416,13 @@ def points_roll_forward(ledger: pd.DataFrame, through: DateLike | None = None) -
             "closing": closing.to_numpy(),
         }
     )
-    issued_so_far = out["issued"].cumsum()
-    out["breakage_to_date"] = out["expired"].cumsum() / issued_so_far.where(issued_so_far > 0)
+    out["breakage_to_date"] = breakage_by_month(out).to_numpy()
     return out[columns]
 
 
 def breakage_to_date(ledger: pd.DataFrame, through: DateLike | None = None) -> float:
-    """Expired points as a share of points issued, over the whole ledger (NaN if none)."""
+    """Breakage realized over the whole ledger (`simulations.breakage`; NaN if none resolved)."""
     table = points_roll_forward(ledger, through)
-    if table.empty or table["issued"].sum() == 0:
+    if table.empty:
         return float("nan")
-    return float(table["expired"].sum() / table["issued"].sum())
+    return roll_forward_breakage(table)

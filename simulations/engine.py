@@ -65,9 +65,10 @@ Reward cost = points redeemed x cost per point. Tier gifts cost ``gift_cost_per_
 per member and month. A campaign's ``fixed_cost`` is charged on each day it runs when it
 has a day-of-month or weekday recurrence, otherwise once per month it is live in. Liability =
 points outstanding x cost per point x URR, where the ultimate redemption rate (URR = 1 -
-breakage) is estimated from the simulated future of each replication (IFRS 15 B39-B43): of the
-points whose fate the simulation resolves -- redeemed, expired, or held by members who
-dropped out (who never redeem) -- the share redeemed. With nothing resolved the URR is 1.
+breakage) is estimated from the simulated future of each replication (IFRS 15 B39-B43) by the
+one definition of `simulations.breakage`, the basis history and backtests use too: of the
+points redeemed or expired over the horizon, the share redeemed. With nothing resolved the URR
+is 1.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ from policies import rules
 from policies.model import Campaign, InactivityExpiry, NoExpiry, Policy
 from simulations import kernel
 from simulations.behavior import BehaviorParams
+from simulations.breakage import redemption_rate
 from simulations.kernel import (
     FAR,
     LOT_DTYPE,
@@ -968,9 +970,8 @@ class _Simulation:
         env.run()
 
         nj = self.n_joined
-        dead_held = int(self.balance[:nj][~self.alive[:nj]].sum())
-        resolved = self.resolved_redeemed + self.resolved_expired + dead_held
-        urr = self.resolved_redeemed / resolved if resolved else 1.0
+        urr = redemption_rate(self.resolved_redeemed, self.resolved_expired)
+        urr = 1.0 if math.isnan(urr) else urr
         migration = np.zeros((self.n_tiers + 1, self.n_tiers), dtype=np.int64)
         np.add.at(migration, (self.start_tier, self.tier[: self.n0]), 1)
         np.add.at(migration, (self.n_tiers, self.tier[self.n0 : nj]), 1)

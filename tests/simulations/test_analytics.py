@@ -183,8 +183,10 @@ def test_roll_forward_by_hand():
         [350, 0, 0, 0, 350],
         [350, 0, 120, 30, 200],
     ]
-    assert table["breakage_to_date"].iloc[-1] == pytest.approx(30 / 350)
-    assert breakage_to_date(entries) == pytest.approx(30 / 350)
+    # The one breakage definition: expired / (redeemed + expired), not expired / issued.
+    assert table["breakage_to_date"].isna().tolist() == [True, True, False]
+    assert table["breakage_to_date"].iloc[-1] == pytest.approx(30 / 150)
+    assert breakage_to_date(entries) == pytest.approx(30 / 150)
     assert points_roll_forward(entries, through="2024-04-30")["month"].iloc[-1] == "2024-04"
 
 
