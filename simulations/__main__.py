@@ -1,10 +1,14 @@
-"""Command line: ``python -m simulations run ...`` and ``python -m simulations calibrate ...``.
+"""Command line: ``python -m simulations run | finance | calibrate ...``.
 
 ``run`` simulates a policy and writes JSON ``{"summary": {kpi: {p10, p50, p90}}, "monthly":
 [...], "tier_migration": [...], "cohort_retention": [...], ...}`` (written whole or not at
 all). Without ``--members`` it simulates the members in the
 database (the store package), or 20,000 synthetic members when no database is available.
 A policy that does not validate prints the problems and exits with status 2.
+
+``finance`` writes the IFRS 15 / CAS 14 deferral schedule of a periods CSV or of a ``run``
+result (`simulations.deferral`); a table it cannot schedule prints the row, column and
+what is valid, exits with status 2 and writes nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ def build_parser(with_calibrate: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=1, help="processes for replications")
     run.add_argument("--out", required=True, help="results JSON file")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_finance_parser(sub)
     calibration_cli = None
     if with_calibrate:
         try:
@@ -48,6 +53,91 @@ def build_parser(with_calibrate: bool = True) -> argparse.ArgumentParser:
     if calibration_cli is not None and hasattr(calibration_cli, "add_parser"):
         calibration_cli.add_parser(sub)
     return parser
+
+
+def _add_finance_parser(sub) -> None:
+    finance = sub.add_parser(
+        "finance",
+        help="IFRS 15 / CAS 14 deferral schedule of loyalty points (and its journal)",
+        description="Deferred revenue of points: relative stand-alone selling price allocation, "
+        "revenue on redemption, breakage in proportion to redemption, catch-up on estimate "
+        "changes. Input: a periods CSV (period, sales, points_issued, points_redeemed, "
+        "expected_redemption_rate) or a results JSON of `run`.",
+    )
+    source = finance.add_mutually_exclusive_group(required=True)
+    source.add_argument("--periods", help="periods CSV")
+    source.add_argument("--results", help="results JSON written by `python -m simulations run`")
+    finance.add_argument(
+        "--point-value",
+        type=float,
+        required=True,
+        help="value of a point to a member (its selling price), e.g. 0.01",
+    )
+    finance.add_argument(
+        "--cost-per-point",
+        type=float,
+        help="company's cost of a redeemed point (adds cost_to_fulfil)",
+    )
+    finance.add_argument("--out", required=True, help="schedule CSV")
+    finance.add_argument("--journal", help="journal lines CSV (Dr/Cr per account and period)")
+
+
+def _finance(args) -> int:
+    from policies.io import write_atomic
+    from simulations import deferral
+
+    try:
+        opening_points = opening_liability = 0.0
+        if args.periods:
+            periods = deferral.read_periods(args.periods)
+        else:
+            try:
+                document = json.loads(Path(args.results).read_text(encoding="utf-8"))
+                monthly = _results_monthly(document)
+                urr = 1.0 - float(document["breakage"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                print(
+                    f"{args.results} is not a results JSON of `python -m simulations run`"
+                    f" ({type(exc).__name__}: {exc})",
+                    file=sys.stderr,
+                )
+                return 2
+            periods, opening_points = deferral.periods_from_monthly(monthly, urr)
+            if args.point_value > 0:
+                opening_liability = deferral.opening_allocation(
+                    periods, opening_points, args.point_value
+                )
+        schedule = deferral.deferral_schedule(
+            periods,
+            point_value=args.point_value,
+            cost_per_point=args.cost_per_point,
+            opening_points=opening_points,
+            opening_liability=opening_liability,
+        )
+    except deferral.PeriodsError as exc:
+        source = args.periods or args.results
+        print(f"{source}: {exc}", file=sys.stderr)
+        return 2
+    journal = deferral.journal_entries(schedule) if args.journal else None
+    write_atomic(Path(args.out), schedule.to_csv(index=False))
+    print(f"wrote {args.out}", file=sys.stderr)
+    if journal is not None:
+        write_atomic(Path(args.journal), journal.to_csv(index=False))
+        print(f"wrote {args.journal}", file=sys.stderr)
+    return 0
+
+
+def _results_monthly(document: dict):
+    import pandas as pd
+
+    monthly = pd.DataFrame(document["monthly"])
+    needed = {"month", "revenue_net", "points_opening", "points_issued", "points_redeemed"}
+    missing = needed - set(monthly.columns)
+    if missing:
+        raise KeyError(f"monthly records lack {', '.join(sorted(missing))}")
+    if "replication" not in monthly:
+        monthly["replication"] = 0
+    return monthly
 
 
 def _database_population(start: dt.date, behavior):
@@ -161,10 +251,12 @@ def _run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(with_calibrate=not argv or argv[0] != "run")
+    parser = build_parser(with_calibrate=not argv or argv[0] not in ("run", "finance"))
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "finance":
+        return _finance(args)
     from simulations.calibration import cli as calibration_cli
 
     return int(calibration_cli.run(args) or 0)
