@@ -209,8 +209,11 @@ def test_unreadable_files(tmp_path, url):
     (tmp_path / "latin.csv").write_bytes(
         "member_id,join_date\nJos\xe9,2024-01-01\n".encode("latin-1")
     )
-    report = store.import_client_data(tmp_path / "latin.csv", url=url)
-    assert "UTF-8" in report.errors[0].message
+    report = store.import_client_data(tmp_path / "latin.csv", url=url, encoding="utf-8")
+    assert not report.ok
+    assert (report.errors[0].line, report.errors[0].value) == (2, "b'\\xe9,20'")
+    assert "not valid utf-8 text" in report.errors[0].message
+    assert len(store.members(url)) == 0
 
 
 amounts = st.one_of(
@@ -247,3 +250,182 @@ def test_exactly_the_bad_amounts_are_reported(sqlite_url, values):
     assert {e.line for e in report.errors} == bad_rows
     assert report.ok == (not bad_rows)
     assert len(store.members(sqlite_url)) == 0
+
+
+# -- Input that used to land as wrong data -----------------------------------------------------
+
+MEMBERS_PLAIN = "member_id,join_date\nM1,2024-01-01\nM2,2024-01-02\n"
+TX_HEADER = "transaction_id,member_id,date,amount,discount,points_earned\n"
+
+
+def plain(tmp_path, url, members=MEMBERS_PLAIN, tx=None, **kwargs):
+    return store.import_client_data(
+        write(tmp_path, "members.csv", members),
+        write(tmp_path, "tx.csv", tx) if tx is not None else None,
+        url=url,
+        **kwargs,
+    )
+
+
+def places(report):
+    return [(e.table, e.line, e.column, e.value) for e in report.errors]
+
+
+def test_numbers_that_would_overflow_or_go_negative_are_row_errors(tmp_path, sqlite_url):
+    store.ensure_database(sqlite_url, load_sample=False)
+    tx = (
+        TX_HEADER
+        + "T1,M1,2024-02-01,10,0,1e30\n"  # line 2: points beyond a 32-bit INTEGER
+        + "T2,M1,2024-02-01,10,20,0\n"  # line 3: discount larger than amount
+        + "T3,M2,2024-02-01,1e15,0,0\n"  # line 4: beyond NUMERIC(14, 2)
+        + "T4,M2,2024-02-01,10,0,3\n"  # line 5: fine
+    )
+    report = plain(tmp_path, sqlite_url, tx=tx)
+    assert places(report) == [
+        ("transactions", 4, "amount", "1e15"),
+        ("transactions", 3, "discount", "20"),
+        ("transactions", 2, "points_earned", "1e30"),
+    ]
+    messages = [e.message for e in report.errors]
+    assert "at most 999,999,999,999.99" in messages[0]
+    assert "larger than amount (=10)" in messages[1]
+    assert "at most 2,147,483,647" in messages[2]
+    assert len(store.members(sqlite_url)) == 0
+
+
+def test_a_line_with_a_field_too_many_is_refused_not_shifted(tmp_path, sqlite_url):
+    store.ensure_database(sqlite_url, load_sample=False)
+    # pandas would take the first field of every line as an index: M1 joined "2024-01-01,X".
+    members = "member_id,join_date\nM1,2024-01-01,X\nM2,2024-01-02\nM3,2024-01-03,,\n"
+    report = plain(tmp_path, sqlite_url, members=members)
+    assert places(report) == [("members", 2, "(field 3)", "X"), ("members", 4, "(field 3)", "")]
+    assert "this line has 3 fields, the header has 2" in report.errors[0].message
+    assert report.rows_read == {"members": 3}
+    short = plain(tmp_path, sqlite_url, members="member_id,join_date,channel\nM1,2024-01-01\n")
+    assert "this line has 2 fields, the header has 3" in short.errors[0].message
+    assert len(store.members(sqlite_url)) == 0
+
+
+def test_decimal_and_thousands_separators_are_options(tmp_path, sqlite_url):
+    store.ensure_database(sqlite_url, load_sample=False)
+    tx = TX_HEADER + 'T1,M1,2024-02-01,"12,34",0,0\nT2,M1,2024-02-01,"1.234,50","1,5",0\n'
+    report = plain(tmp_path, sqlite_url, tx=tx)
+    # Was 1234 and 1.23: never guess; say how the file must write numbers.
+    assert places(report) == [
+        ("transactions", 2, "amount", "12,34"),
+        ("transactions", 3, "amount", "1.234,50"),
+        ("transactions", 3, "discount", "1,5"),
+    ]
+    assert "'.' as the decimal separator" in report.errors[0].message
+    assert "set the separators" in report.errors[0].message
+    report = plain(tmp_path, sqlite_url, tx=tx, decimal=",", thousands=".")
+    assert report.ok, importer.format_report(report)
+    loaded = store.transactions(url=sqlite_url).set_index("transaction_id")
+    assert loaded.loc["T1", "amount"] == pytest.approx(12.34)
+    assert loaded.loc["T2", "amount"] == pytest.approx(1234.50)
+    assert loaded.loc["T2", "net_amount"] == pytest.approx(1233.00)
+    bad = plain(tmp_path, sqlite_url, tx=tx, decimal=",", thousands=",")
+    assert "must differ" in bad.errors[0].message
+
+
+@given(
+    st.decimals(min_value=0, max_value=10**11, places=2, allow_nan=False, allow_infinity=False),
+    st.sampled_from([(".", ","), (",", "."), (".", ""), (",", " "), (".", "'")]),
+)
+def test_numbers_read_back_exactly_in_every_convention(amount, separators):
+    decimal, thousands = separators
+    written = f"{amount:,.2f}".replace(",", "_").replace(".", decimal).replace("_", thousands)
+    text = importer.TextFormat(decimal=decimal, thousands=thousands)
+    parsed = importer.parse_numbers(pd.Series([written, f"{written}{decimal}5{decimal}"]), text)
+    assert parsed.iloc[0] == pytest.approx(float(amount), abs=1e-9)
+    assert pd.isna(parsed.iloc[1])
+
+
+@pytest.mark.parametrize(
+    "url_fixture", ["sqlite_url", pytest.param("pg_url", marks=pytest.mark.postgres)]
+)
+def test_values_must_fit_their_database_columns_in_the_dry_run(tmp_path, request, url_fixture):
+    url = request.getfixturevalue(url_fixture)
+    store.ensure_database(url, load_sample=False)
+    header = "transaction_id,member_id,date,amount,points_earned,channel,campaign_ids\n"
+    widest = f"{'T' * 64},M1,2024-02-01,999999999999.99,2147483647,{'c' * 16},{'k' * 255}\n"
+    too_wide = f"{'T' * 65},M1,2024-02-01,1000000000000,2147483648,{'c' * 17},{'k' * 256}\n"
+    report = plain(tmp_path, url, tx=header + widest + too_wide, dry_run=True)
+    assert [(e.line, e.column) for e in report.errors] == [
+        (3, "transaction_id"),
+        (3, "amount"),
+        (3, "points_earned"),
+        (3, "channel"),
+        (3, "campaign_ids"),
+    ]
+    assert "longer than 16 characters" in report.errors[3].message
+    # What the dry run passes, the database takes (PostgreSQL refused these before).
+    report = plain(tmp_path, url, tx=header + widest)
+    assert report.ok, importer.format_report(report)
+    loaded = store.transactions(url=url)
+    assert loaded["amount"].iloc[0] == pytest.approx(999999999999.99)
+    assert int(loaded["points_earned"].iloc[0]) == 2147483647
+
+
+def test_blank_lines_and_quoted_newlines_keep_line_numbers(tmp_path, sqlite_url):
+    store.ensure_database(sqlite_url, load_sample=False)
+    members = (
+        "member_id,join_date,home_store\n"
+        'M1,2024-01-01,"Store\nwith a two-line name"\n'  # lines 2-3
+        "\n"  # line 4: blank
+        "M2,not-a-date,S1\n"  # line 5
+        ",,\n"  # line 6: an empty record
+        "\n\n"
+    )
+    report = plain(tmp_path, sqlite_url, members=members)
+    assert places(report) == [("members", 5, "join_date", "not-a-date")]
+    assert any("blank line(s) skipped (first: line 4)" in w for w in report.warnings)
+    fixed = members.replace("not-a-date", "2024-02-01")
+    report = plain(tmp_path, sqlite_url, members=fixed)
+    assert report.ok, importer.format_report(report)
+    assert report.rows_loaded == {"members": 2}
+
+
+def test_far_future_dates_and_bad_date_formats_are_errors_not_crashes(tmp_path, sqlite_url):
+    store.ensure_database(sqlite_url, load_sample=False)
+    members = "member_id,join_date,birthday\nM1,2999-01-01,1899-12-31\nM2,2024-01-01,\n"
+    report = plain(tmp_path, sqlite_url, members=members)
+    assert places(report) == [
+        ("members", 2, "join_date", "2999-01-01"),
+        ("members", 2, "birthday", "1899-12-31"),
+    ]
+    assert "in the future" in report.errors[0].message
+    for date_format, expected in (("%Q", "bad directive"), ("%Y-%m", "year, month and day")):
+        report = plain(tmp_path, sqlite_url, date_format=date_format)
+        assert not report.ok
+        assert expected in report.errors[0].message
+        assert report.errors[0].value == ""
+        assert date_format in report.errors[0].message
+    report = plain(tmp_path, sqlite_url, members=MEMBERS_PLAIN.replace("2024-01-02", "02/01/2024"),
+                   date_format="%d/%m/%Y")  # fmt: skip
+    assert places(report) == [("members", 2, "join_date", "2024-01-01")]
+    assert "like 31/03/2024" in report.errors[0].message
+    assert len(store.members(sqlite_url)) == 0
+
+
+GBK_MEMBERS = "会员编号,入会日期,门店\nC001,2024-01-05,南京东路店\nC002,2024-02-10,静安寺店\n"
+
+
+def test_gbk_files_are_detected_or_read_in_the_encoding_given(tmp_path, sqlite_url):
+    store.ensure_database(sqlite_url, load_sample=False)
+    path = tmp_path / "members.csv"
+    path.write_bytes(GBK_MEMBERS.encode("gbk"))
+    mapping = {"会员编号": "member_id", "入会日期": "join_date", "门店": "home_store"}
+    report = store.import_client_data(path, member_mapping=mapping, url=sqlite_url, dry_run=True)
+    assert report.ok, importer.format_report(report)
+    assert any("read as gb18030 (detected" in w for w in report.warnings)
+    report = store.import_client_data(
+        path, member_mapping=mapping, url=sqlite_url, encoding="gb18030"
+    )
+    assert report.ok and not report.warnings
+    assert sorted(store.members(sqlite_url)["home_store"]) == ["南京东路店", "静安寺店"]
+    wrong = store.import_client_data(path, member_mapping=mapping, url=sqlite_url, encoding="utf-8")
+    assert wrong.errors[0].line == 1
+    assert "GB18030" in wrong.errors[0].message
+    unknown = store.import_client_data(path, url=sqlite_url, encoding="klingon")
+    assert "(='klingon') is not an encoding" in unknown.errors[0].message
