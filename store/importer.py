@@ -62,6 +62,7 @@ __all__ = [
     "ImportIssue",
     "ImportReport",
     "TextFormat",
+    "csv_header",
     "date_format_problem",
     "format_report",
     "parse_numbers",
@@ -315,6 +316,20 @@ def _detect_encoding(raw: bytes) -> str | None:
             continue
         return candidate
     return None
+
+
+def csv_header(raw: bytes, text: TextFormat) -> list[str]:
+    """The column names on the first line of CSV bytes (to offer for mapping).
+
+    Raises:
+        ValueError: the bytes are not text in the given (or a detectable) encoding.
+    """
+    report = ImportReport()
+    decoded = _decode("file", raw, text.encoding, report)
+    if decoded is None:
+        raise ValueError(report.errors[0].message)
+    header = next(csv.reader(io.StringIO(decoded, newline=""), delimiter=text.delimiter), [])
+    return [c.strip() for c in header]
 
 
 def _parse_csv(name: str, text: str, delimiter: str, report: ImportReport) -> _Table | None:

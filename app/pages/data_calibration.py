@@ -41,6 +41,28 @@ if len(purchases):
 st.subheader(t("data.import"))
 st.caption(t("data.import_help"))
 importer = optional("store.importer", needs=("MEMBER_COLUMNS", "TRANSACTION_COLUMNS"))
+# How the client's text files are written: chosen before the files, so the header is read right.
+c1, c2, c3, c4 = st.columns(4)
+encoding = c1.selectbox(
+    t("data.encoding"),
+    ["auto", "utf-8", "gb18030", "big5", "utf-16", "latin-1"],
+    format_func=lambda e: t("data.encoding_auto") if e == "auto" else e.upper(),
+    key="data_encoding",
+)
+delimiter = c2.selectbox(
+    t("data.delimiter"),
+    [",", ";", "\t", "|"],
+    format_func=lambda d: t("data.tab") if d == "\t" else d,
+    key="data_delimiter",
+)
+decimal = c3.selectbox(t("data.decimal"), [".", ","], key="data_decimal")
+thousands = c4.selectbox(
+    t("data.thousands"),
+    [s for s in (",", ".", " ", "'", "") if s != decimal],
+    format_func=lambda s: {"": t("data.none"), " ": t("data.space")}.get(s, s),
+    key="data_thousands",
+)
+text_format = importer.TextFormat(encoding, delimiter, decimal, thousands)
 uploads = {}
 mappings = {}
 left, right = st.columns(2)
@@ -58,7 +80,7 @@ for column, table, ours in (
             if upload.name.endswith(".parquet"):
                 header = list(pd.read_parquet(upload).columns)
             else:
-                header = list(pd.read_csv(upload, nrows=0, dtype=str).columns)
+                header = importer.csv_header(upload.getvalue(), text_format)
         except (ValueError, OSError, UnicodeDecodeError) as exc:
             st.error(t("data.unreadable", name=upload.name, error=exc))
             continue
@@ -105,6 +127,10 @@ if check or load:
                 replace=replace,
                 dry_run=not load,
                 date_format=date_format,
+                encoding=encoding,
+                delimiter=delimiter,
+                decimal=decimal,
+                thousands=thousands,
             )
     if report.ok:
         st.success(store.format_report(report).splitlines()[0])

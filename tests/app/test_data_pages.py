@@ -91,3 +91,23 @@ def test_calibration_shows_parameters_and_feeds_simulations(app, open_page):
     behavior = at.session_state["ml_behavior"]
     fitted = table.set_index("parameter")["estimate"]
     assert behavior.bgnbd.r == pytest.approx(fitted["r"])
+
+
+def test_import_of_a_gbk_file_with_decimal_commas(app, open_page):
+    at = open_page(app, "data_calibration")
+    at.selectbox(key="data_encoding").set_value("gb18030")
+    at.selectbox(key="data_delimiter").set_value(";")
+    at.run()
+    members = "会员;入会日期\n张三;2025-01-05\n李四;2025-01-06\n"
+    at.get("file_uploader")[0].set_value(("会员.csv", members.encode("gb18030"), "text/csv"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    # The header was read in the chosen encoding: the Chinese column names are offered.
+    at.selectbox(key="data_map_members_member_id").set_value("会员")
+    at.selectbox(key="data_map_members_join_date").set_value("入会日期")
+    at.run()
+    at.button(key="data_load").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Import succeeded" in s.value for s in at.success), [e.value for e in at.error]
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Members"] == "302"
