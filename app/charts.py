@@ -19,6 +19,7 @@ __all__ = [
     "lines",
     "pareto",
     "roll_forward",
+    "tornado",
 ]
 
 MAX_ROWS = 5_000
@@ -211,3 +212,49 @@ def roll_forward(frame: pd.DataFrame, title: str, unit: str, labels: dict[str, s
         )
     )
     return (bars_layer + line_layer).properties(title=title, height=300)
+
+
+TORNADO_COLOURS = {"low": "#4c78a8", "high": "#f58518"}
+"""Colour of each case of a sensitivity, by key (the legend shows the translated label)."""
+
+
+def tornado(
+    frame: pd.DataFrame, title: str, unit: str, cases: dict[str, str], value_format: str = ",.0f"
+) -> alt.Chart:
+    """A tornado chart: the change of one figure when each input moves down or up.
+
+    Args:
+        frame: ``driver`` (display name), ``case`` (``low``/``high``), ``change``; drivers
+            are sorted by their widest swing.
+        title: chart title.
+        unit: x-axis unit.
+        cases: display names of ``low`` and ``high``.
+        value_format: d3 format of the change in tooltips.
+    """
+    data = _checked(frame).copy()
+    data["case_label"] = data["case"].map(cases)
+    swing = data.groupby("driver")["change"].apply(lambda v: v.abs().max())
+    order = list(swing.sort_values(ascending=False).index)
+    keys = [k for k in ("low", "high") if k in cases]
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("driver:N", sort=order, title=None),
+            x=alt.X("change:Q", title=unit),
+            color=alt.Color(
+                "case_label:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=[cases[k] for k in keys], range=[TORNADO_COLOURS[k] for k in keys]
+                ),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("driver:N"),
+                alt.Tooltip("case_label:N"),
+                alt.Tooltip("change:Q", format=value_format),
+            ],
+        )
+        .properties(title=title, height=40 + 40 * len(order))
+    )

@@ -364,7 +364,10 @@ TEXT: dict[str, dict[str, str]] = {
     "kpi.points_redeemed": {"en": "Points redeemed", "zh": "兑换积分"},
     "kpi.points_expired": {"en": "Points expired", "zh": "过期积分"},
     "kpi.points_closing": {"en": "Points outstanding (end)", "zh": "期末未兑换积分"},
-    "kpi.liability_closing": {"en": "Points liability (end)", "zh": "期末积分负债"},
+    "kpi.liability_closing": {
+        "en": "Cost to fulfil outstanding points (end)",
+        "zh": "期末未兑换积分履约成本",
+    },
     "kpi.breakage": {"en": "Breakage", "zh": "积分沉淀率"},
     "kpi.new_members": {"en": "New members", "zh": "新增会员"},
     "kpi.churned_members": {"en": "Churned members", "zh": "流失会员"},
@@ -378,7 +381,7 @@ TEXT: dict[str, dict[str, str]] = {
     "metric.points_redeemed": {"en": "Points redeemed per month", "zh": "月兑换积分"},
     "metric.points_expired": {"en": "Points expired per month", "zh": "月过期积分"},
     "metric.points_closing": {"en": "Points outstanding", "zh": "未兑换积分余额"},
-    "metric.liability": {"en": "Points liability", "zh": "积分负债"},
+    "metric.liability": {"en": "Cost to fulfil outstanding points", "zh": "未兑换积分履约成本"},
     "metric.program_cost": {"en": "Program cost per month", "zh": "月计划成本"},
     "metric.roi": {"en": "ROI vs baseline (month)", "zh": "相对基准的月 ROI"},
     # -- compare ------------------------------------------------------------------------------
@@ -406,7 +409,10 @@ TEXT: dict[str, dict[str, str]] = {
     "compare.changes_of": {"en": "{label}: {count} change(s)", "zh": "{label}：{count} 处变化"},
     "compare.no_changes": {"en": "Same policy as the baseline.", "zh": "与基准规则相同。"},
     # -- finance ------------------------------------------------------------------------------
-    "finance.title": {"en": "Finance: points liability", "zh": "财务：积分负债"},
+    "finance.title": {
+        "en": "Finance: points liability and deferred revenue",
+        "zh": "财务：积分负债与递延收入",
+    },
     "finance.no_result": {
         "en": "No simulation yet: run one on the Simulate page, or run the policy being"
         " edited with the default settings.",
@@ -468,6 +474,196 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Last 24 months of points movements",
         "zh": "近 24 个月积分变动",
     },
+    # -- finance: deferred revenue, two liability bases, breakage two ways, sensitivity ------
+    "liability.contract": {
+        "en": "Contract liability (deferred revenue)",
+        "zh": "合同负债（递延收入）",
+    },
+    "liability.contract_help": {
+        "en": "Selling-price basis (IFRS 15 / CAS 14 / ASC 606): the part of sales allocated to"
+        " points at relative stand-alone selling price and not yet recognised as revenue.",
+        "zh": "按售价口径（IFRS 15 / 企业会计准则第14号 / ASC 606）：按单独售价比例分摊给积分、"
+        "尚未确认为收入的销售额。",
+    },
+    "liability.cost": {"en": "Cost to fulfil outstanding points", "zh": "未兑换积分履约成本"},
+    "liability.cost_help": {
+        "en": "Cost basis: outstanding points × expected redemption rate (1 − breakage) × cost"
+        " per point, the cash the rewards will cost. P50 across replications.",
+        "zh": "按成本口径：未兑换积分 × 预计兑换率（1 − 沉淀率）× 每积分成本，即兑付奖励将花费的"
+        "现金。取各次模拟的中位数（P50）。",
+    },
+    "finance.bases": {"en": "Points liability on two bases", "zh": "两种口径的积分负债"},
+    "finance.bases_help": {
+        "en": "Both at the end of the forecast. They answer different questions: what revenue is"
+        " still deferred (books), and what the rewards will cost (cash).",
+        "zh": "均为预测期末数。二者回答不同的问题：还有多少收入被递延（账面），以及兑付奖励"
+        "要花多少钱（现金）。",
+    },
+    "finance.point_value": {"en": "Value per point (selling price)", "zh": "每积分价值（售价）"},
+    "finance.cost_per_point": {"en": "Cost per point (to fulfil)", "zh": "每积分兑付成本"},
+    "finance.schedule": {
+        "en": "Deferred revenue schedule (IFRS 15 / CAS 14)",
+        "zh": "递延收入明细表（IFRS 15 / 企业会计准则第14号）",
+    },
+    "finance.schedule_help": {
+        "en": "Sales are allocated between goods and points at relative stand-alone selling"
+        " price; revenue on points is recognised as points are redeemed, expected breakage in"
+        " proportion to redemptions, and a change of the redemption estimate as a cumulative"
+        " catch-up. Mean over replications; redemption rate {urr}.",
+        "zh": "销售额按单独售价比例在商品与积分之间分摊；积分收入在兑换时确认，预计沉淀按兑换进度"
+        "确认，兑换率估计变更按累计追溯调整。取各次模拟的平均值；兑换率 {urr}。",
+    },
+    "deferral.period": {"en": "Month", "zh": "月份"},
+    "deferral.sales": {"en": "Sales", "zh": "销售额"},
+    "deferral.points_issued": {"en": "Points issued", "zh": "发放积分"},
+    "deferral.points_redeemed": {"en": "Points redeemed", "zh": "兑换积分"},
+    "deferral.expected_redemption_rate": {"en": "Expected redemption rate", "zh": "预计兑换率"},
+    "deferral.ssp_points": {"en": "Stand-alone selling price of points", "zh": "积分单独售价"},
+    "deferral.allocated_to_points": {"en": "Allocated to points", "zh": "分摊至积分"},
+    "deferral.revenue_goods": {"en": "Revenue on goods", "zh": "商品收入"},
+    "deferral.revenue_redemption": {"en": "Revenue on redemption", "zh": "兑换确认收入"},
+    "deferral.revenue_breakage": {"en": "Breakage recognised", "zh": "确认的沉淀收入"},
+    "deferral.revenue_catch_up": {"en": "Catch-up (estimate change)", "zh": "估计变更追溯调整"},
+    "deferral.revenue_points": {"en": "Revenue on points", "zh": "积分收入"},
+    "deferral.contract_liability_opening": {
+        "en": "Contract liability, opening",
+        "zh": "合同负债期初",
+    },
+    "deferral.contract_liability_closing": {
+        "en": "Contract liability, closing",
+        "zh": "合同负债期末",
+    },
+    "deferral.points_expected_outstanding": {
+        "en": "Points still expected to be redeemed",
+        "zh": "预计仍将兑换的积分",
+    },
+    "deferral.cost_to_fulfil": {"en": "Cost to fulfil", "zh": "履约成本"},
+    "finance.journal": {"en": "Journal entries", "zh": "会计分录"},
+    "journal.period": {"en": "Month", "zh": "月份"},
+    "journal.entry": {"en": "Entry", "zh": "业务"},
+    "journal.account": {"en": "Account", "zh": "会计科目"},
+    "journal.debit": {"en": "Debit", "zh": "借方"},
+    "journal.credit": {"en": "Credit", "zh": "贷方"},
+    "entry.sale": {"en": "Sale with points", "zh": "销售并发放积分"},
+    "entry.redemption": {"en": "Points redeemed", "zh": "积分兑换"},
+    "entry.breakage": {"en": "Breakage", "zh": "积分沉淀"},
+    "entry.estimate_change": {"en": "Change in redemption estimate", "zh": "兑换率估计变更"},
+    "account.cash": {"en": "Cash / receivables", "zh": "银行存款 / 应收账款"},
+    "account.revenue_goods": {"en": "Revenue – goods sold", "zh": "主营业务收入—商品销售"},
+    "account.contract_liability": {
+        "en": "Contract liability – loyalty points",
+        "zh": "合同负债—会员积分",
+    },
+    "account.revenue_points": {
+        "en": "Revenue – loyalty points redeemed",
+        "zh": "主营业务收入—积分兑换",
+    },
+    "account.revenue_breakage": {
+        "en": "Revenue – loyalty points breakage",
+        "zh": "主营业务收入—积分沉淀",
+    },
+    "account.revenue_estimate_change": {
+        "en": "Revenue – change in redemption estimate",
+        "zh": "主营业务收入—兑换率估计变更",
+    },
+    "finance.download_schedule": {"en": "Schedule (CSV)", "zh": "明细表（CSV）"},
+    "finance.download_journal": {"en": "Journal (CSV)", "zh": "会计分录（CSV）"},
+    "finance.download_journal_xlsx": {
+        "en": "Schedule and journal (Excel)",
+        "zh": "明细表与会计分录（Excel）",
+    },
+    "finance.breakage_two_ways": {
+        "en": "Ultimate redemption rate, two ways",
+        "zh": "最终兑换率：两种估计",
+    },
+    "finance.urr_simulated": {"en": "Simulated (member by member)", "zh": "模拟（逐会员）"},
+    "finance.urr_simulated_help": {
+        "en": "The engine's estimate for this forecast: of the points redeemed or expired over"
+        " the horizon, the share redeemed (P50 across replications).",
+        "zh": "引擎对本次预测的估计：预测期内兑换或过期的积分中兑换的比例（各次模拟的中位数）。",
+    },
+    "finance.urr_chain_ladder": {
+        "en": "Chain ladder (redemption triangle)",
+        "zh": "链梯法（兑换发展三角形）",
+    },
+    "finance.urr_chain_ladder_help": {
+        "en": "Actuarial estimate from the database ledger (Gault, Llaguno & Ménard, CAS):"
+        " redemptions by issue-month cohort developed to ultimate; cohorts of the last 12"
+        " months ({first} to {last}).",
+        "zh": "基于数据库积分流水的精算估计（Gault、Llaguno 与 Ménard，CAS）：按发放月份分组的兑换"
+        "发展至最终值；最近 12 个月的发放批次（{first} 至 {last}）。",
+    },
+    "finance.backtest": {
+        "en": "Backtest: estimated at a past date, against what those points then did",
+        "zh": "回测：在过去某日的估计与这些积分此后的实际结果对比",
+    },
+    "finance.backtest_help": {
+        "en": "Each row: the estimate made on the valuation date of the redemption rate of the"
+        " points issued in the 12 months up to it, and what those points actually did (all"
+        " redeemed or expired since). Closer on average: {winner}.",
+        "zh": "每一行：在估值日对此前 12 个月发放积分的兑换率所作的估计，以及这些积分的实际结果"
+        "（此后均已兑换或过期）。平均更接近：{winner}。",
+    },
+    "finance.backtest_simulated_missing": {
+        "en": "The simulated side of the backtest needs the engine backtest (Data & calibration);"
+        " only the chain ladder is backtested here.",
+        "zh": "模拟一侧的回测需要引擎回测（见“数据与校准”）；此处仅回测链梯法。",
+    },
+    "backtest.valuation": {"en": "Valuation date", "zh": "估值日"},
+    "backtest.cohorts": {"en": "Cohorts", "zh": "发放批次"},
+    "backtest.method": {"en": "Method", "zh": "方法"},
+    "backtest.estimate": {"en": "Estimated URR", "zh": "估计兑换率"},
+    "backtest.actual": {"en": "Actual URR", "zh": "实际兑换率"},
+    "backtest.error": {"en": "Error (points)", "zh": "误差（百分点）"},
+    "finance.triangle": {
+        "en": "Share of each month's points redeemed, by months since issue",
+        "zh": "各月发放积分按发放后月数的累计兑换比例",
+    },
+    "finance.triangle_x": {"en": "Months since issue", "zh": "发放后月数"},
+    "finance.triangle_y": {"en": "Month issued", "zh": "发放月份"},
+    "finance.sensitivity_both": {
+        "en": "Sensitivity of both bases",
+        "zh": "两种口径的敏感性",
+    },
+    "finance.sensitivity_both_help": {
+        "en": "One input moved at a time: breakage ±5 points, value per point ±20%, cost per"
+        " point ±20%. Change from the base at the end of the forecast.",
+        "zh": "每次只调整一个参数：沉淀率 ±5 个百分点、每积分价值 ±20%、每积分成本 ±20%。"
+        "显示预测期末相对基准的变化。",
+    },
+    "sens.base": {"en": "Base", "zh": "基准"},
+    "sens.breakage": {"en": "Breakage ±5 points", "zh": "沉淀率 ±5 个百分点"},
+    "sens.point_value": {"en": "Value per point ±20%", "zh": "每积分价值 ±20%"},
+    "sens.cost_per_point": {"en": "Cost per point ±20%", "zh": "每积分成本 ±20%"},
+    "sens.low": {"en": "Input down", "zh": "参数下调"},
+    "sens.high": {"en": "Input up", "zh": "参数上调"},
+    "sens.driver": {"en": "Input", "zh": "参数"},
+    "sens.case": {"en": "Case", "zh": "情形"},
+    "sens.input": {"en": "Input value", "zh": "参数值"},
+    "finance.tornado_contract": {
+        "en": "Contract liability: change from base",
+        "zh": "合同负债：相对基准的变化",
+    },
+    "finance.tornado_cost": {
+        "en": "Cost to fulfil: change from base",
+        "zh": "履约成本：相对基准的变化",
+    },
+    "finance.example52": {
+        "en": "Worked example: IFRS 15 Illustrative Example 52 (customer loyalty programme)",
+        "zh": "示例：IFRS 15 释例 52（客户忠诚度计划）",
+    },
+    "finance.example52_text": {
+        "en": "Sales of 100,000 earn 10,000 points worth 1 each; 9,500 are expected to be"
+        " redeemed, so the points' stand-alone selling price is 9,500 and 100,000 × 9,500 ÷"
+        " 109,500 = 8,676 is deferred. Year 1: 4,500 redeemed → 4,500 ÷ 9,500 × 8,676 = 4,110"
+        " recognised. Year 2: 8,500 redeemed in all and the estimate revised to 9,700 →"
+        " 8,500 ÷ 9,700 × 8,676 = 7,603 cumulative, so 3,493 in year 2. The same library"
+        " computes the schedule below and every forecast above.",
+        "zh": "销售额 100,000 获得 10,000 积分，每积分价值 1；预计兑换 9,500，因此积分单独售价为"
+        " 9,500，递延 100,000 × 9,500 ÷ 109,500 = 8,676。第 1 年兑换 4,500 → 确认 4,500 ÷ 9,500 ×"
+        " 8,676 = 4,110。第 2 年累计兑换 8,500，预计兑换修订为 9,700 → 累计 8,500 ÷ 9,700 × 8,676 ="
+        " 7,603，第 2 年确认 3,493。下表与上方所有预测均由同一计算库得出。",
+    },
     "database.preparing": {
         "en": "Preparing the database (the first start loads the sample program)…",
         "zh": "正在准备数据库（首次启动会载入示例会员数据）…",
@@ -492,10 +688,15 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "数据截止前 {days} 天内有消费。",
     },
     "overview.outstanding": {"en": "Outstanding points", "zh": "未兑换积分"},
-    "overview.liability": {"en": "Liability at cost", "zh": "积分负债（按成本）"},
+    "overview.liability": {
+        "en": "Outstanding points at cost, before breakage",
+        "zh": "未兑换积分按成本（未扣除沉淀）",
+    },
     "overview.liability_help": {
-        "en": "Outstanding points × cost per point, before breakage (see Finance).",
-        "zh": "未兑换积分 × 每积分成本，未扣除沉淀（详见“财务”）。",
+        "en": "Outstanding points × cost per point, assuming every point is redeemed. The cost to"
+        " fulfil (after breakage) and the contract liability (deferred revenue) are on Finance.",
+        "zh": "未兑换积分 × 每积分成本，假设全部积分都会兑换。扣除沉淀后的履约成本与合同负债"
+        "（递延收入）见“财务”页。",
     },
     "overview.tiers": {"en": "Tier mix", "zh": "等级分布"},
     "overview.tiers_help": {

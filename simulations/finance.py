@@ -12,9 +12,21 @@ import io
 import numpy as np
 import pandas as pd
 
-__all__ = ["MOVEMENTS", "excel_report", "liability_sensitivity", "roll_forward_table"]
+__all__ = [
+    "MEASURES",
+    "MOVEMENTS",
+    "excel_report",
+    "liability_sensitivity",
+    "roll_forward_table",
+    "schedule_sensitivity",
+]
 
 MOVEMENTS = ("opening", "issued", "redeemed", "expired", "closing")
+
+MEASURES = ("contract_liability", "cost_to_fulfil")
+"""The two bases of the points liability (see `simulations.deferral`): the contract liability
+(deferred revenue at selling price, IFRS 15 / CAS 14 / ASC 606) and the cost of fulfilling the
+points still expected to be redeemed."""
 
 
 def roll_forward_table(monthly: pd.DataFrame, cost_per_point: float) -> pd.DataFrame:
@@ -72,6 +84,74 @@ def liability_sensitivity(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def schedule_sensitivity(
+    periods: pd.DataFrame,
+    point_value: float,
+    cost_per_point: float,
+    breakage_points: float = 0.05,
+    value_share: float = 0.20,
+    opening_points: float = 0.0,
+    opening_liability: float = 0.0,
+) -> pd.DataFrame:
+    """Both liability bases at the end of a deferral schedule, one input moved at a time.
+
+    Breakage moves by ``breakage_points`` both ways (the expected redemption rate of every
+    period by the opposite amount, kept between the share already redeemed and 1); the value
+    and the cost of a point by ``value_share`` of themselves. The contract liability depends
+    on breakage and value; the cost to fulfil on breakage and cost.
+
+    Returns:
+        One row per driver and case: ``driver`` (``base``, ``breakage``, ``point_value``,
+        ``cost_per_point``), ``case`` (``base``, ``low``, ``high``: the input's direction),
+        ``input`` (the moved input; breakage as the final period's), ``contract_liability``,
+        ``cost_to_fulfil`` and their changes from the base (``*_change``).
+    """
+    from simulations.deferral import check_periods, deferral_schedule
+
+    table = check_periods(periods, opening_points)
+    issued = opening_points + table["points_issued"].cumsum()
+    floor = (table["points_redeemed"].cumsum() / issued.where(issued > 0)).fillna(0.0)
+    rate = table["expected_redemption_rate"]
+
+    def closing(rates, value, cost) -> tuple[float, float]:
+        schedule = deferral_schedule(
+            table.assign(expected_redemption_rate=rates),
+            point_value=value,
+            cost_per_point=cost,
+            opening_points=opening_points,
+            opening_liability=opening_liability,
+        )
+        last = schedule.iloc[-1]
+        return float(last["contract_liability_closing"]), float(last["cost_to_fulfil"])
+
+    cases = [("base", "base", 1.0 - float(rate.iloc[-1]), rate, point_value, cost_per_point)]
+    for case, sign in (("low", -1.0), ("high", 1.0)):
+        moved = np.clip(rate - sign * breakage_points, np.maximum(floor, 1e-9), 1.0)
+        cases.append(
+            ("breakage", case, 1.0 - float(moved.iloc[-1]), moved, point_value, cost_per_point)
+        )
+        value = point_value * (1.0 + sign * value_share)
+        cases.append(("point_value", case, value, rate, value, cost_per_point))
+        cost = cost_per_point * (1.0 + sign * value_share)
+        cases.append(("cost_per_point", case, cost, rate, point_value, cost))
+    rows = []
+    for driver, case, shown, rates, value, cost in cases:
+        contract, fulfil = closing(rates, value, cost)
+        rows.append(
+            {
+                "driver": driver,
+                "case": case,
+                "input": shown,
+                "contract_liability": contract,
+                "cost_to_fulfil": fulfil,
+            }
+        )
+    out = pd.DataFrame(rows)
+    for measure in MEASURES:
+        out[f"{measure}_change"] = out[measure] - out.loc[0, measure]
+    return out
 
 
 def excel_report(sheets: dict[str, pd.DataFrame]) -> bytes:

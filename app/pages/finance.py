@@ -1,14 +1,20 @@
-"""Finance: the points roll-forward, breakage / URR and the liability under sensitivities."""
+"""Finance: deferred revenue (IFRS 15 / CAS 14), both liability bases, breakage two ways.
+
+Sections: the two bases of the points liability side by side, the deferral schedule and its
+journal (CSV / Excel), the points roll-forward, the ultimate redemption rate simulated and by
+chain ladder with their backtest, the sensitivity (table and tornado charts), the worked IFRS
+15 Illustrative Example 52, and the history from the database.
+"""
 
 import pandas as pd
 import streamlit as st
 
 from app import charts, database, runs, state
-from app.formatting import money, number, pct, points
+from app.formatting import money, number, pct
 from app.i18n import t
 from app.library import optional, require
 from app.results_view import Run
-from simulations import finance
+from simulations import chain_ladder, deferral, finance
 
 st.title(t("finance.title"))
 if require("simulations", "feature.engine", needs=runs.ENGINE_API) is None:
@@ -43,8 +49,211 @@ result = run.result
 symbol = run.policy.program.currency_symbol
 cost_per_point = run.policy.points.redemption.cost_per_point
 
-# -- Roll-forward ----------------------------------------------------------------------------
+# -- Two bases of the liability ----------------------------------------------------------------
+redemption = run.policy.points.redemption
+c1, c2 = st.columns(2)
+point_value = c1.number_input(
+    t("finance.point_value"),
+    min_value=0.0001,
+    value=float(redemption.point_value),
+    step=0.001,
+    format="%.4f",
+    key=f"finance_point_value_{label}",
+)
+cost_per_point = c2.number_input(
+    t("finance.cost_per_point"),
+    min_value=0.0,
+    value=float(cost_per_point),
+    step=0.001,
+    format="%.4f",
+    key=f"finance_cost_per_point_{label}",
+)
+periods, opening_points = deferral.periods_from_monthly(result.monthly, result.urr)
+opening_liability = deferral.opening_allocation(periods, opening_points, point_value)
+schedule = deferral.deferral_schedule(
+    periods,
+    point_value=point_value,
+    cost_per_point=cost_per_point,
+    opening_points=opening_points,
+    opening_liability=opening_liability,
+)
+journal = deferral.journal_entries(schedule)
 table = finance.roll_forward_table(result.monthly, cost_per_point)
+fulfil = result.kpis["liability_closing"]
+fulfil_p50 = fulfil["p50"] * cost_per_point / max(redemption.cost_per_point, 1e-12)
+st.subheader(t("finance.bases"))
+st.caption(t("finance.bases_help"))
+c1, c2, c3 = st.columns(3)
+c1.metric(
+    t("liability.contract"),
+    money(float(schedule["contract_liability_closing"].iloc[-1]), symbol),
+    help=t("liability.contract_help"),
+)
+c2.metric(t("liability.cost"), money(fulfil_p50, symbol), help=t("liability.cost_help"))
+c3.metric(
+    t("kpi.breakage"),
+    pct(result.breakage),
+    help=t(
+        "kpi.range",
+        p10=pct(result.kpis["breakage"]["p10"]),
+        p90=pct(result.kpis["breakage"]["p90"]),
+    ),
+)
+
+# -- Deferral schedule and journal ------------------------------------------------------------
+st.subheader(t("finance.schedule"))
+st.caption(t("finance.schedule_help", urr=pct(result.urr)))
+shown_columns = [
+    "period",
+    "sales",
+    "allocated_to_points",
+    "revenue_goods",
+    "revenue_redemption",
+    "revenue_breakage",
+    "revenue_catch_up",
+    "revenue_points",
+    "contract_liability_closing",
+    "cost_to_fulfil",
+]
+money_format = st.column_config.NumberColumn(format="%,.0f")
+st.dataframe(
+    schedule[shown_columns].rename(columns={c: t(f"deferral.{c}") for c in shown_columns}),
+    hide_index=True,
+    width="stretch",
+    column_config={t(f"deferral.{c}"): money_format for c in shown_columns[1:]},
+)
+with st.expander(t("finance.journal")):
+    lines = journal.assign(
+        entry=journal["entry"].map(lambda k: t(f"entry.{k}")),
+        account=journal["account"].map(lambda k: t(f"account.{k}")),
+    )[["period", "entry", "account", "debit", "credit"]]
+    lines.columns = [t(f"journal.{c}") for c in lines.columns]
+    st.dataframe(
+        lines.astype(object).where(lines != 0, None),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            t("journal.debit"): st.column_config.NumberColumn(format="%,.2f"),
+            t("journal.credit"): st.column_config.NumberColumn(format="%,.2f"),
+        },
+    )
+c1, c2, c3 = st.columns(3)
+c1.download_button(
+    t("finance.download_schedule"),
+    data=schedule.to_csv(index=False).encode("utf-8"),
+    file_name="deferred_revenue_schedule.csv",
+    mime="text/csv",
+    key="finance_schedule_csv",
+)
+c2.download_button(
+    t("finance.download_journal"),
+    data=journal.to_csv(index=False).encode("utf-8"),
+    file_name="loyalty_points_journal.csv",
+    mime="text/csv",
+    key="finance_journal_csv",
+)
+sensitivity = finance.schedule_sensitivity(
+    periods,
+    point_value=point_value,
+    cost_per_point=cost_per_point,
+    opening_points=opening_points,
+    opening_liability=opening_liability,
+)
+c3.download_button(
+    t("finance.download_journal_xlsx"),
+    data=finance.excel_report(
+        {
+            "schedule": schedule,
+            "journal": journal,
+            "roll_forward": table,
+            "sensitivity": sensitivity,
+            "kpis": result.summary(),
+        }
+    ),
+    file_name="deferred_revenue.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="finance_xlsx",
+)
+
+# -- Sensitivity --------------------------------------------------------------------------------
+st.subheader(t("finance.sensitivity_both"))
+st.caption(t("finance.sensitivity_both_help"))
+drivers = {k: t(f"sens.{k}") for k in ("base", "breakage", "point_value", "cost_per_point")}
+cases = {"low": t("sens.low"), "high": t("sens.high")}
+moved = sensitivity[sensitivity["driver"] != "base"]
+c1, c2 = st.columns(2)
+for column, measure, title in (
+    (c1, "contract_liability", "finance.tornado_contract"),
+    (c2, "cost_to_fulfil", "finance.tornado_cost"),
+):
+    bars = moved.assign(driver=moved["driver"].map(drivers), change=moved[f"{measure}_change"])
+    column.altair_chart(
+        charts.tornado(bars[["driver", "case", "change"]], t(title), symbol, cases),
+        width="stretch",
+    )
+input_text = [
+    pct(v) if d in ("base", "breakage") else money(v, symbol, 4)
+    for d, v in zip(sensitivity["driver"], sensitivity["input"], strict=True)
+]
+grid = pd.DataFrame(
+    {
+        t("sens.driver"): sensitivity["driver"].map(drivers),
+        t("sens.case"): sensitivity["case"].map({**cases, "base": t("sens.base")}),
+        t("sens.input"): input_text,
+        t("liability.contract"): sensitivity["contract_liability"],
+        t("liability.cost"): sensitivity["cost_to_fulfil"],
+    }
+)
+st.dataframe(
+    grid,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        t("liability.contract"): money_format,
+        t("liability.cost"): money_format,
+    },
+)
+
+# -- The worked example -----------------------------------------------------------------------
+with st.expander(t("finance.example52")):
+    st.markdown(t("finance.example52_text"))
+    example = deferral.deferral_schedule(
+        pd.DataFrame(
+            {
+                "period": ["1", "2"],
+                "sales": [100_000.0, 0.0],
+                "points_issued": [10_000, 0],
+                "points_redeemed": [4_500, 4_000],
+                "expected_redemption_rate": [0.95, 0.97],
+            }
+        ),
+        point_value=1.0,
+    )
+    example_columns = [
+        "period",
+        "sales",
+        "points_issued",
+        "points_redeemed",
+        "expected_redemption_rate",
+        "allocated_to_points",
+        "revenue_points",
+        "revenue_catch_up",
+        "contract_liability_closing",
+    ]
+    st.dataframe(
+        example[example_columns]
+        .round(2)
+        .rename(columns={c: t(f"deferral.{c}") for c in example_columns}),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            t(f"deferral.{c}"): st.column_config.NumberColumn(format="%,.0f")
+            for c in example_columns[1:]
+            if c != "expected_redemption_rate"
+        },
+    )
+
+# -- Roll-forward ----------------------------------------------------------------------------
 st.subheader(t("finance.roll_forward"))
 st.caption(t("finance.roll_forward_help", replications=result.replications))
 in_currency = st.toggle(t("finance.in_currency", symbol=symbol), key="finance_currency")
@@ -67,76 +276,7 @@ st.dataframe(
     },
 )
 
-# -- Breakage and URR ---------------------------------------------------------------------------
-band = result.kpis.get(
-    "breakage", {"p10": result.breakage, "p50": result.breakage, "p90": result.breakage}
-)
-closing_points = float(table["closing"].iloc[-1])
-c1, c2, c3, c4 = st.columns(4)
-c1.metric(
-    t("kpi.breakage"),
-    pct(result.breakage),
-    help=t("kpi.range", p10=pct(band["p10"]), p90=pct(band["p90"])),
-)
-c2.metric(t("finance.urr"), pct(result.urr))
-c3.metric(t("kpi.points_closing"), points(closing_points))
-c4.metric(
-    t("finance.liability_now"),
-    money(closing_points * cost_per_point * (1 - result.breakage), symbol),
-    help=t("finance.liability_help"),
-)
-
-# -- Sensitivity --------------------------------------------------------------------------------
-st.subheader(t("finance.sensitivity"))
-st.caption(t("finance.sensitivity_help", cpp=money(cost_per_point, symbol, 4)))
-grid = finance.liability_sensitivity(closing_points, cost_per_point, result.breakage)
-grid["cost_label"] = grid["cost_per_point"].map(lambda v: money(v, symbol, 4))
-grid["breakage_label"] = grid["breakage"].map(pct)
-st.altair_chart(
-    charts.heatmap(
-        grid,
-        x="cost_label",
-        y="breakage_label",
-        value="liability",
-        title=t("finance.sensitivity_chart"),
-        unit=symbol,
-        value_format=",.0f",
-        x_sort=list(dict.fromkeys(grid["cost_label"])),
-        y_sort=list(dict.fromkeys(grid["breakage_label"])),
-    ),
-    width="stretch",
-)
-pivot = grid.pivot_table(
-    index="breakage_label", columns="cost_label", values="liability", sort=False
-)
-st.dataframe(pivot.map(lambda v: money(v, symbol)), width="stretch")
-
-# -- Downloads ----------------------------------------------------------------------------------
-kpis = result.summary()
-c1, c2 = st.columns(2)
-c1.download_button(
-    t("finance.download_csv"),
-    data=table.to_csv(index=False).encode("utf-8"),
-    file_name="points_roll_forward.csv",
-    mime="text/csv",
-    key="finance_csv",
-)
-c2.download_button(
-    t("finance.download_xlsx"),
-    data=finance.excel_report(
-        {
-            "roll_forward": table,
-            "liability_sensitivity": grid[["cost_per_point", "breakage", "liability"]],
-            "kpis": kpis,
-        }
-    ),
-    file_name="points_liability.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    key="finance_xlsx",
-)
-
 # -- History from the database ---------------------------------------------------------------
-st.subheader(t("finance.history"))
 analytics = optional("simulations.analytics", needs=("points_roll_forward", "breakage_to_date"))
 store = database.prepared_store(needs=("ledger",))
 if analytics is None or store is None:
@@ -154,8 +294,75 @@ def ledger_history(url: str, generation: int) -> tuple[pd.DataFrame, float]:
 with st.spinner(t("overview.loading")):
     history, realized = ledger_history(database.database_url(), database.generation())
 if history.empty:
+    st.subheader(t("finance.history"))
     st.info(t("finance.no_history"))
     st.stop()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def chain_ladder_view(url: str, generation: int) -> dict:
+    """Chain-ladder URR of the last 12 cohorts, its backtest and the triangle (aggregated)."""
+    entries = database.ledger()
+    flows = chain_ladder.cohort_flows(entries)
+    triangle = chain_ladder.redemption_triangle(entries, flows=flows)
+    end = triangle.valuation
+    first = end - 11
+    oldest = triangle.issued.index.min()
+    valuations = [
+        (end - 12 - 3 * k).end_time.date() for k in range(4) if end - 23 - 3 * k >= oldest
+    ]
+    rates = triangle.rates().tail(24).iloc[:, :25].stack().rename("share").reset_index()
+    rates["cohort"] = rates["cohort"].astype(str)
+    return {
+        "urr": chain_ladder.chain_ladder(triangle).urr(str(first), str(end)),
+        "first": str(first),
+        "last": str(end),
+        "backtest": chain_ladder.backtest(entries, valuations, flows=flows),
+        "rates": rates,
+    }
+
+
+st.subheader(t("finance.breakage_two_ways"))
+with st.spinner(t("overview.loading")):
+    ladder = chain_ladder_view(database.database_url(), database.generation())
+c1, c2 = st.columns(2)
+c1.metric(t("finance.urr_simulated"), pct(result.urr), help=t("finance.urr_simulated_help"))
+c2.metric(
+    t("finance.urr_chain_ladder"),
+    pct(ladder["urr"]),
+    help=t("finance.urr_chain_ladder_help", first=ladder["first"], last=ladder["last"]),
+)
+if not ladder["backtest"].empty:
+    st.markdown(f"**{t('finance.backtest')}**")
+    tested = ladder["backtest"]
+    st.caption(t("finance.backtest_simulated_missing"))
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("backtest.valuation"): tested["valuation"],
+                t("backtest.method"): t("finance.urr_chain_ladder"),
+                t("backtest.cohorts"): tested["first_cohort"] + " – " + tested["last_cohort"],
+                t("backtest.estimate"): tested["estimate"].map(pct),
+                t("backtest.actual"): tested["actual"].map(pct),
+                t("backtest.error"): (tested["error"] * 100).map(lambda v: f"{v:+.1f}"),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+st.altair_chart(
+    charts.heatmap(
+        ladder["rates"],
+        x="age",
+        y="cohort",
+        value="share",
+        title=t("finance.triangle"),
+        unit="%",
+    ),
+    width="stretch",
+)
+
+st.subheader(t("finance.history"))
 st.caption(t("finance.history_help", breakage=pct(realized), months=number(len(history))))
 recent = history.tail(24)
 st.altair_chart(

@@ -91,22 +91,78 @@ def test_compare_kpis_deltas_and_changes(app, open_page):
     assert any("→" in md.value for md in at.markdown)
 
 
+def _frame_with(at, *columns):
+    """The first dataframe on the page holding all ``columns``."""
+    for frame in at.dataframe:
+        if set(columns) <= set(frame.value.columns):
+            return frame.value
+    raise AssertionError(f"no table with {columns}")
+
+
 def test_finance_roll_forward_balances_and_downloads(app, open_page):
     at = open_page(app, "finance")
     assert at.button(key="finance_run_default")  # offered while nothing was simulated
     at = open_page(at, "simulate")
     _small(at, "simulate").button(key="simulate_run").click().run()
     at = open_page(at, "finance")
-    table = at.dataframe[0].value
-    assert list(table.columns) == ["Month", "Opening", "Issued", "Redeemed", "Expired", "Closing"]
+    table = _frame_with(at, "Month", "Opening", "Issued", "Redeemed", "Expired", "Closing")
     balance = table["Opening"] + table["Issued"] - table["Redeemed"] - table["Expired"]
     assert balance.to_numpy() == pytest.approx(table["Closing"].to_numpy(), rel=1e-9)
     at.toggle(key="finance_currency").set_value(True).run()
-    in_currency = at.dataframe[0].value
+    in_currency = _frame_with(at, "Month", "Opening", "Closing")
     cpp = at.session_state["ml_policy"].points.redemption.cost_per_point
     assert in_currency["Closing"].to_numpy() == pytest.approx(table["Closing"].to_numpy() * cpp)
-    assert at.get("download_button")
+    keys = {button.proto.id for button in at.get("download_button")}
+    assert len(keys) >= 3
     assert content_id(at.session_state["ml_policy"])  # the policy survived the page switches
+
+
+def test_finance_shows_both_liability_bases_the_schedule_and_the_journal(app, open_page):
+    at = open_page(app, "simulate")
+    _small(at, "simulate", months=14).button(key="simulate_run").click().run()
+    at = open_page(at, "finance")
+    metrics = _metrics(at)
+    assert "Contract liability (deferred revenue)" in metrics
+    assert "Cost to fulfil outstanding points" in metrics
+    # The cost basis is the same figure, with the same label, as on Simulate (P50).
+    run = next(iter(at.session_state["ml_results"].values()))
+    p50 = run.result.kpis["liability_closing"]["p50"]
+    assert metrics["Cost to fulfil outstanding points"] == f"¥{p50:,.0f}"
+    schedule = _frame_with(at, "Month", "Allocated to points", "Contract liability, closing")
+    assert len(schedule) == 14
+    assert (schedule["Contract liability, closing"] >= 0).all()
+    closing = metrics["Contract liability (deferred revenue)"]
+    assert closing == f"¥{schedule['Contract liability, closing'].iloc[-1]:,.0f}"
+    journal = _frame_with(at, "Account", "Debit", "Credit")
+    assert journal["Debit"].fillna(0).sum() == pytest.approx(journal["Credit"].fillna(0).sum())
+    sensitivity = _frame_with(at, "Input", "Case", "Input value")
+    assert set(sensitivity["Input"]) == {
+        "Base", "Breakage ±5 points", "Value per point ±20%", "Cost per point ±20%"
+    }  # fmt: skip
+    # A higher value per point defers more of each sale.
+    rows = sensitivity.set_index(["Input", "Case"])
+    value = rows.loc[("Value per point ±20%", "Input up"), "Contract liability (deferred revenue)"]
+    assert value > rows.loc[("Base", "Base"), "Contract liability (deferred revenue)"]
+    example = _frame_with(
+        at, "Allocated to points", "Revenue on points", "Expected redemption rate"
+    )
+    assert example["Allocated to points"].round().tolist() == [8_676, 0]
+    assert example["Revenue on points"].round().tolist() == [4_110, 3_493]
+    tornado = [c for c in _charts(at) if "change from base" in json.dumps(c.get("title", ""))]
+    assert len(tornado) == 2
+
+
+def test_finance_in_chinese_translates_the_new_sections(app, open_page):
+    at = open_page(app, "simulate")
+    _small(at, "simulate").button(key="simulate_run").click().run()
+    at.session_state["ml_lang"] = "zh"
+    at = open_page(at, "finance")
+    metrics = _metrics(at)
+    assert "合同负债（递延收入）" in metrics
+    assert "未兑换积分履约成本" in metrics
+    assert _frame_with(at, "会计科目", "借方", "贷方") is not None
+    accounts = set(_frame_with(at, "会计科目")["会计科目"])
+    assert "合同负债—会员积分" in accounts
 
 
 def test_finance_shows_the_ledger_history(app, open_page):
@@ -121,6 +177,12 @@ def test_finance_shows_the_ledger_history(app, open_page):
     balance = history["Opening"] + history["Issued"] - history["Redeemed"] - history["Expired"]
     assert (balance == history["Closing"]).all()
     assert any("breakage realized" in c.value for c in at.caption)
+    # Breakage two ways: the simulated and the chain-ladder URR, and the chain-ladder backtest.
+    metrics = _metrics(at)
+    assert "Simulated (member by member)" in metrics
+    assert metrics["Chain ladder (redemption triangle)"].endswith("%")
+    backtest = _frame_with(at, "Valuation date", "Estimated URR", "Actual URR")
+    assert len(backtest) >= 1
 
 
 def test_simulate_the_members_in_the_database(app, open_page):

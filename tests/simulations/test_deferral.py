@@ -186,3 +186,22 @@ def test_deferred_share_grows_with_the_value_of_a_point(periods, value, factor):
     low = deferral.deferral_schedule(periods, point_value=value)
     high = deferral.deferral_schedule(periods, point_value=value * factor)
     assert (high["allocated_to_points"] >= low["allocated_to_points"] - 1e-9).all()
+
+
+def test_sensitivity_moves_each_basis_with_its_own_drivers():
+    table = finance.schedule_sensitivity(EXAMPLE_52, point_value=1.0, cost_per_point=0.4)
+    base = table[table["driver"] == "base"].iloc[0]
+    assert base["contract_liability"] == pytest.approx(
+        deferral.deferral_schedule(EXAMPLE_52, 1.0)["contract_liability_closing"].iloc[-1]
+    )
+    rows = table.set_index(["driver", "case"])
+    # More breakage: fewer points to honour (cost down); the final rate 0.97 -> 0.92.
+    assert rows.loc[("breakage", "high"), "input"] == pytest.approx(0.08)
+    assert rows.loc[("breakage", "high"), "cost_to_fulfil"] == pytest.approx(0.4 * (9_200 - 8_500))
+    # Breakage 3% less 5 points stops at 0 (the rate is capped at 1).
+    assert rows.loc[("breakage", "low"), "input"] == pytest.approx(0.0)
+    # Cost per point does not move the contract liability; value per point does not move cost.
+    assert rows.loc[("cost_per_point", "high"), "contract_liability_change"] == 0
+    assert rows.loc[("point_value", "high"), "cost_to_fulfil_change"] == 0
+    assert rows.loc[("point_value", "high"), "contract_liability_change"] > 0
+    assert rows.loc[("cost_per_point", "low"), "cost_to_fulfil"] == pytest.approx(0.32 * 1_200)
