@@ -42,7 +42,7 @@ def test_simulate_shows_kpis_fans_and_migration(app, open_page):
     assert metrics["Net revenue"].startswith("¥")
     assert metrics["Active members (end)"] != "–"
     titles = [spec.get("title") for spec in _charts(at)]
-    assert "Active members" in titles and "Points liability" in titles
+    assert "Active members" in titles and "Cost to fulfil outstanding points" in titles
     assert "ROI vs baseline (month)" not in titles  # no baseline chosen
     cohorts = "Share of each month's new members buying, by months since joining (P50)"
     assert cohorts in titles  # 3 months: the cohorts of months 1-3
