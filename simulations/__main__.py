@@ -174,7 +174,171 @@ def _small_pages() -> None:
         return
 
 
+# -- Checks before a run: arguments, memory, the output file -----------------------------------
+
+EARLIEST_START = dt.date(1970, 1, 1)
+LATEST_START = dt.date(2200, 12, 31)
+MAX_MONTHS = 240
+MAX_REPLICATIONS = 10_000
+MAX_WORKERS = 256
+BYTES_PER_MEMBER = 700
+"""Peak memory per simulated member in one process (measured: about 620 bytes, 24 or 120
+months, with or without a baseline; ``python benchmarks/engine.py`` prints the peak RSS)."""
+BYTES_PER_PROCESS = 350 * 2**20
+"""Peak memory of one simulating process before its members (interpreter, numpy, numba)."""
+
+
+def _argument_problems(args) -> list[str]:
+    """What is wrong with the ``run`` arguments, each naming the option and what is valid."""
+    problems = []
+    if args.members is not None and args.members < 0:
+        problems.append(f"--members(={args.members}) must be 0 or more")
+    if not 1 <= args.months <= MAX_MONTHS:
+        problems.append(f"--months(={args.months}) must be between 1 and {MAX_MONTHS}")
+    if not 1 <= args.replications <= MAX_REPLICATIONS:
+        problems.append(
+            f"--replications(={args.replications}) must be between 1 and {MAX_REPLICATIONS}"
+        )
+    if not 1 <= args.workers <= MAX_WORKERS:
+        problems.append(f"--workers(={args.workers}) must be between 1 and {MAX_WORKERS}")
+    if not 0 <= args.seed < 2**128:
+        problems.append(f"--seed(={args.seed}) must be a whole number from 0 to 2**128 - 1")
+    if not EARLIEST_START <= args.start <= LATEST_START:
+        problems.append(
+            f"--start(={args.start}) must be between {EARLIEST_START} and {LATEST_START}"
+        )
+    return problems
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux ``MemAvailable``), if known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def memory_estimate(members: int, replications: int = 1, workers: int = 1) -> int:
+    """Bytes a run of ``members`` needs at its peak (every process that holds them counted).
+
+    With several workers each worker process holds its own copy of the members and its own
+    working arrays, and the parent keeps the population.
+    """
+    processes = 1 if workers == 1 or replications == 1 else min(workers, replications) + 1
+    return processes * (BYTES_PER_PROCESS + BYTES_PER_MEMBER * members)
+
+
+def _memory_problem(members: int, replications: int, workers: int) -> str | None:
+    available = _available_memory()
+    needed = memory_estimate(members, replications, workers)
+    if available is None or needed <= available:
+        return None
+    processes = 1 if workers == 1 or replications == 1 else min(workers, replications) + 1
+    fits = max((available // processes - BYTES_PER_PROCESS) // BYTES_PER_MEMBER, 0)
+    return (
+        f"{members:,} members would need about {needed / 2**30:,.1f} GiB of memory"
+        f" ({processes} process(es) x ({BYTES_PER_PROCESS / 2**20:.0f} MiB + about"
+        f" {BYTES_PER_MEMBER} bytes per member)); {available / 2**30:,.1f} GiB is available:"
+        f" simulate at most about {fits:,} members here"
+        + (", or use fewer --workers" if processes > 1 else "")
+    )
+
+
+def _out_problem(out: Path) -> str | None:
+    """Why the results cannot be written to ``out`` (checked before simulating), or None."""
+    import os
+    import tempfile
+
+    if out.is_dir():
+        return f"--out(={out}) is a folder; give a file name such as {out / 'results.json'}"
+    folder = out.absolute().parent
+    if not folder.is_dir():
+        return f"--out: the folder {folder} does not exist; create it first"
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        return f"--out: cannot write in {folder} ({exc.strerror or exc})"
+    os.close(handle)
+    os.unlink(probe)
+    return None
+
+
+def _non_finite(values, path: str = "") -> list[str]:
+    """Paths of the non-finite numbers in nested dicts and lists."""
+    import math
+
+    if isinstance(values, dict):
+        return [p for key, value in values.items() for p in _non_finite(value, f"{path}.{key}")]
+    if isinstance(values, list | tuple):
+        return [p for i, value in enumerate(values) for p in _non_finite(value, f"{path}[{i}]")]
+    if isinstance(values, float) and not math.isfinite(values):
+        return [f"{path.lstrip('.')}(={values})"]
+    return []
+
+
+# -- Ctrl-C -----------------------------------------------------------------------------------
+
+_MAIN_PROCESS: list[int] = []
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT, as shells report it)."""
+
+
+def _on_interrupt(signum, frame) -> None:
+    """Stop at once: worker processes are killed (not waited for), then the run unwinds.
+
+    Workers forked from this process inherit the handler; there it ends the worker quietly,
+    the parent reports. Killing the workers first is what makes the pool's shutdown quick
+    (it otherwise waits for their replications to finish).
+    """
+    import multiprocessing
+    import os
+
+    if _MAIN_PROCESS and os.getpid() != _MAIN_PROCESS[0]:
+        os._exit(130)
+    for child in multiprocessing.active_children():
+        child.kill()
+    raise KeyboardInterrupt
+
+
+def _run_interruptible(args) -> int:
+    """`_run`, with Ctrl-C ending it within moments, without a traceback or a written file."""
+    import os
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return _run(args)  # only the main thread may handle signals
+    _MAIN_PROCESS[:] = [os.getpid()]
+    previous = signal.signal(signal.SIGINT, _on_interrupt)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while stopping
+        print(
+            f"\ninterrupted: nothing was written ({args.out} is as it was)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        _MAIN_PROCESS.clear()
+        signal.signal(signal.SIGINT, previous)
+
+
 def _run(args) -> int:
+    problems = _argument_problems(args)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 2
     from policies.errors import PolicyValidationError
 
     _small_pages()
@@ -194,15 +358,22 @@ def _run(args) -> int:
     except (OSError, ValueError) as exc:
         print(f"{args.behavior} is not a valid behavior file: {exc}", file=sys.stderr)
         return 2
-    for name in ("members", "months", "replications", "workers"):
-        value = getattr(args, name)
-        if value is not None and value < (0 if name == "members" else 1):
-            print(f"--{name}(={value}) must be positive", file=sys.stderr)
-            return 2
+    problems = [f"{args.behavior}: {p} must be a finite number" for p in
+                _non_finite(behavior.model_dump(mode="python"))]  # fmt: skip
+    if args.members is not None:
+        problems.append(_memory_problem(args.members, args.replications, args.workers))
+    problems.append(_out_problem(Path(args.out)))
+    if any(problems):
+        print("\n".join(p for p in problems if p), file=sys.stderr)
+        return 2
     if args.members is not None:
         population = Population.synthetic(args.members, behavior, seed=args.seed, as_of=args.start)
     else:
         population = _database_population(args.start, behavior)
+        problem = _memory_problem(len(population), args.replications, args.workers)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
     model = Model(
         policy,
         behavior=behavior,
@@ -254,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(with_calibrate=not argv or argv[0] not in ("run", "finance"))
     args = parser.parse_args(argv)
     if args.command == "run":
-        return _run(args)
+        return _run_interruptible(args)
     if args.command == "finance":
         return _finance(args)
     from simulations.calibration import cli as calibration_cli
@@ -263,4 +434,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if status == EXIT_INTERRUPTED:
+        # Nothing is left to clean up: skip tearing down gigabytes of arrays and threads.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        import os
+
+        os._exit(status)
+    sys.exit(status)
