@@ -308,6 +308,7 @@ TEXT: dict[str, dict[str, str]] = {
     "runs.seed": {"en": "Seed", "zh": "随机种子"},
     "unit.points": {"en": "points", "zh": "积分"},
     "unit.members": {"en": "members", "zh": "人"},
+    "unit.count": {"en": "count", "zh": "次数"},
     # -- simulate -----------------------------------------------------------------------------
     "simulate.title": {"en": "Simulate a scenario", "zh": "方案模拟"},
     "simulate.scenario": {"en": "Scenario", "zh": "方案"},

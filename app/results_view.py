@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -12,6 +13,7 @@ from app import charts
 from app.formatting import money, number, pct, points
 from app.i18n import t
 from policies import Policy
+from simulations.results import KPI_UNITS, METRICS
 
 __all__ = [
     "FAN_METRICS",
@@ -45,30 +47,11 @@ HEADLINE = (
     "liability_closing",
     "breakage",
 )
-FAN_METRICS = (
-    "active_members",
-    "retention_12m",
-    "revenue_net",
-    "points_issued",
-    "points_redeemed",
-    "points_expired",
-    "points_closing",
-    "liability",
-    "program_cost",
-    "roi",
-)
-METRIC_UNITS = {
-    "active_members": "members",
-    "retention_12m": "share",
-    "revenue_net": "currency",
-    "points_issued": "points",
-    "points_redeemed": "points",
-    "points_expired": "points",
-    "points_closing": "points",
-    "liability": "currency",
-    "program_cost": "currency",
-    "roi": "ratio",
-}
+"""The KPIs shown first (their units and labels come from `simulations.results.KPIS`)."""
+FAN_METRICS = tuple(metric.name for metric in METRICS if metric.chart)
+"""The monthly metrics drawn as fan charts, as `simulations.results.METRICS` declares them."""
+METRIC_UNITS = MappingProxyType({metric.name: metric.unit for metric in METRICS})
+"""Unit of every monthly metric (from the declaration)."""
 
 
 def format_kpi(value: float, unit: str, symbol: str) -> str:
@@ -92,6 +75,7 @@ def unit_label(unit: str, symbol: str) -> str:
         "share": "%",
         "members": t("unit.members"),
         "ratio": "×",
+        "count": t("unit.count"),
     }[unit]
 
 
@@ -111,7 +95,6 @@ def available_metrics(result: Any) -> list[str]:
 def show_headline(result: Any, symbol: str) -> None:
     """The headline KPIs as metrics: P50 with the P10-P90 range in the help."""
     kpis = result.kpis
-    units = dict(zip(result.summary()["kpi"], result.summary()["unit"], strict=True))
     columns = [*st.columns(3), *st.columns(3)]
     for column, kpi in zip(columns, HEADLINE, strict=True):
         if kpi not in kpis:
@@ -119,11 +102,11 @@ def show_headline(result: Any, symbol: str) -> None:
         band = kpis[kpi]
         column.metric(
             t(f"kpi.{kpi}"),
-            format_kpi(band["p50"], units[kpi], symbol),
+            format_kpi(band["p50"], KPI_UNITS[kpi], symbol),
             help=t(
                 "kpi.range",
-                p10=format_kpi(band["p10"], units[kpi], symbol),
-                p90=format_kpi(band["p90"], units[kpi], symbol),
+                p10=format_kpi(band["p10"], KPI_UNITS[kpi], symbol),
+                p90=format_kpi(band["p90"], KPI_UNITS[kpi], symbol),
             ),
         )
 

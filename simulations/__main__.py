@@ -1,8 +1,9 @@
 """Command line: ``python -m simulations run | finance | calibrate ...``.
 
 ``run`` simulates a policy and writes JSON ``{"summary": {kpi: {p10, p50, p90}}, "monthly":
-[...], "tier_migration": [...], "cohort_retention": [...], ...}`` (written whole or not at
-all). Without ``--members`` it simulates the members in the
+[...], "tier_migration": [...], "cohort_retention": [...], "units": {"summary": {kpi: unit},
+"monthly": {column: unit}}, ...}`` (written whole or not at all; what each column means is
+declared in `simulations.results.METRICS`). Without ``--members`` it simulates the members in the
 database (the store package), or 20,000 synthetic members when no database is available.
 A policy that does not validate prints the problems and exits with status 2.
 
@@ -346,6 +347,7 @@ def _run(args) -> int:
     from simulations.behavior import DEFAULT_BEHAVIOR, load_behavior
     from simulations.engine import Model
     from simulations.population import Population
+    from simulations.results import KEYS, KPI_UNITS, metric
 
     try:
         policy = load_policy(args.policy)
@@ -413,6 +415,12 @@ def _run(args) -> int:
         "policy_id": result.policy_id,
         "seed": result.seed,
         "inputs": document["inputs"],
+        "units": {
+            "summary": {kpi: KPI_UNITS[kpi] for kpi in document["summary"]},
+            "monthly": {
+                column: metric(column).unit for column in result.monthly if column not in KEYS
+            },
+        },
     }
     write_atomic(Path(args.out), json.dumps(output, ensure_ascii=False, indent=1))
     print(f"wrote {args.out}", file=sys.stderr)

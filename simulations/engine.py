@@ -1104,6 +1104,18 @@ def _replication_task(args, progress=None) -> tuple[ReplicationOutput, Replicati
     return scenario, base
 
 
+def _records(outputs: list[ReplicationOutput]):
+    """The monthly records of every replication, numbered, in one frame."""
+    import pandas as pd
+
+    frames = []
+    for i, output in enumerate(outputs):
+        frame = pd.DataFrame(output.monthly)
+        frame.insert(0, "replication", i)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
 @dataclass(frozen=True, eq=False)
 class Model:
     """A simulation set-up: policy, behavior, population, horizon, replications and seed.
@@ -1203,35 +1215,16 @@ class Model:
                     outputs[futures[future]] = future.result()
                     done(futures[future], finished)
 
-        cost_per_point = self.policy.points.redemption.cost_per_point
-        frames, urrs, migrations, cohort_rows = [], [], [], []
-        for i, (scenario, base) in enumerate(outputs):
-            frame = pd.DataFrame(scenario.monthly)
-            frame.insert(0, "replication", i)
-            frame["liability"] = frame["points_closing"] * cost_per_point * scenario.urr
-            if base is not None:
-                other = pd.DataFrame(base.monthly)
-                frame["baseline_revenue_net"] = other["revenue_net"].to_numpy()
-                frame["baseline_program_cost"] = other["program_cost"].to_numpy()
-                frame["incremental_revenue"] = frame["revenue_net"] - frame["baseline_revenue_net"]
-                frame["incremental_cost"] = frame["program_cost"] - frame["baseline_program_cost"]
-                cost = frame["incremental_cost"]
-                frame["roi"] = (frame["incremental_revenue"] - cost) / cost.where(cost.abs() > 1e-9)
-            frames.append(frame)
-            urrs.append(scenario.urr)
-            migrations.append(scenario.migration)
-            cohort_rows.extend({"replication": i, **row} for row in scenario.cohorts)
-        monthly = pd.concat(frames, ignore_index=True)
-        names = list(self.policy.tier_names)
-        median = np.median(np.stack(migrations), axis=0)
-        rows = [
-            {
-                "from_tier": (names + ["(new)"])[a],
-                "to_tier": names[b],
-                "members": float(median[a, b]),
-            }
-            for a in range(median.shape[0])
-            for b in range(median.shape[1])
+        # The result aggregates (liability, incremental revenue, ROI, migration); the model
+        # only hands over what each replication recorded.
+        records = _records([scenario for scenario, _ in outputs])
+        baseline = None
+        if self.baseline_policy is not None:
+            baseline = _records([base for _, base in outputs])
+        cohort_rows = [
+            {"replication": i, **row}
+            for i, (scenario, _) in enumerate(outputs)
+            for row in scenario.cohorts
         ]
         inputs = {
             "policy_name": self.policy.program.name,
@@ -1246,6 +1239,14 @@ class Model:
             ),
         }
         return SimulationResult(
-            monthly, pd.DataFrame(rows), urrs, content_id(self.policy), self.seed, inputs,
+            records,
+            urr=[scenario.urr for scenario, _ in outputs],
+            migration=np.stack([scenario.migration for scenario, _ in outputs]),
+            tier_names=self.policy.tier_names,
+            cost_per_point=self.policy.points.redemption.cost_per_point,
+            policy_id=content_id(self.policy),
+            seed=self.seed,
+            inputs=inputs,
             cohorts=pd.DataFrame(cohort_rows, columns=list(COHORT_COLUMNS)),
-        )  # fmt: skip
+            baseline=baseline,
+        )

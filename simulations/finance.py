@@ -12,6 +12,8 @@ import io
 import numpy as np
 import pandas as pd
 
+from simulations.results import across_replications
+
 __all__ = [
     "MEASURES",
     "MOVEMENTS",
@@ -30,10 +32,11 @@ points still expected to be redeemed."""
 
 
 def roll_forward_table(monthly: pd.DataFrame, cost_per_point: float) -> pd.DataFrame:
-    """The monthly points roll-forward, averaged over replications, in points and currency.
+    """The monthly points roll-forward across replications, in points and currency.
 
-    The mean (not the median) is used because it keeps the identity opening + issued −
-    redeemed − expired = closing that every replication satisfies.
+    Each month's figure across replications is the one `simulations.results.METRICS`
+    declares for points and currency: the mean (not the median), which keeps the identity
+    opening + issued − redeemed − expired = closing that every replication satisfies.
 
     Args:
         monthly: the engine's monthly records (one row per replication and month).
@@ -44,8 +47,7 @@ def roll_forward_table(monthly: pd.DataFrame, cost_per_point: float) -> pd.DataF
         (``*_value``) and ``liability`` (the engine's liability, mean over replications).
     """
     columns = {f"points_{name}": name for name in MOVEMENTS}
-    table = monthly.groupby("month", sort=True)[[*columns, "liability"]].mean()
-    table = table.rename(columns=columns).reset_index()
+    table = across_replications(monthly, [*columns, "liability"]).rename(columns=columns)
     for name in MOVEMENTS:
         table[f"{name}_value"] = table[name] * cost_per_point
     return table

@@ -16,6 +16,7 @@ from app.results_view import (
     unit_label,
 )
 from policies import content_id
+from simulations.results import KPI_UNITS
 
 st.title(t("compare.title"))
 if require("simulations", "feature.engine", needs=runs.ENGINE_API) is None:
@@ -72,7 +73,6 @@ if not saved:
 compared = saved["runs"]
 base = compared[saved["baseline"]]
 symbol = base.policy.program.currency_symbol
-units = dict(zip(base.result.summary()["kpi"], base.result.summary()["unit"], strict=True))
 
 # -- KPI table ------------------------------------------------------------------------------
 kpis = [*HEADLINE, "points_issued", "points_expired", "incremental_revenue", "roi"]
@@ -84,7 +84,7 @@ for kpi in kpis:
         if band is None:
             row[label] = "–"
             continue
-        unit = units.get(kpi, "ratio")
+        unit = KPI_UNITS[kpi]
         text = format_kpi(band["p50"], unit, symbol)
         if label != saved["baseline"] and kpi in base.result.kpis:
             delta = band["p50"] - base.result.kpis[kpi]["p50"]

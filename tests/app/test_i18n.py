@@ -47,3 +47,11 @@ def test_t_formats_and_switches_language():
     assert "3" in t("publish.done", lang="zh", version=3)
     assert t("publish.done", lang="zh", version=3) != t("publish.done", lang="en", version=3)
     assert t("no.such.key") == "no.such.key"
+
+
+def test_every_declared_result_figure_has_a_label_in_every_language():
+    from simulations.results import KPIS, METRICS
+
+    labels = [k.label for k in KPIS] + [m.label for m in METRICS if m.chart]
+    missing = [key for key in labels if key not in TEXT]
+    assert not missing, missing
