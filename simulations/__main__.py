@@ -38,8 +38,12 @@ def build_parser(with_calibrate: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--months", type=int, default=24)
     run.add_argument("--replications", type=int, default=10)
     run.add_argument("--seed", type=int, default=42)
-    run.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 1, 1),
-                     help="first simulated day, YYYY-MM-DD")  # fmt: skip
+    run.add_argument(
+        "--start",
+        type=dt.date.fromisoformat,
+        help="first simulated day, YYYY-MM-DD (default: the day after the database's data"
+        " ends; today for synthetic members)",
+    )
     run.add_argument("--baseline", help="baseline policy file for incremental revenue and ROI")
     run.add_argument("--workers", type=int, default=1, help="processes for replications")
     run.add_argument("--out", required=True, help="results JSON file")
@@ -141,23 +145,27 @@ def _results_monthly(document: dict):
     return monthly
 
 
-def _database_population(start: dt.date, behavior):
-    """Members from the database, or None (with a notice) when it is not available."""
+def _database_population(start: dt.date | None, behavior):
+    """Members from the database as of ``start`` (default: the day after its data ends).
+
+    Falls back, with a notice, to 20,000 synthetic members starting ``start`` (default: today)
+    when no database is available.
+    """
     from simulations.population import Population
 
     try:
         import store
 
         store.ensure_database()
-        snapshot = store.member_snapshot()
+        snapshot = store.member_snapshot(as_of=start)
     except Exception as exc:  # any failure means: no usable database
         print(
             f"no member database available ({type(exc).__name__}); simulating 20,000"
             " synthetic members instead",
             file=sys.stderr,
         )
-        return Population.synthetic(20_000, behavior, seed=0, as_of=start)
-    return Population.from_frame(snapshot, as_of=start)
+        return Population.synthetic(20_000, behavior, seed=0, as_of=start or dt.date.today())
+    return Population.from_frame(snapshot, as_of=snapshot.attrs["as_of"])
 
 
 def _small_pages() -> None:
@@ -204,7 +212,7 @@ def _argument_problems(args) -> list[str]:
         problems.append(f"--workers(={args.workers}) must be between 1 and {MAX_WORKERS}")
     if not 0 <= args.seed < 2**128:
         problems.append(f"--seed(={args.seed}) must be a whole number from 0 to 2**128 - 1")
-    if not EARLIEST_START <= args.start <= LATEST_START:
+    if args.start is not None and not EARLIEST_START <= args.start <= LATEST_START:
         problems.append(
             f"--start(={args.start}) must be between {EARLIEST_START} and {LATEST_START}"
         )
@@ -369,13 +377,16 @@ def _run(args) -> int:
         print("\n".join(p for p in problems if p), file=sys.stderr)
         return 2
     if args.members is not None:
-        population = Population.synthetic(args.members, behavior, seed=args.seed, as_of=args.start)
+        start = args.start or dt.date.today()
+        population = Population.synthetic(args.members, behavior, seed=args.seed, as_of=start)
     else:
         population = _database_population(args.start, behavior)
         problem = _memory_problem(len(population), args.replications, args.workers)
         if problem:
             print(problem, file=sys.stderr)
             return 2
+    if args.start is None:
+        print(f"simulating from {population.as_of}", file=sys.stderr)
     model = Model(
         policy,
         behavior=behavior,
@@ -383,7 +394,7 @@ def _run(args) -> int:
         months=args.months,
         replications=args.replications,
         seed=args.seed,
-        start=args.start,
+        start=population.as_of,
         baseline_policy=baseline,
         workers=args.workers,
     )
