@@ -15,18 +15,14 @@ is unconstrained; standard errors of ``r, alpha, a, b`` follow by the delta meth
 
 from __future__ import annotations
 
-import time
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import special
-from statsmodels.base.model import GenericLikelihoodModel
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
 from simulations.calibration.errors import CalibrationDataError
-from simulations.calibration.mle import estimates_at_optimum, estimates_table
+from simulations.calibration.mle import LogScaleLikelihood, MLEFit
 
 __all__ = [
     "BGNBDFit",
@@ -54,57 +50,42 @@ def _log_likelihood(r, alpha, a, b, x, t_x, T):
     return common + np.logaddexp(survived, dropped)
 
 
-class BGNBDLikelihood(GenericLikelihoodModel):
+class BGNBDLikelihood(LogScaleLikelihood):
     """BG/NBD log-likelihood over log-parameters ``log r, log alpha, log a, log b``.
 
     ``frequency`` is the endogenous variable; ``recency`` and ``T`` are data, not
     regressors, so there is no ``exog`` and the four parameters are extra parameters.
     """
 
-    def __init__(self, frequency, recency, T, **kwds):
-        frequency = np.asarray(frequency, dtype=float)
-        super().__init__(
-            frequency, exog=None, extra_params_names=[f"log_{n}" for n in PARAM_NAMES], **kwds
-        )
-        self.recency = np.asarray(recency, dtype=float)
-        self.T = np.asarray(T, dtype=float)
+    model_name = "BG/NBD"
+    param_names = PARAM_NAMES
+    hint = "the data may have too few repeat purchases or too short a history"
 
-    def loglikeobs(self, params):
-        """Log-likelihood of each member at ``params`` (log scale)."""
-        r, alpha, a, b = np.exp(np.clip(params, -30.0, 30.0))
+    def __init__(self, frequency, recency, T):
+        super().__init__(frequency, recency=recency, T=T)
+
+    def loglike_natural(self, r, alpha, a, b):
+        """Log-likelihood of each member (equation 6)."""
         return _log_likelihood(r, alpha, a, b, self.endog, self.recency, self.T)
 
-    def loglike(self, params):
-        """Total log-likelihood at ``params`` (log scale)."""
-        return float(np.sum(self.loglikeobs(params)))
+    def start_params(self) -> np.ndarray:
+        """A rate guess from repeat purchases per unit of observed time; a mild dropout prior."""
+        rate = max(float(np.sum(self.endog)) / max(float(np.sum(self.T)), 1e-9), 1e-6)
+        return np.log([1.0, 1.0 / rate, 1.0, 3.0])
 
 
 @dataclass(frozen=True)
-class BGNBDFit:
-    """A fitted BG/NBD model.
+class BGNBDFit(MLEFit):
+    """A fitted BG/NBD model (see `MLEFit`).
 
     Attributes:
-        params: ``r, alpha, a, b`` (natural scale).
-        std_errors: delta-method standard errors of the same.
-        log_cov: covariance matrix of the log-parameters (inverse observed information).
-        loglike: maximized log-likelihood.
-        n_members: members fitted.
         time_unit: unit of ``alpha`` (``day`` or ``week``).
-        convergence: optimizer report (method, flag, message, iterations, gradient norm,
-            seconds).
     """
 
-    params: dict[str, float]
-    std_errors: dict[str, float]
-    log_cov: np.ndarray = field(repr=False)
-    loglike: float
-    n_members: int
-    time_unit: str
-    convergence: dict
+    model_name = "BG/NBD"
+    param_names = PARAM_NAMES
 
-    def table(self) -> pd.DataFrame:
-        """Estimates with standard errors and 95% intervals (from the log scale)."""
-        return estimates_table("BG/NBD", PARAM_NAMES, self.params, self.std_errors, self.log_cov)
+    time_unit: str
 
     def expected_purchases(self, t):
         """E[X(t)]: expected repeat purchases of a new member in ``t`` time units."""
@@ -169,33 +150,6 @@ def conditional_expected_purchases(params: dict[str, float], t, frequency, recen
     return numerator / (1.0 + _alive_odds_term(params, frequency, recency, T))
 
 
-# scipy's BFGS warnflag; 2 ("precision loss") is common at a true optimum of a flat
-# likelihood, which is why success is judged by the gradient norm.
-_BFGS_MESSAGES = {
-    0: "optimizer reported success",
-    1: "iteration limit reached",
-    2: "precision loss (the gradient decides)",
-}
-
-
-def quiet_fit(model, start, method: str, maxiter: int):
-    """Run statsmodels' optimizer without its own Hessian warnings.
-
-    The fit code computes and checks the information matrix itself (and raises
-    `ConvergenceError` when it is singular), so statsmodels' warning would only repeat it.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", HessianInversionWarning)
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(start_params=start, method=method, maxiter=maxiter, disp=0)
-
-
-def _start_params(frequency, T) -> np.ndarray:
-    # Rate guess from repeat purchases per unit of observed time; a mild dropout prior.
-    rate = max(float(np.sum(frequency)) / max(float(np.sum(T)), 1e-9), 1e-6)
-    return np.log([1.0, 1.0 / rate, 1.0, 3.0])
-
-
 def fit_bgnbd(
     summary: pd.DataFrame,
     time_unit: str | None = None,
@@ -204,9 +158,9 @@ def fit_bgnbd(
 ) -> BGNBDFit:
     """Fit BG/NBD by maximum likelihood to a `summarize_transactions` frame.
 
-    The optimizer is BFGS on the log-parameters, polished by Newton steps. scipy's BFGS
-    sometimes reports failure ("precision loss") although it sits at the optimum, so success
-    is judged by the gradient norm of the mean log-likelihood, not by the flag alone.
+    The fit is the shared cascade of `simulations.calibration.mle` (BFGS on the
+    log-parameters, Newton polish, Nelder-Mead fallback; success judged by the gradient
+    norm of the mean log-likelihood).
 
     Args:
         summary: ``frequency``, ``recency`` and ``T`` per member.
@@ -233,58 +187,4 @@ def fit_bgnbd(
             "BG/NBD needs repeat purchases; no member bought on more than one day"
         )
     model = BGNBDLikelihood(frequency, summary["recency"], summary["T"])
-    start = _start_params(frequency, summary["T"].to_numpy(dtype=float))
-    started = time.perf_counter()
-    result = quiet_fit(model, start, "bfgs", maxiter)
-    attempts = [("bfgs", bool(result.mle_retvals.get("converged", False)))]
-    params = np.asarray(result.params)
-    # A few Newton steps on the mean log-likelihood polish the BFGS point (and move it off a
-    # flat stretch where BFGS gave up); each step must not lower the likelihood.
-    n = len(frequency)
-    for _ in range(20):
-        grad = model.score(params) / n
-        if np.linalg.norm(grad) < gradient_tol * 1e-3:
-            break
-        hess = model.hessian(params) / n
-        try:
-            step = np.linalg.solve(hess, -grad)
-        except np.linalg.LinAlgError:
-            break
-        candidate = params + step
-        if model.loglike(candidate) >= model.loglike(params) - 1e-9:
-            params = candidate
-        else:
-            break
-    grad_norm = float(np.linalg.norm(model.score(params) / n))
-    if grad_norm > gradient_tol:
-        result = quiet_fit(model, params, "nm", maxiter * 5)
-        params = np.asarray(result.params)
-        attempts.append(("nm", bool(result.mle_retvals.get("converged", False))))
-        grad_norm = float(np.linalg.norm(model.score(params) / n))
-    seconds = time.perf_counter() - started
-    report = {
-        "method": "+".join(m for m, _ in attempts) + "+newton",
-        "optimizer_flags": {m: ok for m, ok in attempts},
-        "optimizer_message": _BFGS_MESSAGES.get(result.mle_retvals.get("warnflag"), "see flags"),
-        "function_calls": int(result.mle_retvals.get("fcalls", -1)),
-        "gradient_norm": grad_norm,
-        "gradient_tol": gradient_tol,
-        "seconds": round(seconds, 3),
-    }
-    estimates, std_errors, log_cov = estimates_at_optimum(
-        "BG/NBD",
-        model,
-        params,
-        PARAM_NAMES,
-        report,
-        hint="the data may have too few repeat purchases or too short a history",
-    )
-    return BGNBDFit(
-        params=estimates,
-        std_errors=std_errors,
-        log_cov=log_cov,
-        loglike=float(model.loglike(params)),
-        n_members=n,
-        time_unit=unit,
-        convergence=report,
-    )
+    return BGNBDFit.from_model(model, gradient_tol, maxiter, time_unit=unit)

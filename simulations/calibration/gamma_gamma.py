@@ -16,42 +16,35 @@ the mean value of their repeat occasions, as in the paper.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import special
-from statsmodels.base.model import GenericLikelihoodModel
 
-from simulations.calibration.bgnbd import quiet_fit
 from simulations.calibration.errors import CalibrationDataError
-from simulations.calibration.mle import estimates_at_optimum, estimates_table
+from simulations.calibration.mle import LogScaleLikelihood, MLEFit
 
 __all__ = ["GammaGammaFit", "GammaGammaLikelihood", "conditional_expected_spend", "fit_gamma_gamma"]
 
 PARAM_NAMES = ("p", "q", "gamma")
 
 
-class GammaGammaLikelihood(GenericLikelihoodModel):
+class GammaGammaLikelihood(LogScaleLikelihood):
     """Gamma-Gamma log-likelihood over ``log p, log q, log gamma``.
 
     ``monetary_value`` (mean repeat-occasion value) is the endogenous variable and the
     number of repeat occasions is data; there is no ``exog``.
     """
 
-    def __init__(self, monetary_value, frequency, **kwds):
-        super().__init__(
-            np.asarray(monetary_value, dtype=float),
-            exog=None,
-            extra_params_names=[f"log_{n}" for n in PARAM_NAMES],
-            **kwds,
-        )
-        self.frequency = np.asarray(frequency, dtype=float)
+    model_name = "Gamma-Gamma"
+    param_names = PARAM_NAMES
 
-    def loglikeobs(self, params):
-        """Log-density of each member's mean repeat value at ``params`` (log scale)."""
-        p, q, gamma = np.exp(np.clip(params, -30.0, 30.0))
+    def __init__(self, monetary_value, frequency):
+        super().__init__(monetary_value, frequency=frequency)
+
+    def loglike_natural(self, p, q, gamma):
+        """Log-density of each member's mean repeat value."""
         x = self.frequency
         m = self.endog
         px = p * x
@@ -65,33 +58,23 @@ class GammaGammaLikelihood(GenericLikelihoodModel):
             - (px + q) * np.log(gamma + m * x)
         )
 
-    def loglike(self, params):
-        """Total log-likelihood at ``params`` (log scale)."""
-        return float(np.sum(self.loglikeobs(params)))
+    def start_params(self) -> np.ndarray:
+        """Start at p = 1, q = 3, which puts the mean p*gamma/(q-1) at the sample mean."""
+        return np.log([1.0, 3.0, 2.0 * float(np.mean(self.endog))])
 
 
 @dataclass(frozen=True)
-class GammaGammaFit:
-    """A fitted Gamma-Gamma model (parameters, delta-method SEs, convergence report)."""
+class GammaGammaFit(MLEFit):
+    """A fitted Gamma-Gamma model (see `MLEFit`)."""
 
-    params: dict[str, float]
-    std_errors: dict[str, float]
-    log_cov: np.ndarray = field(repr=False)
-    loglike: float
-    n_members: int
-    convergence: dict
+    model_name = "Gamma-Gamma"
+    param_names = PARAM_NAMES
 
     @property
     def mean_spend(self) -> float:
         """Population mean spend per purchase, ``p gamma / (q - 1)`` (infinite if q <= 1)."""
         p, q, gamma = (self.params[n] for n in PARAM_NAMES)
         return p * gamma / (q - 1) if q > 1 else float("inf")
-
-    def table(self) -> pd.DataFrame:
-        """Estimates with standard errors and 95% intervals (from the log scale)."""
-        return estimates_table(
-            "Gamma-Gamma", PARAM_NAMES, self.params, self.std_errors, self.log_cov
-        )
 
     def conditional_expected_spend(self, frequency, monetary_value):
         """Expected spend per purchase given a member's repeat count and mean value."""
@@ -115,8 +98,8 @@ def fit_gamma_gamma(
     """Fit Gamma-Gamma to the repeat buyers of a `summarize_transactions` frame.
 
     Members without repeat purchases, or whose repeat occasions are worth nothing, are left
-    out (the density is defined for a positive mean). Success is judged by the gradient norm
-    of the mean log-likelihood, as for `fit_bgnbd`.
+    out (the density is defined for a positive mean). The fit is the shared cascade of
+    `simulations.calibration.mle`, as for `fit_bgnbd`.
 
     Raises:
         CalibrationDataError: fewer than 10 repeat buyers with a positive spend.
@@ -129,46 +112,4 @@ def fit_gamma_gamma(
             f"Gamma-Gamma needs at least 10 repeat buyers with a positive spend; got {n}"
         )
     model = GammaGammaLikelihood(used["monetary_value"], used["frequency"])
-    mean = float(used["monetary_value"].mean())
-    # Start: p = 1, q = 3 puts the population mean p*gamma/(q-1) at the sample mean.
-    start = np.log([1.0, 3.0, 2.0 * mean])
-    started = time.perf_counter()
-    result = quiet_fit(model, start, "bfgs", maxiter)
-    params = np.asarray(result.params)
-    flags = {"bfgs": bool(result.mle_retvals.get("converged", False))}
-    for _ in range(20):
-        grad = model.score(params) / n
-        if np.linalg.norm(grad) < gradient_tol * 1e-3:
-            break
-        try:
-            step = np.linalg.solve(model.hessian(params) / n, -grad)
-        except np.linalg.LinAlgError:
-            break
-        if model.loglike(params + step) >= model.loglike(params) - 1e-9:
-            params = params + step
-        else:
-            break
-    grad_norm = float(np.linalg.norm(model.score(params) / n))
-    if grad_norm > gradient_tol:
-        result = quiet_fit(model, params, "nm", maxiter * 5)
-        params = np.asarray(result.params)
-        flags["nm"] = bool(result.mle_retvals.get("converged", False))
-        grad_norm = float(np.linalg.norm(model.score(params) / n))
-    report = {
-        "method": "+".join(flags) + "+newton",
-        "optimizer_flags": flags,
-        "gradient_norm": grad_norm,
-        "gradient_tol": gradient_tol,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    estimates, std_errors, log_cov = estimates_at_optimum(
-        "Gamma-Gamma", model, params, PARAM_NAMES, report
-    )
-    return GammaGammaFit(
-        params=estimates,
-        std_errors=std_errors,
-        log_cov=log_cov,
-        loglike=float(model.loglike(params)),
-        n_members=n,
-        convergence=report,
-    )
+    return GammaGammaFit.from_model(model, gradient_tol, maxiter)

@@ -22,17 +22,14 @@ does not drive the conclusions (compare log-likelihoods and P(alive)).
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import special
-from statsmodels.base.model import GenericLikelihoodModel
 
-from simulations.calibration.bgnbd import quiet_fit
 from simulations.calibration.errors import CalibrationDataError
-from simulations.calibration.mle import estimates_at_optimum
+from simulations.calibration.mle import LogScaleLikelihood, MLEFit
 
 __all__ = ["ParetoNBDFit", "ParetoNBDLikelihood", "fit_pareto_nbd", "pareto_nbd_probability_alive"]
 
@@ -69,42 +66,44 @@ def _log_likelihood(r, alpha, s, beta, x, t_x, T):
         )
 
 
-class ParetoNBDLikelihood(GenericLikelihoodModel):
-    """Pareto/NBD log-likelihood over ``log r, log alpha, log s, log beta`` (no exog)."""
+class ParetoNBDLikelihood(LogScaleLikelihood):
+    """Pareto/NBD log-likelihood over ``log r, log alpha, log s, log beta`` (no exog).
 
-    def __init__(self, frequency, recency, T, **kwds):
-        super().__init__(
-            np.asarray(frequency, dtype=float),
-            exog=None,
-            extra_params_names=[f"log_{n}" for n in PARAM_NAMES],
-            **kwds,
-        )
-        self.recency = np.asarray(recency, dtype=float)
-        self.T = np.asarray(T, dtype=float)
+    Its cascade has no Newton polish (BFGS, then Nelder-Mead when the gradient is still too
+    large), as the fit has always been run.
+    """
 
-    def loglikeobs(self, params):
-        """Log-likelihood of each member at ``params`` (log scale)."""
-        r, alpha, s, beta = np.exp(np.clip(params, -30.0, 30.0))
+    model_name = "Pareto/NBD"
+    param_names = PARAM_NAMES
+    newton_polish = False
+
+    def __init__(self, frequency, recency, T):
+        super().__init__(frequency, recency=recency, T=T)
+
+    def loglike_natural(self, r, alpha, s, beta):
+        """Log-likelihood of each member."""
         value = _log_likelihood(r, alpha, s, beta, self.endog, self.recency, self.T)
         # Outside the numerically safe region the optimizer must simply step back.
         return np.where(np.isfinite(value), value, -1e12)
 
-    def loglike(self, params):
-        """Total log-likelihood at ``params`` (log scale)."""
-        return float(np.sum(self.loglikeobs(params)))
+    def start_params(self) -> np.ndarray:
+        """Rate from repeat purchases per unit of observed time; lifetime scale about T."""
+        rate = max(float(np.sum(self.endog)) / max(float(np.sum(self.T)), 1e-9), 1e-6)
+        return np.log([1.0, 1.0 / rate, 1.0, float(np.mean(self.T))])
 
 
 @dataclass(frozen=True)
-class ParetoNBDFit:
-    """A fitted Pareto/NBD model (parameters, delta-method SEs, convergence report)."""
+class ParetoNBDFit(MLEFit):
+    """A fitted Pareto/NBD model (see `MLEFit`).
 
-    params: dict[str, float]
-    std_errors: dict[str, float]
-    log_cov: np.ndarray = field(repr=False)
-    loglike: float
-    n_members: int
+    Attributes:
+        time_unit: unit of ``alpha`` and ``beta`` (``day`` or ``week``).
+    """
+
+    model_name = "Pareto/NBD"
+    param_names = PARAM_NAMES
+
     time_unit: str
-    convergence: dict
 
     def probability_alive(self, frequency, recency, T):
         """P(alive) at the end of observation given each member's history."""
@@ -128,8 +127,9 @@ def fit_pareto_nbd(
 ) -> ParetoNBDFit:
     """Fit Pareto/NBD by maximum likelihood to a `summarize_transactions` frame.
 
-    Same approach and checks as `fit_bgnbd`: BFGS on log-parameters, success judged by the
-    gradient norm of the mean log-likelihood, Nelder-Mead as a fallback.
+    The shared cascade of `simulations.calibration.mle` without the Newton polish: BFGS on
+    log-parameters, success judged by the gradient norm of the mean log-likelihood,
+    Nelder-Mead as a fallback.
 
     Raises:
         CalibrationDataError: fewer than 10 members or no repeat purchase.
@@ -143,34 +143,6 @@ def fit_pareto_nbd(
             f" and {int(frequency.sum())} repeat purchases"
         )
     model = ParetoNBDLikelihood(frequency, summary["recency"], summary["T"])
-    rate = max(float(frequency.sum()) / max(float(summary["T"].sum()), 1e-9), 1e-6)
-    start = np.log([1.0, 1.0 / rate, 1.0, float(summary["T"].mean())])
-    started = time.perf_counter()
-    result = quiet_fit(model, start, "bfgs", maxiter)
-    params = np.asarray(result.params)
-    flags = {"bfgs": bool(result.mle_retvals.get("converged", False))}
-    grad_norm = float(np.linalg.norm(model.score(params) / n))
-    if grad_norm > gradient_tol:
-        result = quiet_fit(model, params, "nm", maxiter * 5)
-        params = np.asarray(result.params)
-        flags["nm"] = bool(result.mle_retvals.get("converged", False))
-        grad_norm = float(np.linalg.norm(model.score(params) / n))
-    report = {
-        "method": "+".join(flags),
-        "optimizer_flags": flags,
-        "gradient_norm": grad_norm,
-        "gradient_tol": gradient_tol,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    estimates, std_errors, log_cov = estimates_at_optimum(
-        "Pareto/NBD", model, params, PARAM_NAMES, report
-    )
-    return ParetoNBDFit(
-        params=estimates,
-        std_errors=std_errors,
-        log_cov=log_cov,
-        loglike=float(model.loglike(params)),
-        n_members=n,
-        time_unit=summary.attrs.get("time_unit", "day"),
-        convergence=report,
+    return ParetoNBDFit.from_model(
+        model, gradient_tol, maxiter, time_unit=summary.attrs.get("time_unit", "day")
     )
