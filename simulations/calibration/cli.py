@@ -4,7 +4,7 @@ Usage::
 
     python -m simulations calibrate --transactions FILE [--ledger FILE] [--members FILE]
         [--policy FILE] [--calibration-end YYYY-MM-DD] [--time-unit day|week]
-        --out params.json
+        [--date-format %d/%m/%Y] --out params.json
 
 ``--transactions`` is a CSV with at least ``member_id,date,amount`` (``campaign_ids``,
 ``;``-separated, is used for campaign uplift); ``--ledger`` a points ledger CSV
@@ -13,6 +13,11 @@ Usage::
 names the campaign kinds and days, sets the minimum redemption and gives each member's
 monthly tier for the redemption propensity.
 
+Dates are ``YYYY-MM-DD`` unless ``--date-format`` says how the files write them (never
+guessed per value, which swaps day and month). Dates after today are refused: one would
+move the end of observation (a ``3000-01-01`` purchase made every member look long gone).
+A ``--calibration-end`` after today is refused too; one after the last purchase is noted.
+
 Exit status: 0 written; 2 unusable input (the message names the file, column, row and
 value) or wrong usage; 3 the model did not converge. On failure no output file is written.
 """
@@ -20,6 +25,7 @@ value) or wrong usage; 3 the model did not converge. On failure no output file i
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +34,7 @@ import pandas as pd
 
 from simulations.behavior import save_behavior
 from simulations.calibration.calibrate import calibrate
-from simulations.calibration.data import read_transactions
+from simulations.calibration.data import parse_dates, read_transactions, refuse_future_dates
 from simulations.calibration.errors import CalibrationDataError, ConvergenceError
 
 __all__ = ["add_parser", "main", "run"]
@@ -52,6 +58,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--policy", help="policy file naming the campaigns (YAML or JSON)")
     parser.add_argument("--calibration-end", help="last day to fit on (YYYY-MM-DD)")
     parser.add_argument("--time-unit", choices=("day", "week"), default="day")
+    parser.add_argument(
+        "--date-format",
+        help="how the files write dates, in strftime codes (e.g. %%d/%%m/%%Y); default YYYY-MM-DD",
+    )
     parser.add_argument("--out", required=True, help="where to write params.json")
     parser.set_defaults(command_run=run)
     return parser
@@ -74,6 +84,43 @@ def _read_csv(path: str, required: tuple[str, ...], label: str) -> pd.DataFrame:
     return frame
 
 
+def _with_dates(
+    frame: pd.DataFrame, columns: tuple[str, ...], source: str, date_format: str | None
+) -> pd.DataFrame:
+    """The frame with its date columns parsed (as ``date_format`` says) and none in the future."""
+    out = frame.copy()
+    for column in columns:
+        if column in out:
+            out[column] = parse_dates(frame, column, source, date_format)
+            refuse_future_dates(frame, out[column], column, source)
+    return out
+
+
+def _calibration_end(text: str | None, transactions: pd.DataFrame) -> pd.Timestamp | None:
+    if not text:
+        return None
+    try:
+        end = pd.Timestamp(dt.date.fromisoformat(text))
+    except ValueError as exc:
+        raise CalibrationDataError(
+            f"--calibration-end(={text!r}) is not a date; use YYYY-MM-DD"
+        ) from exc
+    today = dt.date.today()
+    if end > pd.Timestamp(today):
+        raise CalibrationDataError(
+            f"--calibration-end(={text}) is in the future (today is {today}); the end of"
+            " observation is a day the data covers"
+        )
+    last = transactions["date"].max()
+    if end > last:
+        print(
+            f"note: --calibration-end {text} is after the last purchase"
+            f" ({last.date().isoformat()}); observation ends there",
+            file=sys.stderr,
+        )
+    return end
+
+
 def _load_policy(policy_path: str):
     from policies.errors import PolicyError
     from policies.io import load_policy
@@ -89,22 +136,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not Path(args.out).resolve().parent.is_dir():
             raise CalibrationDataError(f"--out: the folder of {args.out} does not exist")
-        transactions = read_transactions(args.transactions)
-        ledger = (
-            _read_csv(args.ledger, ("member_id", "date", "kind", "points"), "ledger")
-            if args.ledger
-            else None
-        )
-        members = _read_csv(args.members, ("member_id",), "members") if args.members else None
+        date_format = getattr(args, "date_format", None)
+        transactions = read_transactions(args.transactions, date_format=date_format)
+        ledger = members = None
+        if args.ledger:
+            ledger = _read_csv(args.ledger, ("member_id", "date", "kind", "points"), "ledger")
+            ledger = _with_dates(ledger, ("date",), Path(args.ledger).name, date_format)
+        if args.members:
+            members = _read_csv(args.members, ("member_id",), "members")
+            members = _with_dates(members, ("join_date",), Path(args.members).name, date_format)
         policy = _load_policy(args.policy) if args.policy else None
-        end = None
-        if args.calibration_end:
-            try:
-                end = pd.Timestamp(args.calibration_end)
-            except ValueError as exc:
-                raise CalibrationDataError(
-                    f"--calibration-end(={args.calibration_end!r}) is not a date; use YYYY-MM-DD"
-                ) from exc
+        end = _calibration_end(args.calibration_end, transactions)
         result = calibrate(
             transactions,
             ledger=ledger,

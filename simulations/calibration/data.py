@@ -33,7 +33,9 @@ __all__ = [
     "TRANSACTION_COLUMNS",
     "check_transactions",
     "daily_occasions",
+    "parse_dates",
     "read_transactions",
+    "refuse_future_dates",
     "summarize_transactions",
     "unit_days",
 ]
@@ -72,23 +74,73 @@ def _bad_row(frame: pd.DataFrame, mask: np.ndarray, column: str, source: str, va
     )
 
 
-def parse_dates(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
-    """Parse a date column (YYYY-MM-DD), naming the first bad row if any."""
+def parse_dates(
+    frame: pd.DataFrame, column: str, source: str, date_format: str | None = None
+) -> pd.Series:
+    """Parse a date column, naming the first bad row if any.
+
+    Text must be ISO 8601 (``YYYY-MM-DD``, a time of day allowed) unless ``date_format``
+    (``strftime`` codes) says otherwise: guessing per value would read ``05/01/2025`` as
+    1 May in one row and ``13/01/2025`` as 13 January in the next.
+    """
     raw = frame[column]
-    parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        parsed = raw
+    else:
+        parsed = pd.to_datetime(raw, errors="coerce", format=date_format or "ISO8601")
     bad = parsed.isna().to_numpy()
     if bad.any():
-        _bad_row(frame, bad, column, source, "dates are written YYYY-MM-DD")
+        if date_format:
+            example = dt.date(2024, 3, 31).strftime(date_format)
+            valid = f"dates are written {date_format} (e.g. {example})"
+        else:
+            valid = (
+                "dates are written YYYY-MM-DD (e.g. 2024-03-31): a date like 05/01/2025 could"
+                " be 5 January or 1 May (give the date format if the file writes dates so)"
+            )
+        _bad_row(frame, bad, column, source, valid)
     return parsed.dt.normalize()
 
 
-def check_transactions(frame: pd.DataFrame, source: str = "transactions") -> pd.DataFrame:
+def refuse_future_dates(
+    frame: pd.DataFrame,
+    dates: pd.Series,
+    column: str,
+    source: str,
+    today: dt.date | None = None,
+) -> None:
+    """Raise on the first date after today: one such row would move the end of observation.
+
+    Raises:
+        CalibrationDataError: naming the row, the value, today and how many rows are late.
+    """
+    today = dt.date.today() if today is None else today
+    future = (dates > pd.Timestamp(today)).to_numpy()
+    if future.any():
+        _bad_row(
+            frame,
+            future,
+            column,
+            source,
+            f"it is in the future (today is {today}); correct or remove such rows, as one"
+            " would move the end of observation and every member's time since purchase",
+        )
+
+
+def check_transactions(
+    frame: pd.DataFrame,
+    source: str = "transactions",
+    date_format: str | None = None,
+    today: dt.date | None = None,
+) -> pd.DataFrame:
     """Validate a transaction log and return a clean copy.
 
     Args:
         frame: rows with at least ``member_id``, ``date`` and ``amount``; other columns are
             kept.
         source: name used in error messages (a file name, say).
+        date_format: how text dates are written (``strftime`` codes; default ISO 8601).
+        today: dates after it are refused (default: the system's date).
 
     Returns:
         A copy with ``member_id`` as string, ``date`` as a normalized ``datetime64`` and
@@ -96,7 +148,8 @@ def check_transactions(frame: pd.DataFrame, source: str = "transactions") -> pd.
 
     Raises:
         CalibrationDataError: a required column is missing, a row has an empty member id,
-            an unreadable date or a negative or non-numeric amount, or the log is empty.
+            an unreadable or future date or a negative or non-numeric amount, or the log is
+            empty.
     """
     _require_columns(frame, TRANSACTION_COLUMNS, source)
     if len(frame) == 0:
@@ -107,7 +160,8 @@ def check_transactions(frame: pd.DataFrame, source: str = "transactions") -> pd.
     if empty.any():
         _bad_row(out, empty, "member_id", source, "every purchase needs a member id")
     out["member_id"] = member.astype(str).str.strip()
-    out["date"] = parse_dates(out, "date", source)
+    out["date"] = parse_dates(out, "date", source, date_format)
+    refuse_future_dates(frame, out["date"], "date", source, today)
     amount = pd.to_numeric(out["amount"], errors="coerce")
     bad = (amount.isna() | ~np.isfinite(amount) | (amount < 0)).to_numpy()
     if bad.any():
@@ -116,8 +170,12 @@ def check_transactions(frame: pd.DataFrame, source: str = "transactions") -> pd.
     return out.sort_values(["member_id", "date"], kind="stable").reset_index(drop=True)
 
 
-def read_transactions(path: str | Path) -> pd.DataFrame:
+def read_transactions(path: str | Path, date_format: str | None = None) -> pd.DataFrame:
     """Read and check a transaction CSV (at least ``member_id,date,amount``).
+
+    Args:
+        path: the CSV file.
+        date_format: how its dates are written (``strftime`` codes; default ISO 8601).
 
     Raises:
         CalibrationDataError: the file is missing, unreadable or fails `check_transactions`.
@@ -129,7 +187,7 @@ def read_transactions(path: str | Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype={"member_id": str}, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CalibrationDataError(f"{path.name}: not a readable CSV file ({exc})") from exc
-    return check_transactions(frame, source=path.name)
+    return check_transactions(frame, source=path.name, date_format=date_format)
 
 
 def daily_occasions(transactions: pd.DataFrame) -> pd.DataFrame:

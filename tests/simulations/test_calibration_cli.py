@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from simulations.behavior import load_behavior
@@ -104,3 +105,44 @@ def test_runs_as_a_module(small_log, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert load_behavior(out).time_unit == "week"
+
+
+def test_a_future_date_exits_2_instead_of_moving_the_observation_end(small_log, tmp_path, capsys):
+    csv = tmp_path / "tx.csv"
+    log = small_log.reset_index(drop=True)
+    log.loc[7, "date"] = "3000-01-01"
+    log.to_csv(csv, index=False)
+    out = tmp_path / "params.json"
+    assert main(["--transactions", str(csv), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "tx.csv: row 9: date(='3000-01-01')" in err and "in the future" in err
+    assert not out.exists()
+
+
+def test_future_calibration_end_and_ledger_dates_exit_2(small_log, tmp_path, capsys):
+    csv = tmp_path / "tx.csv"
+    small_log.to_csv(csv, index=False)
+    out = tmp_path / "params.json"
+    assert main(["--transactions", str(csv), "--calibration-end", "3000-01-01",
+                 "--out", str(out)]) == 2  # fmt: skip
+    assert "--calibration-end(=3000-01-01) is in the future" in capsys.readouterr().err
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text("member_id,date,kind,points\nA,2024-01-01,earn,10\nA,2999-01-01,earn,5\n")
+    assert main(["--transactions", str(csv), "--ledger", str(ledger), "--out", str(out)]) == 2
+    assert "ledger.csv: row 3: date(='2999-01-01')" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_day_first_files_need_the_date_format(small_log, tmp_path, capsys):
+    csv = tmp_path / "tx.csv"
+    day_first = small_log.assign(date=pd.to_datetime(small_log["date"]).dt.strftime("%d/%m/%Y"))
+    day_first.to_csv(csv, index=False)
+    out = tmp_path / "params.json"
+    assert main(["--transactions", str(csv), "--out", str(out)]) == 2
+    assert "5 January or 1 May" in capsys.readouterr().err
+    code = main(["--transactions", str(csv), "--date-format", "%d/%m/%Y",
+                 "--calibration-end", "2025-09-30", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    # The same fit as the ISO file gives (test_writes_behavior_params).
+    assert load_behavior(out).diagnostics["calibration_end"] == "2025-09-30"
+    assert load_behavior(out).diagnostics["last_date"] == small_log["date"].max()

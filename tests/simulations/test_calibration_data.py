@@ -119,3 +119,40 @@ def test_summary_invariants(rows, end_offset):
     total = kept.groupby("member_id")["amount"].sum()
     rebuilt = out["monetary_value"] * out["frequency"] + first_total.reindex(out.index)
     np.testing.assert_allclose(rebuilt, total.reindex(out.index), rtol=1e-9, atol=1e-6)
+
+
+def test_a_future_date_is_refused_rather_than_moving_the_observation_end():
+    log = pd.DataFrame(
+        {
+            "member_id": ["A", "A", "B", "C"],
+            "date": ["2024-01-01", "2024-03-01", "3000-01-01", "2024-02-01"],
+            "amount": [10.0, 20.0, 5.0, 7.0],
+        }
+    )
+    with pytest.raises(CalibrationDataError, match=r"row 4: date\(='3000-01-01'\)") as error:
+        summarize_transactions(log)
+    assert "in the future" in str(error.value)
+    with pytest.raises(CalibrationDataError, match=r"row 4: date\(='2024-05-02'\)"):
+        check_transactions(log.iloc[:3].assign(date=["2024-01-01", "2024-05-01", "2024-05-02"]),
+                           today=dt.date(2024, 5, 1))  # fmt: skip
+    kept = summarize_transactions(log.drop(index=2))
+    assert kept.attrs["observation_end"] == "2024-03-01"
+
+
+def test_day_and_month_are_never_guessed():
+    log = pd.DataFrame(
+        {
+            "member_id": ["A", "A", "A"],
+            "date": ["2025-01-04", "05/01/2025", "13/01/2025"],
+            "amount": [10.0, 20.0, 5.0],
+        }
+    )
+    # Parsed per value, 05/01/2025 was 1 May (after 13 January).
+    with pytest.raises(CalibrationDataError, match="row 3: date") as error:
+        check_transactions(log)
+    assert "5 January or 1 May" in str(error.value)
+    day_first = log.assign(date=["04/01/2025", "05/01/2025", "13/01/2025"])
+    parsed = check_transactions(day_first, date_format="%d/%m/%Y")["date"]
+    assert parsed.dt.strftime("%Y-%m-%d").tolist() == ["2025-01-04", "2025-01-05", "2025-01-13"]
+    with pytest.raises(CalibrationDataError, match=r"%d/%m/%Y \(e.g. 31/03/2024\)"):
+        check_transactions(log, date_format="%d/%m/%Y")
