@@ -116,8 +116,11 @@ shown_columns = [
     "cost_to_fulfil",
 ]
 money_format = st.column_config.NumberColumn(format="%,.0f")
+amounts = shown_columns[1:]
+shown_schedule = schedule[shown_columns].copy()
+shown_schedule[amounts] = shown_schedule[amounts].round(2) + 0.0  # no "-0" from rounding noise
 st.dataframe(
-    schedule[shown_columns].rename(columns={c: t(f"deferral.{c}") for c in shown_columns}),
+    shown_schedule.rename(columns={c: t(f"deferral.{c}") for c in shown_columns}),
     hide_index=True,
     width="stretch",
     column_config={t(f"deferral.{c}"): money_format for c in shown_columns[1:]},
@@ -127,16 +130,10 @@ with st.expander(t("finance.journal")):
         entry=journal["entry"].map(lambda k: t(f"entry.{k}")),
         account=journal["account"].map(lambda k: t(f"account.{k}")),
     )[["period", "entry", "account", "debit", "credit"]]
+    for side in ("debit", "credit"):  # one side of each line is blank, not 0 or "None"
+        lines[side] = lines[side].map(lambda v: f"{v:,.2f}" if v else "")
     lines.columns = [t(f"journal.{c}") for c in lines.columns]
-    st.dataframe(
-        lines.astype(object).where(lines != 0, None),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            t("journal.debit"): st.column_config.NumberColumn(format="%,.2f"),
-            t("journal.credit"): st.column_config.NumberColumn(format="%,.2f"),
-        },
-    )
+    st.dataframe(lines, hide_index=True, width="stretch")
 c1, c2, c3 = st.columns(3)
 c1.download_button(
     t("finance.download_schedule"),
