@@ -601,14 +601,19 @@ TEXT: dict[str, dict[str, str]] = {
     "finance.backtest_help": {
         "en": "Each row: the estimate made on the valuation date of the redemption rate of the"
         " points issued in the 12 months up to it, and what those points actually did (all"
-        " redeemed or expired since). Closer on average: {winner}.",
+        " redeemed or expired since). Closer at the latest valuation: {winner}.",
         "zh": "每一行：在估值日对此前 12 个月发放积分的兑换率所作的估计，以及这些积分的实际结果"
-        "（此后均已兑换或过期）。平均更接近：{winner}。",
+        "（此后均已兑换或过期）。最近估值日更接近的是：{winner}。",
     },
     "finance.backtest_simulated_missing": {
-        "en": "The simulated side of the backtest needs the engine backtest (Data & calibration);"
-        " only the chain ladder is backtested here.",
-        "zh": "模拟一侧的回测需要引擎回测（见“数据与校准”）；此处仅回测链梯法。",
+        "en": "The simulated rate can be backtested too: the same engine and behavior as this"
+        " forecast, started on {valuation} with the members as they were then (a few seconds).",
+        "zh": "模拟的兑换率也可以回测：使用与本次预测相同的引擎和行为参数，从 {valuation} 起"
+        "以当时的会员状态开始模拟（需数秒）。",
+    },
+    "finance.backtest_simulated_run": {
+        "en": "Backtest the simulated rate",
+        "zh": "回测模拟的兑换率",
     },
     "backtest.valuation": {"en": "Valuation date", "zh": "估值日"},
     "backtest.cohorts": {"en": "Cohorts", "zh": "发放批次"},

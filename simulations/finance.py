@@ -21,6 +21,7 @@ __all__ = [
     "liability_sensitivity",
     "roll_forward_table",
     "schedule_sensitivity",
+    "simulated_urr_at",
 ]
 
 MOVEMENTS = ("opening", "issued", "redeemed", "expired", "closing")
@@ -154,6 +155,50 @@ def schedule_sensitivity(
     for measure in MEASURES:
         out[f"{measure}_change"] = out[measure] - out.loc[0, measure]
     return out
+
+
+def simulated_urr_at(
+    policy,
+    snapshot: pd.DataFrame,
+    valuation,
+    behavior=None,
+    months: int = 12,
+    replications: int = 4,
+    seed: int = 42,
+) -> dict:
+    """The engine's ultimate redemption rate as it would have been estimated at a past date.
+
+    The members as they were the day after ``valuation`` (a member snapshot as of that day,
+    `store.member_snapshot`) are simulated for ``months`` under ``policy``; the URR is the
+    engine's (`simulations.breakage`: redeemed / (redeemed + expired) over the horizon).
+
+    Returns:
+        ``urr`` (P50), ``p10`` and ``p90`` across replications, and ``start``.
+    """
+    import datetime as dt
+
+    from simulations.behavior import DEFAULT_BEHAVIOR
+    from simulations.engine import Model
+    from simulations.population import Population
+
+    start = pd.Timestamp(valuation).date() + dt.timedelta(days=1)
+    population = Population.from_frame(snapshot, as_of=start)
+    result = Model(
+        policy,
+        behavior=behavior or DEFAULT_BEHAVIOR,
+        population=population,
+        months=months,
+        replications=replications,
+        seed=seed,
+        start=start,
+    ).run()
+    band = result.kpis["breakage"]
+    return {
+        "urr": result.urr,
+        "p10": 1.0 - band["p90"],
+        "p90": 1.0 - band["p10"],
+        "start": start.isoformat(),
+    }
 
 
 def excel_report(sheets: dict[str, pd.DataFrame]) -> bytes:

@@ -15,6 +15,7 @@ from app.i18n import t
 from app.library import optional, require
 from app.results_view import Run
 from simulations import chain_ladder, deferral, finance
+from simulations.behavior import BehaviorParams
 
 st.title(t("finance.title"))
 if require("simulations", "feature.engine", needs=runs.ENGINE_API) is None:
@@ -331,17 +332,52 @@ c2.metric(
 )
 if not ladder["backtest"].empty:
     st.markdown(f"**{t('finance.backtest')}**")
-    tested = ladder["backtest"]
-    st.caption(t("finance.backtest_simulated_missing"))
+    tested = ladder["backtest"].assign(method="chain_ladder")
+    method_names = {
+        "simulated": t("finance.urr_simulated"),
+        "chain_ladder": t("finance.urr_chain_ladder"),
+    }
+    latest = tested.iloc[0]
+    simulated_key = ("ml_finance_sim_backtest", label, latest["valuation"])
+    simulated = st.session_state.get(str(simulated_key))
+    if simulated is None:
+        st.caption(t("finance.backtest_simulated_missing", valuation=latest["valuation"]))
+        if st.button(t("finance.backtest_simulated_run"), key="finance_backtest_sim"):
+            with st.spinner(t("simulate.running")):
+                as_of = pd.Timestamp(latest["valuation"]).date() + pd.Timedelta(days=1)
+                simulated = finance.simulated_urr_at(
+                    run.policy,
+                    database.snapshot(as_of),
+                    latest["valuation"],
+                    behavior=BehaviorParams.model_validate(result.inputs["behavior"]),
+                )
+            st.session_state[str(simulated_key)] = simulated
+    if simulated is not None:
+        row = latest.copy()
+        row["method"], row["estimate"] = "simulated", simulated["urr"]
+        row["error"] = simulated["urr"] - latest["actual"]
+        tested = pd.concat([row.to_frame().T, tested], ignore_index=True)
+        closer = "simulated" if abs(row["error"]) < abs(latest["error"]) else "chain_ladder"
+        names = {
+            "simulated": t("finance.urr_simulated"),
+            "chain_ladder": t("finance.urr_chain_ladder"),
+        }
+        st.caption(t("finance.backtest_help", winner=names[closer]))
+    method_names = {
+        "simulated": t("finance.urr_simulated"),
+        "chain_ladder": t("finance.urr_chain_ladder"),
+    }
     st.dataframe(
         pd.DataFrame(
             {
                 t("backtest.valuation"): tested["valuation"],
-                t("backtest.method"): t("finance.urr_chain_ladder"),
+                t("backtest.method"): tested["method"].map(method_names),
                 t("backtest.cohorts"): tested["first_cohort"] + " – " + tested["last_cohort"],
                 t("backtest.estimate"): tested["estimate"].map(pct),
                 t("backtest.actual"): tested["actual"].map(pct),
-                t("backtest.error"): (tested["error"] * 100).map(lambda v: f"{v:+.1f}"),
+                t("backtest.error"): (tested["error"].astype(float) * 100).map(
+                    lambda v: f"{v:+.1f}"
+                ),
             }
         ),
         hide_index=True,

@@ -184,7 +184,15 @@ def test_finance_shows_the_ledger_history(app, open_page):
     assert "Simulated (member by member)" in metrics
     assert metrics["Chain ladder (redemption triangle)"].endswith("%")
     backtest = _frame_with(at, "Valuation date", "Estimated URR", "Actual URR")
-    assert len(backtest) >= 1
+    assert set(backtest["Method"]) == {"Chain ladder (redemption triangle)"}
+    at.button(key="finance_backtest_sim").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    both = _frame_with(at, "Valuation date", "Estimated URR", "Actual URR")
+    assert len(both) == len(backtest) + 1
+    simulated = both[both["Method"] == "Simulated (member by member)"].iloc[0]
+    assert simulated["Valuation date"] == backtest["Valuation date"].iloc[0]
+    assert simulated["Actual URR"] == backtest["Actual URR"].iloc[0]
+    assert any("Closer at the latest valuation" in c.value for c in at.caption)
 
 
 def test_simulate_the_members_in_the_database(app, open_page):
