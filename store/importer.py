@@ -515,25 +515,31 @@ def _dates(
         values = pd.Series(raw.dt.date, index=raw.index)
     else:
         values = raw.astype(object)
-    parsed_by_value = {v: _parse_date(v, date_format) for v in pd.unique(values[~blank])}
-    parsed = values.map(parsed_by_value).where(~blank, None)
-    unparsed = (parsed.isna().to_numpy()) & ~blank
+    today = dt.date.today()
+    earliest = dt.date(1900, 1, 1)
+    # Each distinct value is parsed and judged once (a file has far fewer dates than rows).
+    usable_by_value: dict[Any, dt.date | None] = {}
+    status_by_value: dict[Any, str] = {}
+    for value in pd.unique(values[~blank]):
+        day = _parse_date(value, date_format)
+        status = "unparsed" if day is None else "future" if day > today else ""
+        if day is not None and day < earliest:
+            status = "ancient"
+        status_by_value[value] = status
+        usable_by_value[value] = day if not status else None
+    status = values.map(status_by_value).where(~blank, "blank").to_numpy(object)
     example = dt.date(2024, 3, 31).strftime(date_format)
-    _errors_where(report, table, unparsed, column, f"not a date: expected a date like {example}")
+    _errors_where(
+        report, table, status == "unparsed", column, f"not a date: expected a date like {example}"
+    )
     if required:
         _errors_where(report, table, blank, column, f"{column} is empty: every row needs one")
-    today = dt.date.today()
-    known = parsed.notna().to_numpy()
-    future = known & (parsed.map(lambda d: d is not None and d > today).to_numpy(bool))
-    _errors_where(report, table, future, column, f"{column} is in the future (today is {today})")
-    earliest = dt.date(1900, 1, 1)
-    ancient = known & parsed.map(lambda d: d is not None and d < earliest).to_numpy(bool)
-    if column == "birthday":
-        _errors_where(report, table, ancient, column, "birthday is before 1900")
-    else:
-        _errors_where(report, table, ancient, column, f"{column} is before 1900")
-    usable = known & ~future & ~ancient
-    return pd.to_datetime(parsed.where(usable, None)).astype("datetime64[ns]")
+    _errors_where(
+        report, table, status == "future", column, f"{column} is in the future (today is {today})"
+    )
+    _errors_where(report, table, status == "ancient", column, f"{column} is before 1900")
+    usable = values.map(usable_by_value).where(~blank, None)
+    return pd.to_datetime(usable).astype("datetime64[ns]")
 
 
 def _number_pattern(text: TextFormat) -> re.Pattern[str]:

@@ -34,7 +34,12 @@ import pandas as pd
 
 from simulations.behavior import save_behavior
 from simulations.calibration.calibrate import calibrate
-from simulations.calibration.data import parse_dates, read_transactions, refuse_future_dates
+from simulations.calibration.data import (
+    parse_dates,
+    read_csv_strictly,
+    read_transactions,
+    refuse_future_dates,
+)
 from simulations.calibration.errors import CalibrationDataError, ConvergenceError
 
 __all__ = ["add_parser", "main", "run"]
@@ -71,10 +76,7 @@ def _read_csv(path: str, required: tuple[str, ...], label: str) -> pd.DataFrame:
     file = Path(path)
     if not file.is_file():
         raise CalibrationDataError(f"{label} file not found: {path}")
-    try:
-        frame = pd.read_csv(file, dtype={"member_id": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise CalibrationDataError(f"{file.name}: not a readable CSV file ({exc})") from exc
+    frame = read_csv_strictly(file)
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise CalibrationDataError(

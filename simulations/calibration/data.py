@@ -20,7 +20,9 @@ observation end.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -183,11 +185,38 @@ def read_transactions(path: str | Path, date_format: str | None = None) -> pd.Da
     path = Path(path)
     if not path.is_file():
         raise CalibrationDataError(f"{path.name}: file not found ({path})")
+    frame = read_csv_strictly(path, keep_default_na=False, na_values=[""])
+    return check_transactions(frame, source=path.name, date_format=date_format)
+
+
+def read_csv_strictly(path: Path, **options) -> pd.DataFrame:
+    """Read a CSV whose every line has as many fields as the header (``member_id`` as text).
+
+    pandas takes a first data line with one field more than the header as an index and
+    shifts every column (members would be called ``2024-01-01``); here that line is an
+    error naming it.
+
+    Raises:
+        CalibrationDataError: the file is not readable CSV, or a line has too many fields.
+    """
     try:
-        frame = pd.read_csv(path, dtype={"member_id": str}, keep_default_na=False, na_values=[""])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(path, dtype={"member_id": str}, index_col=False, **options)
+    except pd.errors.ParserWarning:
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.reader(handle)
+            width = len(next(reader, []))
+            for record in reader:
+                if len(record) > width:
+                    raise CalibrationDataError(
+                        f"{path.name}: line {reader.line_num} has {len(record)} fields, the"
+                        f" header has {width}: a delimiter too many or an unquoted ',' in a"
+                        " value? (quote values that contain it)"
+                    ) from None
+        raise CalibrationDataError(f"{path.name}: lines longer than the header") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CalibrationDataError(f"{path.name}: not a readable CSV file ({exc})") from exc
-    return check_transactions(frame, source=path.name, date_format=date_format)
 
 
 def daily_occasions(transactions: pd.DataFrame) -> pd.DataFrame:

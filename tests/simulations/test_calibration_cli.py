@@ -146,3 +146,18 @@ def test_day_first_files_need_the_date_format(small_log, tmp_path, capsys):
     # The same fit as the ISO file gives (test_writes_behavior_params).
     assert load_behavior(out).diagnostics["calibration_end"] == "2025-09-30"
     assert load_behavior(out).diagnostics["last_date"] == small_log["date"].max()
+
+
+def test_a_line_with_a_field_too_many_is_named_not_shifted(tmp_path, capsys):
+    csv = tmp_path / "tx.csv"
+    # pandas took the first field as an index: member "2024-01-01" bought for "10".
+    csv.write_text("member_id,date,amount\nA,2024-01-01,10,X\nB,2024-01-02,5\n")
+    out = tmp_path / "params.json"
+    assert main(["--transactions", str(csv), "--out", str(out)]) == 2
+    assert "tx.csv: line 2 has 4 fields, the header has 3" in capsys.readouterr().err
+    members = tmp_path / "members.csv"
+    members.write_text("member_id,join_date\nA,2024-01-01,2024\n")
+    csv.write_text("member_id,date,amount\nA,2024-01-01,10\nA,2024-01-02,5\n")
+    assert main(["--transactions", str(csv), "--members", str(members), "--out", str(out)]) == 2
+    assert "members.csv: line 2 has 3 fields" in capsys.readouterr().err
+    assert not out.exists()
