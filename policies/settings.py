@@ -29,6 +29,8 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "MEMBERLAB_DATABASE_URL")
     )
     publish_target: Path | None = None
+    cluster: str | None = None
+    """Dask scheduler address sweeps and searches run on (``MEMBERLAB_CLUSTER``); none = local."""
 
     @property
     def resolved_database_url(self) -> str:

@@ -20,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 
+from simulations import sweep_cli
+
 __all__ = ["build_parser", "main"]
 
 
@@ -49,6 +51,7 @@ def build_parser(with_calibrate: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="results JSON file")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_finance_parser(sub)
+    sweep_cli.add_parsers(sub)
     calibration_cli = None
     if with_calibrate:
         try:
@@ -441,12 +444,15 @@ def _run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(with_calibrate=not argv or argv[0] not in ("run", "finance"))
+    fast = ("run", "finance", "sweep", "search")
+    parser = build_parser(with_calibrate=not argv or argv[0] not in fast)
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run_interruptible(args)
     if args.command == "finance":
         return _finance(args)
+    if args.command in ("sweep", "search"):
+        return sweep_cli.run(args)
     from simulations.calibration import cli as calibration_cli
 
     return int(calibration_cli.run(args) or 0)

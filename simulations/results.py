@@ -470,6 +470,10 @@ class SimulationResult:
                 )
         return out
 
+    def kpis_by_replication(self) -> pd.DataFrame:
+        """Each replication's headline KPIs (one row per replication; a copy)."""
+        return self._per_replication.copy()
+
     @cached_property
     def kpis(self) -> dict:
         """KPI -> {"p10", "p50", "p90"} across replications (in `KPIS` order)."""

@@ -341,9 +341,12 @@ def _seed_value(text: str) -> int | str:
 
 
 def list_simulation_runs(
-    url: str | None = None, policy_id: str | None = None, limit: int = 200
+    url: str | None = None,
+    policy_id: str | None = None,
+    limit: int = 200,
+    scenario_name: str | None = None,
 ) -> pd.DataFrame:
-    """Stored runs, newest first.
+    """Stored runs, newest first (only those of ``policy_id`` / ``scenario_name`` if given).
 
     Columns: id, created_at, scenario_name, policy_id, seed, code_version, inputs and
     results (dicts).
@@ -351,6 +354,8 @@ def list_simulation_runs(
     statement = select(SimulationRun).order_by(SimulationRun.id.desc()).limit(limit)
     if policy_id is not None:
         statement = statement.where(SimulationRun.policy_id == policy_id)
+    if scenario_name is not None:
+        statement = statement.where(SimulationRun.scenario_name == scenario_name)
     with session_scope(url) as session:
         rows = session.scalars(statement).all()
         records = [_run_record(r) for r in rows]
