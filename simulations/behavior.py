@@ -156,7 +156,19 @@ class BehaviorParams(_Frozen):
         campaign_uplift: multiplier on campaign days, by campaign kind.
         redemption: redemption propensity.
         effects: program effects (tiers, goal gradient, redemption, reactivation).
+        calendar_mean: derived by calibration, not a model parameter: the mean calendar
+            multiplier (seasonality x campaign x holiday uplift) over the calibration days.
+            The BG/NBD rate is the *average* rate over those days, so the engine divides it by
+            this to get an ordinary day's rate before applying the calendar (1 = no scaling).
+        program_effect_mean: derived by calibration: how much the program effects
+            (``effects``) raise purchases of the calibration members under the policy in
+            force when the data was recorded. The fitted rates already contain those effects,
+            so the engine divides by this: simulating that policy reproduces the fitted
+            behavior, and another policy moves it by the difference (1 = effects on top).
         new_members_per_month: baseline acquisition of new members.
+        recorded_arrivals: new members per calendar month (``YYYY-MM``) taken as given
+            instead of drawn (a backtest with the recorded sign-ups); months not listed draw
+            from ``new_members_per_month``.
         source: where the numbers come from (``default`` or a calibration description).
         diagnostics: free-form calibration report (standard errors, convergence, holdout).
     """
@@ -172,7 +184,10 @@ class BehaviorParams(_Frozen):
     campaign_uplift: CampaignUplift = CampaignUplift()
     redemption: RedemptionParams = RedemptionParams()
     effects: ProgramEffects = ProgramEffects()
+    calendar_mean: float = Field(1.0, gt=0)
+    program_effect_mean: float = Field(1.0, gt=0)
     new_members_per_month: float = Field(400.0, ge=0)
+    recorded_arrivals: dict[str, int] = Field(default_factory=dict)
     source: str = "default"
     diagnostics: dict = Field(default_factory=dict)
 
@@ -190,9 +205,30 @@ class BehaviorParams(_Frozen):
             raise ValueError(f"weekday_seasonality(={value}) must be 7 non-negative multipliers")
         return value
 
+    @field_validator("recorded_arrivals")
+    @classmethod
+    def _arrival_months(cls, value: dict[str, int]) -> dict[str, int]:
+        for month, count in value.items():
+            if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
+                raise ValueError(f"recorded_arrivals: month {month!r} is not YYYY-MM")
+            if count < 0:
+                raise ValueError(f"recorded_arrivals[{month}](={count}) must be >= 0")
+        return value
+
     def daily_rate_scale(self) -> float:
         """Factor turning a rate per ``time_unit`` into a rate per day."""
         return 1.0 if self.time_unit == "day" else 1.0 / 7.0
+
+    def rate_divisor(self) -> float:
+        """What the engine divides each member's BG/NBD purchase rate by.
+
+        A BG/NBD rate (drawn from the prior for new members, from the posterior given the
+        history for existing ones) is the member's *average* rate over the calibration days,
+        calendar and program effects included; dividing by ``calendar_mean x
+        program_effect_mean`` gives the ordinary-day rate the engine multiplies by the
+        calendar and the effects again.
+        """
+        return self.calendar_mean * self.program_effect_mean
 
 
 DEFAULT_BEHAVIOR = BehaviorParams()

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "DEFINITION",
     "OPENING_COHORT",
     "breakage",
     "breakage_by_month",
@@ -61,6 +62,9 @@ __all__ = [
     "roll_forward_breakage",
     "roll_forward_columns",
 ]
+
+DEFINITION = "expired / (redeemed + expired) over the period"
+"""The definition in words (recorded with every breakage figure)."""
 
 OPENING_COHORT = "opening"
 """Cohort label of the points already held at the start of the first month."""

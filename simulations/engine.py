@@ -327,12 +327,18 @@ class _Simulation:
         cal = self.cal
         shift = (pop.as_of - start).days
         n0 = len(pop)
-        # New members: Poisson arrivals per calendar month, join days uniform in the month.
+        # New members: Poisson arrivals per calendar month (or the recorded count of a month
+        # listed in ``behavior.recorded_arrivals``), join days uniform in the month.
         joins = []
+        recorded = behavior.recorded_arrivals
         for first, last in zip(cal.month_starts, cal.month_ends, strict=True):
             days_in_month = (cal.dates[last] - cal.dates[first]).days + 1
             full = _days_in_month(cal.dates[first])
-            count = rng_arrivals.poisson(behavior.new_members_per_month * days_in_month / full)
+            month = cal.dates[first].strftime("%Y-%m")
+            if month in recorded:
+                count = recorded[month]
+            else:
+                count = rng_arrivals.poisson(behavior.new_members_per_month * days_in_month / full)
             joins.append(rng_arrivals.integers(first, last + 1, size=count))
         new_join = np.sort(np.concatenate(joins)).astype(np.int32) if joins else np.zeros(0)
         n = n0 + new_join.size
@@ -355,7 +361,10 @@ class _Simulation:
         bg, gg = behavior.bgnbd, behavior.gamma_gamma
         alpha = bg.alpha / behavior.daily_rate_scale()
         m_new = new_join.size
+        # Fitted rates are averages over the calibration days: an ordinary day's rate is
+        # that divided by the calendar and program effects they contained.
         self.lam = np.concatenate([lam0, rng.gamma(bg.r, 1.0 / alpha, size=m_new)])
+        self.lam /= behavior.rate_divisor()
         self.p = np.concatenate([p0, rng.beta(bg.a, bg.b, size=m_new)])
         self.nu = np.concatenate([nu0, rng.gamma(gg.q, 1.0 / gg.gamma, size=m_new)])
         self.alive = np.concatenate([alive0, np.ones(m_new, dtype=bool)])
@@ -881,6 +890,8 @@ class _Simulation:
             "month": f"{day.year:04d}-{day.month:02d}",
             "active_members": int(lifecycle[0] + lifecycle[1]),
             "purchasing_members": int(counts[kernel.C_PURCHASING]),
+            # The ring column of this month was reset when the month began.
+            "purchases": int(self.count_ring[:nj, int(self.cal.month[d]) % 12].sum()),
             "new_members": acc["new_members"],
             "churned_members": acc["churned_members"],
             "members": nj,

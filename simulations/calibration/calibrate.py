@@ -21,6 +21,7 @@ scaled by the calendar mean: the simulator applies the calendar on top of the ra
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,11 @@ class CalibrationResult:
         p_alive: distribution of P(alive) at ``calibration_end`` (mean, quantiles, share
             below 0.5).
         notes: what was not estimated and why.
+        fallbacks: fits that were attempted and failed, each naming what is used instead
+            (a subset of ``notes``; callers show them as warnings, never silently).
+        program_effect_mean: purchases of the calibration members under the policy with the
+            default program effects on, over the same with them off (1 without a policy);
+            see `program_effect_mean`.
     """
 
     time_unit: str
@@ -88,6 +94,8 @@ class CalibrationResult:
     holdout: pd.DataFrame | None = field(repr=False)
     p_alive: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
+    program_effect_mean: float = 1.0
 
     @property
     def params(self) -> pd.DataFrame:
@@ -132,6 +140,7 @@ class CalibrationResult:
             "convergence": _json_ready(self.convergence),
             "p_alive": dict(self.p_alive),
             "notes": list(self.notes),
+            "fallbacks": list(self.fallbacks),
         }
         if self.uplift is not None:
             report["uplift"] = _json_ready(self.uplift.table.to_dict(orient="records"))
@@ -164,31 +173,36 @@ class CalibrationResult:
     def behavior_params(self, base: BehaviorParams = DEFAULT_BEHAVIOR) -> BehaviorParams:
         """The calibrated `BehaviorParams`: estimates where available, ``base`` elsewhere.
 
-        ``bgnbd.alpha`` is the maximum-likelihood alpha times the calendar mean (see
-        `UpliftFit.calendar_mean`), so that the simulator's calendar multipliers reproduce
-        the observed average rate rather than add to it; the ML value stays in
-        ``diagnostics["bgnbd_alpha_ml"]``.
+        A parameter named after a model holds that model's estimate (``bgnbd.alpha`` is the
+        maximum-likelihood alpha). What the engine derives is stored under its own name:
+        ``calendar_mean`` (see `UpliftFit.calendar_mean`) turns the BG/NBD average rate into
+        an ordinary day's rate, so the simulator's calendar multipliers reproduce the observed
+        average rather than add to it. Shopping days the data did not cover are neutral
+        (1.0), not the defaults. ``diagnostics["parameter_sources"]`` says for every
+        parameter whether it was estimated or is a default (with the source it cites).
         """
         bg = self.bgnbd.params
-        # BG/NBD sees the average rate over all days; the simulator multiplies an ordinary
-        # day's rate by the calendar (seasonality, campaigns, holidays), so the rate is divided
-        # by the calendar's mean over the calibration days (alpha multiplied).
         calendar = self.uplift.calendar_mean if self.uplift is not None else 1.0
         update: dict = {
             "time_unit": self.time_unit,
-            "bgnbd": BGNBDParams(r=bg["r"], alpha=bg["alpha"] * calendar, a=bg["a"], b=bg["b"]),
+            "bgnbd": BGNBDParams(r=bg["r"], alpha=bg["alpha"], a=bg["a"], b=bg["b"]),
+            "calendar_mean": calendar,
+            "program_effect_mean": self.program_effect_mean,
             "source": (
                 f"calibrated from {self.n_transactions} purchases of {self.n_members} members"
                 f" up to {self.calibration_end}"
             ),
-            "diagnostics": self.diagnostics,
         }
         if self.gamma_gamma is not None:
             update["gamma_gamma"] = GammaGammaParams(**self.gamma_gamma.params)
         if self.uplift is not None:
             update["month_seasonality"] = self.uplift.month_seasonality
             update["weekday_seasonality"] = self.uplift.weekday_seasonality
-            update["holiday_uplift"] = {**base.holiday_uplift, **self.uplift.holiday_uplift}
+            # A shopping day the data never covered has no evidence: neutral, not a default.
+            update["holiday_uplift"] = {
+                **dict.fromkeys(base.holiday_uplift, 1.0),
+                **self.uplift.holiday_uplift,
+            }
             update["campaign_uplift"] = base.campaign_uplift.model_copy(
                 update=self.uplift.campaign_uplift
             )
@@ -205,8 +219,58 @@ class CalibrationResult:
             update["redemption"] = base.redemption.model_copy(update=redemption)
         if self.new_members_per_month is not None:
             update["new_members_per_month"] = self.new_members_per_month
+        update["diagnostics"] = {
+            **self.diagnostics,
+            "parameter_sources": self.parameter_sources(base),
+        }
         # Validate the nested values again (model_copy does not).
         return BehaviorParams.model_validate({**base.model_dump(), **_dump(update)})
+
+    def parameter_sources(self, base: BehaviorParams = DEFAULT_BEHAVIOR) -> dict[str, str]:
+        """Where each behavior parameter of `behavior_params` comes from.
+
+        Values: ``estimated`` (fitted here), ``derived`` (computed from estimates),
+        ``not estimated: neutral`` (a calendar term the data did not cover), or ``default:``
+        followed by the source the default cites (``base`` when it is not the built-in one).
+        """
+        default = (
+            "default: BehaviorParams (see its documentation for the research cited)"
+            if base is DEFAULT_BEHAVIOR
+            else f"default: given parameters ({base.source})"
+        )
+        sources: dict[str, str] = {f"bgnbd.{n}": "estimated" for n in ("r", "alpha", "a", "b")}
+        gg = "estimated" if self.gamma_gamma is not None else default
+        sources.update({f"gamma_gamma.{n}": gg for n in ("p", "q", "gamma")})
+        uplift = self.uplift
+        calendar = "estimated" if uplift is not None else default
+        sources["month_seasonality"] = calendar
+        sources["weekday_seasonality"] = calendar
+        sources["calendar_mean"] = "derived" if uplift is not None else "default: 1 (no scaling)"
+        sources["program_effect_mean"] = (
+            "derived" if self.program_effect_mean != 1.0 else "default: 1 (no policy given)"
+        )
+        for day in sorted({*base.holiday_uplift, *(uplift.holiday_uplift if uplift else {})}):
+            if uplift is None:
+                sources[f"holiday_uplift.{day}"] = default
+            elif day in uplift.holiday_uplift:
+                sources[f"holiday_uplift.{day}"] = "estimated"
+            else:
+                sources[f"holiday_uplift.{day}"] = "not estimated: neutral"
+        estimated_kinds = uplift.campaign_uplift if uplift is not None else {}
+        for kind in type(base.campaign_uplift).model_fields:
+            sources[f"campaign_uplift.{kind}"] = "estimated" if kind in estimated_kinds else default
+        fit = self.redemption
+        for name in ("intercept", "balance_coef", "redeem_share"):
+            sources[f"redemption.{name}"] = "estimated" if fit is not None else default
+        sources["redemption.tier_coefs"] = (
+            "estimated" if fit is not None and fit.tier_coefs else default
+        )
+        for name in type(base.effects).model_fields:
+            sources[f"effects.{name}"] = default
+        sources["new_members_per_month"] = (
+            "estimated" if self.new_members_per_month is not None else default
+        )
+        return sources
 
 
 def _dump(update: dict) -> dict:
@@ -362,13 +426,21 @@ def calibrate(
     summary = summarize_transactions(tx, end, time_unit)
     fit_tx = tx[tx["date"] <= end]
     notes: list[str] = []
+    fallbacks: list[str] = []
     bgnbd = fit_bgnbd(summary)
 
     gamma_gamma = None
     try:
         gamma_gamma = fit_gamma_gamma(summary)
     except (CalibrationDataError, ConvergenceError) as exc:
-        notes.append(f"spend per purchase kept at the defaults: {exc}")
+        default = DEFAULT_BEHAVIOR.gamma_gamma
+        message = (
+            f"spend per purchase (Gamma-Gamma): the fit failed ({exc}); using the defaults"
+            f" p {default.p:g}, q {default.q:g}, gamma {default.gamma:g} instead, which set"
+            " revenue per purchase in a forecast"
+        )
+        notes.append(message)
+        fallbacks.append(message)
 
     if members is not None:
         if "member_id" not in members:
@@ -407,8 +479,17 @@ def calibrate(
                 calibration_end=end,
                 minimum_points=minimum_redemption_points,
             )
+            notes.extend(redemption.notes)
         except (CalibrationDataError, ConvergenceError) as exc:
-            notes.append(f"redemption propensity kept at the defaults: {exc}")
+            default = DEFAULT_BEHAVIOR.redemption
+            message = (
+                f"redemption propensity: the fit failed ({exc}); using the defaults"
+                f" intercept {default.intercept:g}, balance_coef {default.balance_coef:g},"
+                f" tier_coefs {list(default.tier_coefs)} instead, which sets how many points"
+                " are redeemed (and so expire) in a forecast"
+            )
+            notes.append(message)
+            fallbacks.append(message)
 
     holdout = None
     if end < last:
@@ -423,7 +504,7 @@ def calibrate(
             for q, v in zip(_P_ALIVE_QUANTILES, np.quantile(alive, _P_ALIVE_QUANTILES), strict=True)
         }
     )
-    return CalibrationResult(
+    draft = CalibrationResult(
         time_unit=time_unit,
         calibration_end=end.date().isoformat(),
         last_date=last.date().isoformat(),
@@ -437,4 +518,58 @@ def calibrate(
         holdout=holdout,
         p_alive=p_alive,
         notes=tuple(notes),
+        fallbacks=tuple(fallbacks),
     )
+    if policy is None:
+        return draft
+    effect = program_effect_mean(draft, policy, tx, ledger, members, end)
+    return dataclasses.replace(draft, program_effect_mean=effect)
+
+
+def program_effect_mean(
+    result: CalibrationResult,
+    policy: Policy,
+    transactions: pd.DataFrame,
+    ledger: pd.DataFrame | None,
+    members: pd.DataFrame | None,
+    calibration_end: pd.Timestamp,
+    months: int = 12,
+    seed: int = 20_240_101,
+) -> float:
+    """How much the default program effects raise purchases under the calibration policy.
+
+    The rates fitted from the log already contain whatever the policy in force did to
+    behavior. The engine multiplies an ordinary rate by program effects (tier lift, tier
+    discount lift, goal gradient, post-redemption lift, tier dropout reduction); applied on
+    top of fitted rates they would count the policy twice. This simulates the calibration
+    members as of the day after ``calibration_end`` for ``months`` under ``policy`` with the
+    effects on and off (same random numbers) and returns purchases(on) / purchases(off):
+    the engine divides the rate by it (`BehaviorParams.program_effect_mean`), so the status
+    quo reproduces the fit and a scenario moves it by the difference. One factor for all
+    members: the effects' *average* is taken out, not each member's.
+    """
+    from simulations.backtest import population_at
+    from simulations.behavior import ProgramEffects
+    from simulations.engine import Model
+
+    start = (calibration_end + pd.Timedelta(days=1)).date()
+    fit_tx = transactions[transactions["date"] <= calibration_end]
+    fit_ledger = ledger[ledger["date"] <= calibration_end] if ledger is not None else None
+    population = population_at(fit_tx, fit_ledger, members, start)
+    if len(population) == 0:
+        return 1.0
+    behavior = result.behavior_params().model_copy(update={"new_members_per_month": 0.0})
+    off = ProgramEffects(
+        tier_rate_lift=0.0, tier_dropout_reduction=0.0, goal_gradient_lift=0.0,
+        post_redemption_lift=0.0, discount_rate_lift=0.0,
+        reactivation_response=behavior.effects.reactivation_response,
+        contact_effect_days=behavior.effects.contact_effect_days,
+    )  # fmt: skip
+    purchases = []
+    for effects in (behavior.effects, off):
+        model = Model(policy, behavior=behavior.model_copy(update={"effects": effects}),
+                      population=population, months=months, replications=1, seed=seed,
+                      start=start)  # fmt: skip
+        purchases.append(float(model.run().monthly["purchases"].sum()))
+    with_effects, without = purchases
+    return with_effects / without if without > 0 else 1.0

@@ -47,6 +47,7 @@ class RedemptionFit:
         table: coefficients with standard errors, 95% intervals and p-values.
         n_member_months: member-months in the fit; ``open_months``: months taken as open.
         minimum_points: balance needed to be in the fit (the minimum redemption).
+        notes: tiers that share the coefficient of the tier below (not separable).
     """
 
     intercept: float
@@ -58,6 +59,7 @@ class RedemptionFit:
     table: pd.DataFrame = field(repr=False)
     n_member_months: int
     open_months: tuple[str, ...]
+    notes: tuple[str, ...] = ()
     minimum_points: int = 0
 
 
@@ -204,6 +206,7 @@ def fit_redemption(
     design = pd.DataFrame({"const": 1.0, "log_balance": np.log1p(panel["balance"] / balance_scale)})
     tier_names: tuple[str, ...] = ()
     numeric = False
+    notes: list[str] = []
     if tiers is not None:
         tier_of, numeric = _tier_of(panel, tiers)
         if numeric:
@@ -213,6 +216,10 @@ def fit_redemption(
                 panel.assign(tier=tier_of).dropna(subset=["tier"]).groupby("tier")["balance"].mean()
             )
             tier_names = tuple(order.sort_values().index)
+        all_names = tier_names
+        tier_of, tier_names, merged = _merge_separated_tiers(tier_of, panel["redeemed"],
+                                                             tier_names)  # fmt: skip
+        notes.extend(merged)
         for name in tier_names[1:]:
             design[f"tier:{name}"] = (tier_of == name).astype(float).to_numpy()
     try:
@@ -242,12 +249,13 @@ def fit_redemption(
         # The simulator indexes tier_coefs by tier code (0 = entry tier): give every code up
         # to the highest seen a coefficient, a code nobody held taking the one below it.
         seen = {int(float(n)): c for n, c in zip(tier_names, tier_coefs, strict=True)}
+        highest = max(int(float(n)) for n in all_names)
         filled, last = [], 0.0
-        for code in range(max(seen) + 1):
+        for code in range(highest + 1):
             last = seen.get(code, last)
             filled.append(last)
         tier_coefs = tuple(filled)
-        tier_names = tuple(str(code) for code in range(max(seen) + 1))
+        tier_names = tuple(str(code) for code in range(highest + 1))
     shares = panel.loc[panel["redeemed"] > 0, "share"]
     return RedemptionFit(
         intercept=float(fitted.params["const"]),
@@ -260,4 +268,43 @@ def fit_redemption(
         n_member_months=len(panel),
         minimum_points=int(minimum_points),
         open_months=tuple(str(m) for m, is_open in zip(months, open_mask, strict=True) if is_open),
+        notes=tuple(notes),
     )
+
+
+MIN_TIER_MEMBER_MONTHS = 30
+"""Member-months a tier needs (with both outcomes) to get a logit term of its own."""
+
+
+def _merge_separated_tiers(
+    tier_of: pd.Series, outcome: pd.Series, names: tuple[str, ...]
+) -> tuple[pd.Series, tuple[str, ...], list[str]]:
+    """Merge tiers the data cannot separate into the tier below them.
+
+    A tier whose member-months all redeemed (or none did), or that has fewer than
+    `MIN_TIER_MEMBER_MONTHS`, has no finite maximum-likelihood coefficient (separation:
+    Albert & Anderson 1984, Biometrika 71(1)); Newton's method then runs away and the fit
+    fails. Such a tier shares the coefficient of the tier below it, and a note says so.
+    """
+    tier_of = tier_of.copy()
+    kept = list(names)
+    notes = []
+    for name in names[1:]:
+        rows = tier_of == name
+        count = int(rows.sum())
+        outcomes = outcome[rows.to_numpy()]
+        if count >= MIN_TIER_MEMBER_MONTHS and 0 < outcomes.mean() < 1:
+            continue
+        below = kept[kept.index(name) - 1]
+        tier_of[rows] = below
+        kept.remove(name)
+        why = (
+            f"only {count} member-months"
+            if count < MIN_TIER_MEMBER_MONTHS
+            else f"all {count} member-months {'redeemed' if outcomes.mean() == 1 else 'kept'}"
+        )
+        notes.append(
+            f"redemption propensity: tier {name} shares the coefficient of tier {below} ({why}:"
+            " its own coefficient cannot be estimated)"
+        )
+    return tier_of, tuple(kept), notes

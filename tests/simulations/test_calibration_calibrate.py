@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TRUE_BGNBD
+from conftest import TRUE_BGNBD, TRUE_GAMMA_GAMMA
 
 from policies.io import load_policy
 from simulations.behavior import DEFAULT_BEHAVIOR, BehaviorParams, load_behavior, save_behavior
@@ -42,10 +42,16 @@ def test_behavior_params_carry_the_estimates(with_holdout, tmp_path):
     params = with_holdout.behavior_params()
     assert isinstance(params, BehaviorParams)
     assert params.bgnbd.r == with_holdout.bgnbd.params["r"]
-    # The simulator multiplies an ordinary day's rate by the calendar: alpha is scaled by it.
+    # A parameter named after a model holds that model's estimate; the calendar scaling the
+    # engine applies is stored under its own name (before: alpha held alpha x calendar mean).
+    assert params.bgnbd.alpha == with_holdout.bgnbd.params["alpha"]
     calendar = with_holdout.uplift.calendar_mean
-    assert params.bgnbd.alpha == pytest.approx(with_holdout.bgnbd.params["alpha"] * calendar)
-    assert params.diagnostics["bgnbd_alpha_ml"] == with_holdout.bgnbd.params["alpha"]
+    assert params.calendar_mean == calendar
+    assert params.rate_divisor() == pytest.approx(calendar * params.program_effect_mean)
+    sources = params.diagnostics["parameter_sources"]
+    assert sources["bgnbd.alpha"] == "estimated" and sources["calendar_mean"] == "derived"
+    assert sources["redemption.intercept"].startswith("default")
+    assert sources["effects.tier_rate_lift"].startswith("default")
     assert params.gamma_gamma.gamma == with_holdout.gamma_gamma.params["gamma"]
     assert params.time_unit == "day"
     assert np.mean(params.month_seasonality) == pytest.approx(1.0)
@@ -103,7 +109,10 @@ def test_a_ledger_without_redemptions_keeps_the_default_and_says_so(bgnbd_log):
     )
     result = calibrate(bgnbd_log.head(8000), ledger=ledger.head(8000))
     assert result.redemption is None
-    assert any("redemption propensity kept at the defaults" in n for n in result.notes)
+    # A failed fit is a fallback that names the defaults used instead (shown as a warning).
+    assert len(result.fallbacks) == 1 and result.fallbacks[0] in result.notes
+    assert "redemption propensity: the fit failed" in result.fallbacks[0]
+    assert "intercept -2.2" in result.fallbacks[0]
     assert result.behavior_params().redemption == DEFAULT_BEHAVIOR.redemption
 
 
@@ -178,3 +187,32 @@ def test_member_tiers_by_name_must_be_policy_tiers(bgnbd_log):
         CalibrationDataError, match="Platinum are not tiers of the policy; known tiers: Regular"
     ):
         calibrate(log, ledger=ledger, members=members, policy=policy)
+
+
+def test_shopping_days_the_data_never_covered_stay_neutral(bgnbd_log):
+    # Six months of data (January to June) never saw Double 11 or Double 12: before, the
+    # calibrated file kept the defaults (x2.5, x1.8) for them.
+    first_half = bgnbd_log[bgnbd_log["date"] < "2024-07-01"]
+    params = calibrate(first_half).behavior_params()
+    assert params.holiday_uplift["11-11"] == 1.0
+    assert params.holiday_uplift["12-12"] == 1.0
+    assert params.holiday_uplift["06-18"] != 1.0  # covered: estimated
+    sources = params.diagnostics["parameter_sources"]
+    assert sources["holiday_uplift.11-11"] == "not estimated: neutral"
+    assert sources["holiday_uplift.06-18"] == "estimated"
+
+
+def test_one_cohort_thinning_out_is_not_a_month_effect():
+    # Every member joins in January 2024 and buys without seasonality; as they drop out the
+    # cohort buys less month by month. The month multipliers must stay flat: the decline is
+    # the BG/NBD dropout, which the exposure (the model's expected purchases) carries.
+    from simulations.calibration import simulate_bgnbd_transactions
+
+    log = simulate_bgnbd_transactions(
+        TRUE_BGNBD, TRUE_GAMMA_GAMMA, n_members=6000, horizon_days=366,
+        rng=np.random.default_rng(7), acquisition_days=31,
+    )  # fmt: skip
+    monthly = log.groupby(log["date"].dt.month).size()
+    assert monthly.loc[12] < 0.8 * monthly.loc[2]  # the cohort does thin out
+    months = np.array(calibrate(log).behavior_params().month_seasonality)
+    np.testing.assert_allclose(months, 1.0, atol=0.08)

@@ -121,3 +121,25 @@ def test_tiers_by_month_table(ledger_and_tiers):
     assert by_month.tier_coefs == pytest.approx(static.tier_coefs)
     with pytest.raises(CalibrationDataError, match="missing column.*month"):
         fit_redemption(check_ledger(ledger), tiers=table.drop(columns="month"))
+
+
+def test_a_tier_that_always_redeems_shares_the_tier_below_instead_of_failing(ledger_and_tiers):
+    # Five Diamond members who redeem every time they can: the Diamond coefficient has no
+    # finite estimate (separation). Before, Newton ran away and the whole logit fell back to
+    # the defaults; now Diamond shares Gold's coefficient and a note says so.
+    ledger, tiers = ledger_and_tiers
+    keep = set(tiers.index[tiers != "Diamond"]) | set(tiers.index[tiers == "Diamond"][:5])
+    few = ledger[ledger["member_id"].isin(keep)]
+    diamond = few["member_id"].isin(tiers.index[tiers == "Diamond"])
+    extra = few[diamond & (few["kind"] == "earn")].copy()
+    extra["date"] = extra["date"].map(
+        lambda d: (
+            d.to_period("M").start_time + pd.Timedelta(days=20) if d.month in (6, 12) else None
+        )  # fmt: skip
+    )
+    extra = extra.dropna(subset=["date"]).assign(kind="redeem", points=-1000)
+    boosted = pd.concat([few, extra.assign(points=-1)], ignore_index=True)
+    fit = fit_redemption(check_ledger(boosted), tiers=tiers[tiers.index.isin(keep)])
+    assert fit.tiers == ("Silver", "Gold")
+    assert len(fit.tier_coefs) == 2
+    assert any("tier Diamond shares the coefficient of tier Gold" in n for n in fit.notes)
