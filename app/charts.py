@@ -64,6 +64,30 @@ def fan(
     return (band + line).properties(title=title, height=height)
 
 
+def tracking(frame: pd.DataFrame, title: str, unit: str, actual_label: str) -> alt.Chart:
+    """A backtest tracking chart: the P10-P90 fan and P50 line with the actual line on top.
+
+    Args:
+        frame: columns ``month``, ``p10``, ``p50``, ``p90`` and ``actual``.
+        title: chart title.
+        unit: y-axis unit.
+        actual_label: legend name of the actual line.
+    """
+    data = _checked(frame).copy()
+    data["month"] = data["month"].astype(str)
+    data["series"] = actual_label
+    actual = (
+        alt.Chart(data)
+        .mark_line(point=True, strokeDash=[4, 2], color="black")
+        .encode(
+            x=alt.X("month:O", title=None),
+            y=alt.Y("actual:Q", title=unit),
+            tooltip=[alt.Tooltip("month:N"), alt.Tooltip("actual:Q", format=",.0f")],
+        )
+    )
+    return (fan(data, title=title, unit=unit) + actual).properties(title=title)
+
+
 def lines(
     frame: pd.DataFrame, x: str, y: str, color: str, title: str, unit: str, x_title: str = ""
 ) -> alt.Chart:

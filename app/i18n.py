@@ -848,6 +848,63 @@ TEXT: dict[str, dict[str, str]] = {
     "designer.upgrade.at_review": {"en": "At the review", "zh": "复核时升级"},
     "designer.review_every": {"en": "Review every (months)", "zh": "复核间隔（月）"},
     "designer.review_month": {"en": "First review month", "zh": "首次复核月份"},
+    "backtest.title": {"en": "Backtest", "zh": "回测"},
+    "backtest.help": {
+        "en": "Calibrate on the data up to a cutoff, forecast the months after it under the"
+        " policy in the designer, and compare with what the data records. The band is P10–P90"
+        " across replications; the line is the actual.",
+        "zh": "用截止日之前的数据校准，按设计器中的方案预测之后的月份，并与数据中的实际记录对比。"
+        "色带为各次重复模拟的 P10–P90，折线为实际值。",
+    },
+    "backtest.cutoff": {
+        "en": "Cutoff (last day of calibration data)",
+        "zh": "截止日（校准数据最后一天）",
+    },
+    "backtest.months": {"en": "Months to compare", "zh": "对比月数"},
+    "backtest.replications": {"en": "Replications", "zh": "重复模拟次数"},
+    "backtest.arrivals": {"en": "New members", "zh": "新会员"},
+    "backtest.arrivals_forecast": {"en": "Forecast", "zh": "预测"},
+    "backtest.arrivals_actual": {"en": "As recorded", "zh": "按实际记录"},
+    "backtest.run": {"en": "Run backtest", "zh": "运行回测"},
+    "backtest.running": {"en": "Calibrating and simulating…", "zh": "正在校准并模拟……"},
+    "backtest.failed": {"en": "The backtest could not run: {error}", "zh": "无法运行回测：{error}"},
+    "backtest.none": {
+        "en": "No backtest yet: choose a cutoff and run it.",
+        "zh": "尚未回测：请选择截止日并运行。",
+    },
+    "backtest.window": {
+        "en": "{months} months from {first} to {last}; {members} members known at the cutoff.",
+        "zh": "共 {months} 个月（{first} 至 {last}）；截止日时已有 {members} 名会员。",
+    },
+    "backtest.fallback": {
+        "en": "A fit failed and defaults were used: {note}",
+        "zh": "有模型拟合失败，已改用默认值：{note}",
+    },
+    "backtest.metric": {"en": "Metric", "zh": "指标"},
+    "backtest.tracking": {"en": "{metric}: actual vs forecast", "zh": "{metric}：实际与预测"},
+    "backtest.errors": {
+        "en": "Whole horizon: forecast error (P50 ÷ actual − 1)",
+        "zh": "整个期间：预测误差（P50 ÷ 实际 − 1）",
+    },
+    "backtest.segment": {"en": "Members", "zh": "会员"},
+    "backtest.segment.all": {"en": "All", "zh": "全部"},
+    "backtest.segment.existing": {"en": "Known at cutoff", "zh": "截止日已有"},
+    "backtest.segment.new": {"en": "Joined later", "zh": "之后加入"},
+    "backtest.engine": {"en": "Engine error", "zh": "模拟误差"},
+    "backtest.seasonal_naive": {"en": "Same month last year", "zh": "去年同月"},
+    "backtest.bgnbd_gamma_gamma": {"en": "BG/NBD + Gamma-Gamma", "zh": "BG/NBD + Gamma-Gamma"},
+    "backtest.coverage": {
+        "en": "Coverage: {share} of month × metric cells have the actual inside P10–P90.",
+        "zh": "覆盖率：{share} 的“月份 × 指标”单元中实际值落在 P10–P90 之内。",
+    },
+    "backtest.breakage": {
+        "en": "Breakage (expired ÷ (redeemed + expired)): forecast {forecast}, actual {actual},"
+        " 12 months before the cutoff {history}.",
+        "zh": "积分沉淀率（过期 ÷（兑换 + 过期））：预测 {forecast}，实际 {actual}，"
+        "截止日前 12 个月 {history}。",
+    },
+    "kpi.purchases": {"en": "Purchases", "zh": "购买次数"},
+    "kpi.active_members": {"en": "Active members", "zh": "活跃会员"},
 }
 
 

@@ -702,6 +702,7 @@ def backtest(
         calibration={
             "notes": list(calibration.notes),
             "fallbacks": list(calibration.fallbacks),
+            "parameter_sources": calibration.parameter_sources(),
             "diagnostics": _finite(json.loads(json.dumps(calibration.diagnostics, default=str))),
         },  # fmt: skip
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import charts, database, runs
+from app import charts, database, runs, state
 from app.formatting import number
 from app.i18n import t
 from app.library import optional
@@ -158,6 +158,130 @@ if check or load:
     for warning in report.warnings:
         st.warning(warning)
 
+# -- Backtest -------------------------------------------------------------------------------
+st.subheader(t("backtest.title"))
+st.caption(t("backtest.help"))
+backtesting = optional("simulations.backtest", needs=("backtest", "METRICS"))
+if backtesting is None:
+    st.info(t("common.not_available", feature=t("backtest.title")), icon=":material/construction:")
+elif len(purchases):
+    first_day = pd.to_datetime(purchases["date"]).min().date()
+    last_day = pd.to_datetime(purchases["date"]).max().date()
+    latest_cutoff = max(last_day - dt.timedelta(days=31), first_day)
+    c1, c2, c3, c4 = st.columns(4)
+    cutoff = c1.date_input(
+        t("backtest.cutoff"),
+        value=max(last_day - dt.timedelta(days=365), first_day),
+        min_value=first_day,
+        max_value=latest_cutoff,
+        key="data_backtest_cutoff",
+    )
+    horizon = c2.number_input(t("backtest.months"), 1, 36, 12, key="data_backtest_months")
+    replications = c3.number_input(
+        t("backtest.replications"), 2, 200, 10, key="data_backtest_replications"
+    )
+    arrivals = c4.selectbox(
+        t("backtest.arrivals"),
+        ["forecast", "actual"],
+        format_func=lambda value: t(f"backtest.arrivals_{value}"),
+        key="data_backtest_arrivals",
+    )
+    if st.button(t("backtest.run"), key="data_backtest_run"):
+        with st.spinner(t("backtest.running")):
+            try:
+                st.session_state["ml_backtest"] = backtesting.backtest(
+                    purchases,
+                    database.ledger(),
+                    people,
+                    cutoff=cutoff,
+                    months=int(horizon),
+                    policy=state.policy(),
+                    arrivals=arrivals,
+                    replications=int(replications),
+                    seed=42,
+                )
+            except ValueError as exc:  # unusable data or a failed purchase-model fit
+                st.error(t("backtest.failed", error=exc))
+    checked = st.session_state.get("ml_backtest")
+    if checked is None:
+        st.info(t("backtest.none"))
+    else:
+        inputs = checked.inputs
+        st.caption(
+            t(
+                "backtest.window",
+                months=inputs["months"],
+                first=inputs["first_month"],
+                last=inputs["last_month"],
+                members=number(inputs["existing_members"]),
+            )
+        )
+        for note in checked.calibration.get("fallbacks", []):
+            st.warning(t("backtest.fallback", note=note), icon=":material/warning:")
+        shown = [m for m in backtesting.METRICS if m in set(checked.monthly["metric"])]
+        metric = st.selectbox(
+            t("backtest.metric"),
+            shown,
+            format_func=lambda value: t(f"kpi.{value}"),
+            key="data_backtest_metric",
+        )
+        rows = checked.monthly[
+            (checked.monthly["metric"] == metric) & (checked.monthly["segment"] == "all")
+        ]
+        st.altair_chart(
+            charts.tracking(
+                rows,
+                title=t("backtest.tracking", metric=t(f"kpi.{metric}")),
+                unit=t(f"kpi.{metric}"),
+                actual_label=t("data.actual"),
+            ),
+            width="stretch",
+        )
+        table = checked.summary.copy()
+        references = checked.reference_summary.pivot_table(
+            index=["metric", "segment"], columns="reference", values="error"
+        )
+        table = table.join(references, on=["metric", "segment"])
+        columns = {
+            "metric": t("backtest.metric"),
+            "segment": t("backtest.segment"),
+            "actual": t("data.actual"),
+            "p50": "P50",
+            "error": t("backtest.engine"),
+            "seasonal_naive": t("backtest.seasonal_naive"),
+            "bgnbd_gamma_gamma": t("backtest.bgnbd_gamma_gamma"),
+        }
+        table = table[[c for c in columns if c in table.columns]]
+        table["metric"] = table["metric"].map(lambda value: t(f"kpi.{value}"))
+        table["segment"] = table["segment"].map(lambda value: t(f"backtest.segment.{value}"))
+        st.caption(t("backtest.errors"))
+        st.dataframe(
+            table.rename(columns=columns),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                columns[c]: st.column_config.NumberColumn(format="percent")
+                for c in ("error", "seasonal_naive", "bgnbd_gamma_gamma")
+                if c in table.columns
+            },
+        )
+        coverage = checked.coverage.get("share")
+        if coverage is not None:
+            st.caption(t("backtest.coverage", share=f"{coverage:.0%}"))
+        breakage = checked.breakage
+        if breakage.get("p50") is not None:
+            history = breakage.get("history_12m_before_cutoff")
+            st.caption(
+                t(
+                    "backtest.breakage",
+                    forecast=f"{breakage['p50']:.1%}",
+                    actual=f"{breakage['actual']:.1%}"
+                    if breakage.get("actual") is not None
+                    else "–",
+                    history=f"{history:.1%}" if history is not None else "–",
+                )
+            )
+
 # -- Calibration ----------------------------------------------------------------------------
 st.subheader(t("data.calibration"))
 calibration = optional("simulations.calibration", needs=("calibrate",))
@@ -204,7 +328,10 @@ st.caption(
 )
 st.dataframe(fitted.summary(), hide_index=True, width="stretch")
 for note in fitted.notes:
-    st.warning(note)
+    if note in getattr(fitted, "fallbacks", ()):
+        st.error(note, icon=":material/warning:")  # a failed fit: defaults are in use
+    else:
+        st.warning(note)
 if fitted.holdout is not None and len(fitted.holdout):
     holdout = fitted.holdout.melt(
         id_vars="period", value_vars=["cumulative_predicted", "cumulative_actual"]

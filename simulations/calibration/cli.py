@@ -19,7 +19,9 @@ move the end of observation (a ``3000-01-01`` purchase made every member look lo
 A ``--calibration-end`` after today is refused too; one after the last purchase is noted.
 
 Exit status: 0 written; 2 unusable input (the message names the file, column, row and
-value) or wrong usage; 3 the model did not converge. On failure no output file is written.
+value) or wrong usage; 3 the model did not converge (no output file is written); 4 written,
+but a secondary fit (spend, redemption) failed and its defaults were used (each named in a
+WARNING line on stderr, and under ``parameter_sources`` in the file).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ __all__ = ["add_parser", "main", "run"]
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_NOT_CONVERGED = 3
+EXIT_FELL_BACK = 4
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -177,9 +180,12 @@ def run(args: argparse.Namespace) -> int:
     if result.gamma_gamma is not None:
         print(f"mean spend per purchase {result.gamma_gamma.mean_spend:,.2f}")
     for note in result.notes:
-        print(f"note: {note}")
+        if note not in result.fallbacks:
+            print(f"note: {note}")
     print(f"wrote {args.out}")
-    return EXIT_OK
+    for warning in result.fallbacks:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    return EXIT_FELL_BACK if result.fallbacks else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

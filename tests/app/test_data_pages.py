@@ -111,3 +111,24 @@ def test_import_of_a_gbk_file_with_decimal_commas(app, open_page):
     assert any("Import succeeded" in s.value for s in at.success), [e.value for e in at.error]
     at.run()
     assert {m.label: m.value for m in at.metric}["Members"] == "302"
+
+
+def test_backtest_tracks_actuals_against_the_forecast_fan(app, open_page):
+    at = open_page(app, "data_calibration")
+    assert "Backtest" in [h.value for h in at.subheader]
+    at.number_input(key="data_backtest_months").set_value(3)
+    at.number_input(key="data_backtest_replications").set_value(3)
+    at.button(key="data_backtest_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    result = at.session_state["ml_backtest"]
+    assert result.inputs["months"] == 3
+    title = "Purchases: actual vs forecast"
+    chart = _chart_data(at, title)
+    assert {"p10", "p50", "p90", "actual"} <= set(chart.columns) and len(chart) == 3
+    expected = result.monthly.query("metric == 'purchases' and segment == 'all'")
+    assert chart["actual"].tolist() == expected["actual"].tolist()
+    table = next(d.value for d in at.dataframe if "Engine error" in d.value.columns)
+    assert {"Same month last year", "BG/NBD + Gamma-Gamma"} <= set(table.columns)
+    assert any("Coverage" in c.value for c in at.caption)
+    at.selectbox(key="language_switch").set_value("zh").run()
+    assert "回测" in [h.value for h in at.subheader]

@@ -161,3 +161,21 @@ def test_a_line_with_a_field_too_many_is_named_not_shifted(tmp_path, capsys):
     assert main(["--transactions", str(csv), "--members", str(members), "--out", str(out)]) == 2
     assert "members.csv: line 2 has 3 fields" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_failed_fit_is_a_warning_and_exit_status_4(small_log, tmp_path, capsys):
+    # A ledger without redemptions: the redemption fit fails. Before, the defaults went into
+    # the file with only a "note" on stdout and exit status 0.
+    csv, ledger_csv = tmp_path / "tx.csv", tmp_path / "ledger.csv"
+    small_log.to_csv(csv, index=False)
+    small_log.assign(kind="earn", points=small_log["amount"].round().astype(int))[
+        ["member_id", "date", "kind", "points"]
+    ].to_csv(ledger_csv, index=False)
+    out = tmp_path / "params.json"
+    code = main(["--transactions", str(csv), "--ledger", str(ledger_csv), "--out", str(out)])
+    assert code == 4
+    err = capsys.readouterr().err
+    assert "WARNING: redemption propensity: the fit failed" in err and "intercept -2.2" in err
+    sources = load_behavior(out).diagnostics["parameter_sources"]
+    assert sources["redemption.intercept"].startswith("default")
+    assert sources["bgnbd.r"] == "estimated"
