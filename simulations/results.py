@@ -100,6 +100,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("active_members", "members",
            "members who bought in the last 365 days (active or silent), month end", chart=True),
     Metric("purchasing_members", "members", "members who bought during the month"),
+    _flow("purchases", "count", "purchases during the month"),
     Metric("new_members", "members", "members who joined during the month"),
     Metric("churned_members", "members", "members who dropped out during the month"),
     Metric("members", "members", "members who have joined so far, month end"),
