@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Shared set-up for scripts/app.sh and scripts/test.sh: a project virtualenv with the pinned
-# requirements, reinstalled only when a requirements file changes. Sourced, not executed.
+# Shared set-up for scripts/app.sh, scripts/test.sh and scripts/notebooks.sh: a project
+# virtualenv with the requirements at the exact versions of constraints.txt and the project
+# itself installed editable (its packages import from any folder once the environment is
+# active). Reinstalled only when a requirements file, constraints.txt or pyproject.toml
+# changes. Sourced, not executed; the argument names the requirements file.
 set -euo pipefail
 
 MEMBERLAB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,14 +18,20 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 stamp="$VENV/.memberlab-$(basename "$REQUIREMENTS").sha256"
-wanted="$(cat "$MEMBERLAB_ROOT"/requirements*.txt | sha256sum | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-    echo "MemberLab: installing Python packages from $REQUIREMENTS ..." >&2
+wanted="$(cd "$MEMBERLAB_ROOT" && cat requirements*.txt constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+# requirements-dev.txt includes requirements.txt: an environment installed for it serves both.
+superset="$VENV/.memberlab-requirements-dev.txt.sha256"
+installed() { [ -f "$1" ] && [ "$(cat "$1")" = "$wanted" ]; }
+if ! installed "$stamp" && ! installed "$superset"; then
+    echo "MemberLab: installing Python packages from $REQUIREMENTS (versions: constraints.txt) ..." >&2
+    started=$SECONDS
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -r "$MEMBERLAB_ROOT/$REQUIREMENTS"
+        -c "$MEMBERLAB_ROOT/constraints.txt" -r "$MEMBERLAB_ROOT/$REQUIREMENTS" \
+        -e "$MEMBERLAB_ROOT"
     echo "$wanted" > "$stamp"
+    echo "MemberLab: installed in $((SECONDS - started)) s" >&2
 fi
 
 export PATH="$VENV/bin:$PATH"
-export PYTHONPATH="$MEMBERLAB_ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export VIRTUAL_ENV="$VENV"
 cd "$MEMBERLAB_ROOT"

@@ -30,7 +30,7 @@ SERVER_TIMEOUT_S = 180
 
 SERVERS = {
     "bash scripts/app.sh": ("STREAMLIT_SERVER_PORT", "/_stcore/health"),
-    "jupyter lab": ("JUPYTER_PORT", "/api"),
+    "bash scripts/notebooks.sh": ("JUPYTER_PORT", "/api"),
 }
 """Command prefix -> (environment variable choosing its port, path that answers when ready)."""
 
