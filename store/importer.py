@@ -227,6 +227,7 @@ DELIMITERS = (",", ";", "\t", "|")
 DECIMAL_SEPARATORS = (".", ",")
 THOUSANDS_SEPARATORS = (",", ".", " ", "'", "")
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "cp936"}
+_CHUNK_ROWS = 100_000
 
 
 # -- Reading -------------------------------------------------------------------------------
@@ -341,6 +342,7 @@ def _parse_csv(name: str, text: str, delimiter: str, report: ImportReport) -> _T
     """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[list[str]] = []
+    chunks: list[pd.DataFrame] = []
     lines: list[int] = []
     skipped: list[int] = []
     refused = 0
@@ -354,6 +356,9 @@ def _parse_csv(name: str, text: str, delimiter: str, report: ImportReport) -> _T
             if len(record) == width and record[0]:  # the usual line: no further checks
                 rows.append(record)
                 lines.append(line)
+                if len(rows) == _CHUNK_ROWS:  # lists of lists take 3x a frame's memory
+                    chunks.append(pd.DataFrame(rows, columns=header, dtype=object))
+                    rows = []
                 continue
             if not "".join(record).strip():
                 skipped.append(line)
@@ -385,9 +390,10 @@ def _parse_csv(name: str, text: str, delimiter: str, report: ImportReport) -> _T
         report.warnings.append(
             f"{name}: {len(inner):,} blank line(s) skipped (first: line {inner[0]})"
         )
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    chunks.append(pd.DataFrame(rows, columns=header, dtype=object))
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     lines_array = np.asarray(lines, dtype=np.int64)
-    return _Table(name, frame, lines_array, "line", len(rows) + refused)
+    return _Table(name, frame, lines_array, "line", len(frame) + refused)
 
 
 def _apply_mapping(
