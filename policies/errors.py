@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 __all__ = [
+    "MAX_PROBLEMS_SHOWN",
     "PolicyError",
     "PolicyValidationError",
     "PublishError",
     "PublishedPolicyError",
     "StalePublishError",
+    "show_value",
 ]
+
+
+MAX_PROBLEMS_SHOWN = 20
+"""A message lists at most this many problems (an absurd file can have thousands)."""
 
 
 class PolicyError(Exception):
@@ -25,8 +32,11 @@ class PolicyValidationError(PolicyError):
         self.source = source
         lines = [f"{source} is not a valid policy ({len(problems)} problem(s)):"]
         lines += [
-            f"  - {path}: {message}" if path else f"  - {message}" for path, message in problems
+            f"  - {path}: {message}" if path else f"  - {message}"
+            for path, message in problems[:MAX_PROBLEMS_SHOWN]
         ]
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            lines.append(f"  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more: fix these first")
         super().__init__("\n".join(lines))
 
     @classmethod
@@ -34,7 +44,7 @@ class PolicyValidationError(PolicyError):
         """Turn a pydantic ``ValidationError`` into field-path messages."""
         problems = []
         for error in exc.errors(include_url=False):
-            loc = [str(part) for part in error["loc"] if not _is_union_tag(part)]
+            loc = [_show_key(part) for part in error["loc"] if not _is_union_tag(part)]
             path = ".".join(f"[{part}]" if part.isdigit() else part for part in loc).replace(
                 ".[", "["
             )
@@ -44,7 +54,7 @@ class PolicyValidationError(PolicyError):
             if sub:
                 path = f"{path}{sub}" if sub.startswith("[") or not path else f"{path}.{sub}"
             if error["type"] not in ("value_error", "assertion_error") and "input" in error:
-                message = f"{message} (got {_show(error['input'])})"
+                message = f"{message} (got {show_value(error['input'])})"
             problems.append((path, message))
         return cls(problems, source)
 
@@ -53,9 +63,43 @@ def _is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and part in ("none", "rolling", "fixed_date", "inactivity")
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _show_key(part: Any) -> str:
+    """A location part (field name, index or a key of the input) bounded in length."""
+    if isinstance(part, int):
+        return str(part)
+    text = str(part)
+    return text if len(text) <= 40 else show_value(text, limit=40)
+
+
+def show_value(value: Any, limit: int = 60) -> str:
+    """A short, bounded description of any input value, for messages.
+
+    Never builds the full ``repr`` of a large value first: a YAML alias bomb or a huge
+    number must not hang or exhaust memory while an error message is written.
+    """
+    if isinstance(value, str):
+        text = repr(value[:limit])
+        if len(value) <= limit:
+            return text
+        return f"{text[:-1]}...{text[-1]} ({len(value)} characters)"
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        # str() of an int is quadratic in its digits (and refused past 4300 digits).
+        if value.bit_length() <= 64:
+            return repr(value)
+        return f"an integer of {value.bit_length()} bits"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return f"{len(value)} bytes of binary data"
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} key(s)"
+    if isinstance(value, list | tuple | set | frozenset):
+        return f"a list of {len(value)} item(s)"
+    return f"a value of type {type(value).__name__}"
 
 
 class PublishError(PolicyError):

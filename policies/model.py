@@ -28,12 +28,31 @@ Conventions shared with the rules engine (`policies.rules`):
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections import Counter
+from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import numpy as np
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from policies.errors import show_value
 
 __all__ = [
     "CAMPAIGN_KINDS",
+    "FIRST_DATE",
+    "LAST_DATE",
+    "MAX_CAMPAIGNS",
+    "MAX_DAYS",
+    "MAX_MONEY",
+    "MAX_POINTS",
     "LIFECYCLE_STATES",
     "QUADRANTS",
     "SCHEMA_VERSION",
@@ -77,7 +96,11 @@ CAMPAIGN_KINDS = (
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # allow_inf_nan=False: an infinite or NaN number is never a valid setting, and the
+    # published file must be strict JSON (which has no Infinity or NaN).
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
 
 
 class FieldProblem(ValueError):
@@ -92,19 +115,63 @@ class FieldProblem(ValueError):
         self.path = path
 
 
+MAX_MONEY = 1_000_000_000.0
+"""Largest money amount (thresholds, costs, budgets) in the program's currency."""
+
+MAX_POINTS = 1_000_000_000
+"""Largest point count in a setting (balances, limits, units)."""
+
+MAX_DAYS = 36_500
+"""Longest span in days a setting may name (100 years)."""
+
+MAX_CAMPAIGNS = 500
+"""Most campaigns in one calendar (ten years of monthly member days is 120)."""
+
+FIRST_DATE = dt.date(1990, 1, 1)
+LAST_DATE = dt.date(2199, 12, 31)
+"""Dates in a policy lie between these (points arithmetic stays far from the calendar's end)."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _plain_text(value: str) -> str:
+    """Refuse text that is blank or holds control characters (NUL, escapes, bidi overrides)."""
+    if _CONTROL.search(value):
+        bad = _CONTROL.search(value).group()
+        raise ValueError(
+            f"must not contain control characters (found U+{ord(bad):04X}); use printable text only"
+        )
+    if value and not value.strip():
+        raise ValueError("must not be blank: write a name")
+    return value
+
+
+def _in_calendar(value: dt.date) -> dt.date:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(
+            f"{value.isoformat()} is outside the supported dates"
+            f" {FIRST_DATE.isoformat()}..{LAST_DATE.isoformat()}"
+        )
+    return value
+
+
 NonNegative = Annotated[float, Field(ge=0)]
 Percent = Annotated[float, Field(ge=0, le=100)]
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
+Points = Annotated[int, Field(ge=0, le=MAX_POINTS)]
+Text = Annotated[str, AfterValidator(_plain_text)]
+CalendarDate = Annotated[dt.date, AfterValidator(_in_calendar)]
 
 
 class Program(_Frozen):
     """The program's identity and locale."""
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Text = Field(min_length=1, max_length=120)
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
-    currency_symbol: str = Field("¥", min_length=1, max_length=4)
-    timezone: str = "Asia/Shanghai"
+    currency_symbol: Text = Field("¥", min_length=1, max_length=4)
+    timezone: str = Field("Asia/Shanghai", max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")
     locale: Literal["zh-CN", "en"] = "zh-CN"
-    effective_date: dt.date
+    effective_date: CalendarDate
 
     @field_validator("timezone")
     @classmethod
@@ -113,7 +180,7 @@ class Program(_Frozen):
 
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(
                 f"timezone(={value!r}) is not a known IANA timezone, e.g. 'Asia/Shanghai'"
             ) from exc
@@ -125,8 +192,8 @@ class TierBenefits(_Frozen):
 
     earn_multiplier: float = Field(1.0, ge=0, le=20, description="multiplies base points")
     discount_pct: Percent = Field(0.0, description="member discount on every purchase, %")
-    birthday_bonus_points: int = Field(0, ge=0)
-    gift_cost_per_member: NonNegative = Field(
+    birthday_bonus_points: int = Field(0, ge=0, le=1_000_000)
+    gift_cost_per_member: Money = Field(
         0.0, description="yearly cost of gifts/services per member of the tier (currency)"
     )
 
@@ -134,9 +201,14 @@ class TierBenefits(_Frozen):
 class Tier(_Frozen):
     """One tier: the qualifying score needed to hold it and its benefits."""
 
-    name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\- ]+$")
-    label: str = Field("", max_length=40, description="display name, e.g. 金卡")
-    threshold: NonNegative = Field(description="qualifying score needed to reach the tier")
+    name: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_\-]([A-Za-z0-9_\- ]*[A-Za-z0-9_\-])?$",
+        description="letters, digits, _, - and inner spaces",
+    )
+    label: Text = Field("", max_length=40, description="display name, e.g. 金卡")
+    threshold: Money = Field(description="qualifying score needed to reach the tier")
     benefits: TierBenefits = TierBenefits()
 
 
@@ -168,10 +240,16 @@ class TierRules(_Frozen):
 
     @model_validator(mode="after")
     def _ordered_tiers(self) -> TierRules:
-        names = [tier.name for tier in self.tiers]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        # Names equal up to case and spacing are the same tier to a person reading a report.
+        counts = Counter(" ".join(tier.name.casefold().split()) for tier in self.tiers)
+        duplicates = sorted(
+            tier.name for tier in self.tiers if counts[" ".join(tier.name.casefold().split())] > 1
+        )
         if duplicates:
-            raise ValueError(f"tier names must be unique; repeated: {', '.join(duplicates)}")
+            raise ValueError(
+                "tier names must be unique (ignoring case and spaces); repeated:"
+                f" {', '.join(duplicates)}"
+            )
         if self.tiers[0].threshold != 0:
             raise FieldProblem(
                 "tiers[0].threshold",
@@ -208,7 +286,7 @@ class TierRules(_Frozen):
 class BalanceBand(_Frozen):
     """From ``min_balance`` points held, base earning is multiplied by ``multiplier``."""
 
-    min_balance: int = Field(gt=0)
+    min_balance: int = Field(gt=0, le=MAX_POINTS)
     multiplier: float = Field(gt=0, le=10)
 
 
@@ -216,11 +294,13 @@ class EarnRule(_Frozen):
     """Base earning: ``points_per_unit`` points per ``per_amount`` of currency."""
 
     points_per_unit: float = Field(1.0, gt=0, le=1000, description="points per per_amount")
-    per_amount: float = Field(1.0, gt=0, description="currency amount that earns points_per_unit")
+    per_amount: float = Field(
+        1.0, ge=0.01, le=1_000_000, description="currency amount that earns points_per_unit"
+    )
     rounding: Literal["floor", "round", "ceil"] = "floor"
     basis: Literal["net", "gross"] = Field("net", description="earn on amount after discounts?")
     balance_bands: tuple[BalanceBand, ...] = Field(
-        (), description="earn ratio rising with balance held (documented variant)"
+        (), max_length=20, description="earn ratio rising with balance held (documented variant)"
     )
 
     @field_validator("balance_bands")
@@ -280,14 +360,22 @@ class AnnualWindow(_Frozen):
 class RedemptionRules(_Frozen):
     """How points turn into rewards."""
 
-    point_value: float = Field(0.01, gt=0, description="currency value of a point to a member")
-    cost_per_point: float = Field(0.006, ge=0, description="company's cost of a redeemed point")
-    minimum_points: int = Field(1000, ge=0, description="smallest balance that can redeem")
-    unit_points: int = Field(100, ge=1, description="points are redeemed in multiples of this")
-    windows: tuple[AnnualWindow, ...] = Field(
-        (), description="redemption allowed only inside these; empty = any time"
+    point_value: float = Field(
+        0.01, gt=0, le=1000, description="currency value of a point to a member"
     )
-    max_points_per_year: int | None = Field(None, ge=1, description="per-member yearly limit")
+    cost_per_point: float = Field(
+        0.006, ge=0, le=1000, description="company's cost of a redeemed point"
+    )
+    minimum_points: Points = Field(1000, description="smallest balance that can redeem")
+    unit_points: int = Field(
+        100, ge=1, le=MAX_POINTS, description="points are redeemed in multiples of this"
+    )
+    windows: tuple[AnnualWindow, ...] = Field(
+        (), max_length=24, description="redemption allowed only inside these; empty = any time"
+    )
+    max_points_per_year: int | None = Field(
+        None, ge=1, le=MAX_POINTS, description="per-member yearly limit"
+    )
 
     def window_open(self, day: dt.date) -> bool:
         """Whether members may redeem on ``day``."""
@@ -350,7 +438,9 @@ class Recurrence(_Frozen):
 
     day_of_month: int | None = Field(None, ge=1, le=31)
     weekday: int | None = Field(None, ge=0, le=6, description="0 = Monday")
-    months: tuple[int, ...] = Field((), description="limit to these months (1-12); empty = all")
+    months: tuple[Annotated[int, Field(ge=1, le=12)], ...] = Field(
+        (), max_length=12, description="limit to these months (1-12); empty = all"
+    )
 
     @model_validator(mode="after")
     def _one_rule(self) -> Recurrence:
@@ -373,7 +463,7 @@ class Recurrence(_Frozen):
 class Target(_Frozen):
     """Which members a campaign applies to; an empty tuple means everyone on that axis."""
 
-    tiers: tuple[str, ...] = ()
+    tiers: tuple[Annotated[str, Field(max_length=40)], ...] = Field((), max_length=10)
     lifecycle: tuple[Literal["new", "active", "silent", "dormant", "churned"], ...] = ()
     quadrants: tuple[Literal["close_friends", "butterflies", "barnacles", "passers_by"], ...] = ()
 
@@ -413,7 +503,7 @@ class Campaign(_Frozen):
     """
 
     id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_\-]+$")
-    name: str = Field(min_length=1, max_length=120)
+    name: Text = Field(min_length=1, max_length=120)
     kind: Literal[
         "member_day",
         "bonus_points",
@@ -423,22 +513,22 @@ class Campaign(_Frozen):
         "reactivation",
         "redemption_event",
     ]
-    start: dt.date
-    end: dt.date
+    start: CalendarDate
+    end: CalendarDate
     recurrence: Recurrence = Recurrence()
     target: Target = Target()
     points_multiplier: float = Field(1.0, ge=1, le=20)
     discount_pct: Percent = 0.0
     bonus_points: int = Field(0, ge=0, le=1_000_000)
     birthday_scope: Literal["day", "month"] = "day"
-    threshold: float = Field(0.0, ge=0, description="spend threshold of a reduction")
-    reduction: float = Field(0.0, ge=0, description="amount off per threshold reached")
+    threshold: Money = Field(0.0, description="spend threshold of a reduction")
+    reduction: Money = Field(0.0, description="amount off per threshold reached")
     repeatable: bool = True
     recency_days: int = Field(90, ge=1, le=3650)
-    coupon_value: NonNegative = 0.0
-    contact_cost: NonNegative = 0.0
-    fixed_cost: NonNegative = 0.0
-    budget: float | None = Field(None, ge=0)
+    coupon_value: Money = 0.0
+    contact_cost: Money = 0.0
+    fixed_cost: Money = 0.0
+    budget: Money | None = None
     stacking: Literal["exclusive", "stack", "best"] = "stack"
 
     @model_validator(mode="after")
@@ -503,12 +593,12 @@ class SegmentRules(_Frozen):
     ``quadrant_min_purchases``; "high" means at least ``quadrant_min_spend``.
     """
 
-    new_days: int = Field(30, ge=1)
-    active_days: int = Field(90, ge=1)
-    silent_days: int = Field(180, ge=1)
-    dormant_days: int = Field(365, ge=1)
-    quadrant_min_purchases: int = Field(6, ge=1)
-    quadrant_min_spend: float = Field(3000.0, gt=0)
+    new_days: int = Field(30, ge=1, le=MAX_DAYS)
+    active_days: int = Field(90, ge=1, le=MAX_DAYS)
+    silent_days: int = Field(180, ge=1, le=MAX_DAYS)
+    dormant_days: int = Field(365, ge=1, le=MAX_DAYS)
+    quadrant_min_purchases: int = Field(6, ge=1, le=1_000_000)
+    quadrant_min_spend: float = Field(3000.0, gt=0, le=MAX_MONEY)
 
     @model_validator(mode="after")
     def _increasing(self) -> SegmentRules:
@@ -529,21 +619,33 @@ class Policy(_Frozen):
     points: PointsEconomics = PointsEconomics()
     expiry: Expiry = RollingExpiry()
     segments: SegmentRules = SegmentRules()
-    campaigns: tuple[Campaign, ...] = ()
+    campaigns: tuple[Campaign, ...] = Field((), max_length=MAX_CAMPAIGNS)
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _integer_version(cls, value: object) -> object:
+        # true == 1 in Python; a schema version is a number, never a yes/no.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(
+                f"schema_version(={show_value(value)}) must be the number {SCHEMA_VERSION}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
         tier_names = {tier.name for tier in self.tiers.tiers}
-        ids = [c.id for c in self.campaigns]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        counts = Counter(c.id for c in self.campaigns)
+        repeated = sorted(i for i, n in counts.items() if n > 1)
         if repeated:
-            raise ValueError(f"campaign ids must be unique; repeated: {', '.join(repeated)}")
+            shown = ", ".join(repeated[:10]) + (" ..." if len(repeated) > 10 else "")
+            raise ValueError(f"campaign ids must be unique; repeated: {shown}")
         for i, campaign in enumerate(self.campaigns):
             unknown = [name for name in campaign.target.tiers if name not in tier_names]
             if unknown:
                 raise FieldProblem(
                     f"campaigns[{i}].target.tiers",
-                    f"campaigns[{i}] ({campaign.id}): target tier(s) {', '.join(unknown)} do not"
+                    f"campaigns[{i}] ({campaign.id}): target tier(s)"
+                    f" {', '.join(show_value(name) for name in unknown)} do not"
                     f" exist; known tiers: {', '.join(sorted(tier_names))}",
                 )
         redemption = self.points.redemption
@@ -562,44 +664,151 @@ class Policy(_Frozen):
         return tuple(tier.name for tier in self.tiers.tiers)
 
 
+@lru_cache(maxsize=1)
+def _calendar() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Month (1-12), day of month and weekday (0 = Monday) of every supported date."""
+    days = np.arange(
+        np.datetime64(FIRST_DATE, "D"), np.datetime64(LAST_DATE, "D") + 1, dtype="M8[D]"
+    )
+    month_starts = days.astype("M8[M]")
+    months = (month_starts.astype(np.int64) % 12 + 1).astype(np.int8)
+    day_of_month = ((days - month_starts.astype("M8[D]")).astype(np.int64) + 1).astype(np.int8)
+    # 1970-01-01 was a Thursday (weekday 3).
+    weekdays = ((days.astype(np.int64) + 3) % 7).astype(np.int8)
+    return months, day_of_month, weekdays
+
+
+def _running_days(campaign: Campaign) -> np.ndarray:
+    """Ordinals of the days ``campaign`` runs on, ascending (a birthday offer: every day).
+
+    A birthday offer overlaps another campaign only on a member's birthday, which can be
+    any day of its date range.
+    """
+    first, last = campaign.start.toordinal(), campaign.end.toordinal()
+    ordinals = np.arange(first, last + 1, dtype=np.int64)
+    rule = campaign.recurrence
+    if campaign.kind == "birthday" or (
+        not rule.months and rule.day_of_month is None and rule.weekday is None
+    ):
+        return ordinals
+    offset = first - FIRST_DATE.toordinal()
+    months, day_of_month, weekdays = (
+        column[offset : offset + len(ordinals)] for column in _calendar()
+    )
+    keep = np.ones(len(ordinals), dtype=bool)
+    if rule.months:
+        keep &= np.isin(months, rule.months)
+    if rule.day_of_month is not None:
+        keep &= day_of_month == rule.day_of_month
+    if rule.weekday is not None:
+        keep &= weekdays == rule.weekday
+    return ordinals[keep]
+
+
 def _check_overlaps(campaigns: tuple[Campaign, ...]) -> None:
-    """Refuse overlapping campaigns whose stacking rule does not say how they combine."""
-    for i, first in enumerate(campaigns):
-        for j in range(i + 1, len(campaigns)):
-            second = campaigns[j]
-            if "exclusive" not in (first.stacking, second.stacking):
-                continue
-            shared = first.effect_types() & second.effect_types()
-            if not shared or not first.target.may_overlap(second.target):
-                continue
-            if first.kind == "birthday" or second.kind == "birthday":
-                # A birthday offer overlaps another campaign only on a member's birthday;
-                # check the date ranges alone.
-                if first.start <= second.end and second.start <= first.end:
-                    clash = max(first.start, second.start)
-                else:
-                    continue
-            else:
-                clash = _first_common_day(first, second)
-                if clash is None:
-                    continue
-            raise FieldProblem(
-                f"campaigns[{j}]",
-                f"campaigns[{i}] ({first.id}) and campaigns[{j}] ({second.id}) both run on"
-                f" {clash.isoformat()} for the same members with {'/'.join(sorted(shared))}"
-                f" effects, and one is 'exclusive': change the dates, narrow the targets, or"
-                f" set stacking to 'stack' or 'best' on both",
-            )
+    """Refuse overlapping campaigns whose stacking rule does not say how they combine.
+
+    A sweep over the calendar, not a comparison of every pair day by day: for each effect
+    type, the (day, campaign) pairs are sorted by day, and only campaigns that run on the
+    same day are compared, each pair once. The cost grows with the campaign-days in the
+    calendar and the pairs that actually meet, so 80 ten-year campaigns check in
+    milliseconds. The clash reported is the earliest one.
+    """
+    if not any(c.stacking == "exclusive" for c in campaigns):
+        return
+    effects = [c.effect_types() for c in campaigns]
+    masks = _audience_masks(campaigns)
+    running = {}
+    clash: tuple[int, int, int, frozenset[str]] | None = None  # day, i, j, shared effects
+    for effect in ("discount", "points"):
+        members = [i for i, found in enumerate(effects) if effect in found]
+        if len(members) < 2 or not any(campaigns[i].stacking == "exclusive" for i in members):
+            continue
+        for i in members:
+            if i not in running:
+                running[i] = _running_days(campaigns[i])
+        days = np.concatenate([running[i] for i in members])
+        owners = np.concatenate([np.full(len(running[i]), i, dtype=np.int64) for i in members])
+        order = np.lexsort((owners, days))
+        days, owners = days[order], owners[order]
+        # Days on which two or more of these campaigns run: [starts[k], stops[k]) slices.
+        cuts = np.flatnonzero(np.diff(days)) + 1
+        starts = np.concatenate(([0], cuts))
+        stops = np.concatenate((cuts, [len(days)]))
+        crowded = np.flatnonzero(stops - starts >= 2)
+        if not len(crowded):
+            continue
+        # Most crowded days repeat the same set of campaigns: compare each set once. A set
+        # is recognised by the sum of fixed random 64-bit weights of its members (a
+        # collision between two different sets has a probability of about 2**-64).
+        weights = _set_weights(len(campaigns))
+        signatures = np.add.reduceat(weights[owners], starts)[crowded]
+        _, first_seen = np.unique(signatures, return_index=True)
+        for k in crowded[np.sort(first_seen)]:
+            if clash is not None and days[starts[k]] > clash[0]:
+                break
+            found = _clashing_pair(campaigns, owners[starts[k] : stops[k]], masks)
+            if found is not None:
+                day = int(days[starts[k]])
+                if clash is None or (day, *found) < clash[:3]:
+                    i, j = found
+                    clash = (day, i, j, effects[i] & effects[j])
+                break
+    if clash is None:
+        return
+    day, i, j, shared = clash
+    first, second = campaigns[i], campaigns[j]
+    raise FieldProblem(
+        f"campaigns[{j}]",
+        f"campaigns[{i}] ({first.id}) and campaigns[{j}] ({second.id}) both run on"
+        f" {dt.date.fromordinal(day).isoformat()} for the same members with"
+        f" {'/'.join(sorted(shared))} effects, and one is 'exclusive': change the dates,"
+        " narrow the targets, or set stacking to 'stack' or 'best' on both",
+    )
 
 
-def _first_common_day(first: Campaign, second: Campaign) -> dt.date | None:
-    start, end = max(first.start, second.start), min(first.end, second.end)
-    day = start
-    while day <= end:
-        if first.recurrence.matches(day) and second.recurrence.matches(day):
-            return day
-        day += dt.timedelta(days=1)
-    return None
+@lru_cache(maxsize=8)
+def _set_weights(count: int) -> np.ndarray:
+    return np.random.default_rng(20_250_101).integers(
+        np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=count, dtype=np.int64
+    )
+
+
+def _audience_masks(campaigns: tuple[Campaign, ...]) -> np.ndarray:
+    """Each campaign's target as three bit masks (tiers, lifecycle, quadrants).
+
+    An empty axis targets everyone (all bits set). Two campaigns may reach the same member
+    exactly when their masks intersect on all three axes (`Target.may_overlap`).
+    """
+    bits: list[dict[str, int]] = [{}, {}, {}]
+    masks = np.zeros((len(campaigns), 3), dtype=np.int64)
+    for row, campaign in enumerate(campaigns):
+        target = campaign.target
+        for axis, names in enumerate((target.tiers, target.lifecycle, target.quadrants)):
+            if not names:
+                masks[row, axis] = -1
+                continue
+            for name in names:
+                bit = bits[axis].setdefault(name, len(bits[axis]))
+                masks[row, axis] |= 1 << (bit % 63)
+    return masks
+
+
+def _clashing_pair(
+    campaigns: tuple[Campaign, ...], group: np.ndarray, masks: np.ndarray
+) -> tuple[int, int] | None:
+    """The first pair (i < j) of ``group`` (running the same day) that breaks exclusivity."""
+    exclusive = np.array([campaigns[i].stacking == "exclusive" for i in group])
+    own = masks[group]
+    meets = np.ones((len(group), len(group)), dtype=bool)
+    for axis in range(3):
+        meets &= (own[:, None, axis] & own[None, :, axis]) != 0
+    meets &= exclusive[:, None] | exclusive[None, :]
+    meets &= np.triu(np.ones_like(meets), k=1)
+    if not meets.any():
+        return None
+    a, b = np.argwhere(meets)[0]  # row-major: the smallest i, then the smallest j
+    return int(group[a]), int(group[b])
 
 
 def _days_in_month(year: int, month: int) -> int:

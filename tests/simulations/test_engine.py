@@ -472,8 +472,11 @@ def test_compiled_pricing_and_tiers_equal_the_rules_engine(
 
 def test_points_beyond_a_32_bit_lot_raise_a_clear_error():
     data = CLASSIC.model_dump(mode="json")
-    # 1,000 points per ¥0.001: one ordinary basket earns billions of points.
-    data["points"]["earn"].update(points_per_unit=1000, per_amount=0.001)
+    # 1,000 points per ¥0.01 (the finest earn rate a policy allows) with the top multipliers:
+    # one ordinary basket earns billions of points.
+    data["points"]["earn"].update(points_per_unit=1000, per_amount=0.01)
+    for tier in data["tiers"]["tiers"]:
+        tier["benefits"]["earn_multiplier"] = 20
     policy = type(CLASSIC).model_validate(data)
     model = Model(
         policy,
