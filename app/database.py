@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from types import ModuleType
 
 import pandas as pd
 import streamlit as st
 
+import store
 from app.i18n import t
-from app.library import optional
 
 __all__ = [
     "bump_generation",
@@ -26,12 +25,10 @@ __all__ = [
     "generation",
     "ledger",
     "members",
-    "prepared_store",
+    "prepare",
     "snapshot",
     "transactions",
 ]
-
-STORE_API = ("ensure_database", "get_engine", "members", "transactions", "member_snapshot")
 
 
 def database_url() -> str:
@@ -69,39 +66,38 @@ def bump_generation() -> None:
 @st.cache_resource(show_spinner=False)
 def _engine(url: str):
     """Migrate (and on first start load the sample program), then the shared engine."""
-    store = optional("store", needs=STORE_API)
     store.ensure_database(url)
     return store.get_engine(url)
 
 
-def prepared_store(needs: tuple[str, ...] = ()) -> ModuleType | None:
-    """The `store` module with its database ready, or None when the store is not installed."""
-    store = optional("store", needs=STORE_API + needs)
-    if store is None:
-        return None
+def prepare() -> None:
+    """Make the database ready before a page uses `store` (a spinner the first time)."""
     with st.spinner(t("database.preparing")):
         _engine(database_url())
-    return store
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _members(url: str, generation: int) -> pd.DataFrame:
-    return optional("store").members(url=url)
+    _engine(url)
+    return store.members(url=url)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _transactions(url: str, generation: int) -> pd.DataFrame:
-    return optional("store").transactions(url=url)
+    _engine(url)
+    return store.transactions(url=url)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _ledger(url: str, generation: int) -> pd.DataFrame:
-    return optional("store").ledger(url=url)
+    _engine(url)
+    return store.ledger(url=url)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _snapshot(url: str, generation: int, as_of: dt.date | None) -> pd.DataFrame:
-    return optional("store").member_snapshot(as_of=as_of, url=url)
+    _engine(url)
+    return store.member_snapshot(as_of=as_of, url=url)
 
 
 def members() -> pd.DataFrame:

@@ -30,13 +30,6 @@ TEXT: dict[str, dict[str, str]] = {
     "page.data_calibration": {"en": "Data & calibration", "zh": "数据与校准"},
     "page.publish": {"en": "Publish", "zh": "发布"},
     "language": {"en": "Language / 语言", "zh": "语言 / Language"},
-    "common.not_available": {
-        "en": "{feature} is not available yet in this installation.",
-        "zh": "当前版本尚未提供「{feature}」功能。",
-    },
-    "feature.scenarios": {"en": "Saved scenarios", "zh": "已保存方案"},
-    "feature.publishing": {"en": "Publishing", "zh": "发布"},
-    "feature.diff": {"en": "The list of changes", "zh": "变更说明"},
     # -- policy designer ---------------------------------------------------------------------
     "designer.title": {"en": "Policy designer", "zh": "会员规则设计"},
     "designer.current": {
@@ -294,7 +287,6 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "已将版本 {version} 恢复为版本 {new}。",
     },
     # -- scenarios and runs ------------------------------------------------------------------
-    "feature.engine": {"en": "The simulation engine", "zh": "模拟引擎"},
     "runs.edited": {"en": "Being edited: {name}", "zh": "编辑中：{name}"},
     "runs.example": {"en": "Example: {name}", "zh": "示例：{name}"},
     "runs.scenario": {"en": "Scenario: {name}", "zh": "方案：{name}"},
@@ -679,8 +671,6 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "方案未保存：{error}",
     },
     # -- overview -----------------------------------------------------------------------------
-    "feature.database": {"en": "The member database", "zh": "会员数据库"},
-    "feature.analytics": {"en": "Member analytics", "zh": "会员分析"},
     "overview.title": {"en": "The program today", "zh": "会员计划现状"},
     "overview.loading": {"en": "Reading the member data…", "zh": "正在读取会员数据…"},
     "overview.empty": {

@@ -1,7 +1,7 @@
 """Scenarios to simulate, and simulation runs cached by what determines their numbers.
 
 A *scenario* here is a labelled policy: the one being edited, a shipped example, a saved
-scenario (when the store is installed) or the live policy. `simulate` runs the engine once
+scenario or the live policy. `simulate` runs the engine once
 per distinct (policy content id, baseline id, population, horizon, replications, seed,
 behavior) and caches the result as JSON for every session (`RunCache`).
 """
@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+import store
 from app import database, state
 from app.i18n import t
-from app.library import optional
 from policies import Policy, PolicyError, content_id, load_policy
+from policies.publish import default_target, load_published
 
 __all__ = [
     "RunCache",
@@ -35,7 +36,6 @@ __all__ = [
     "simulation_controls",
 ]
 
-ENGINE_API = ("Model", "Population", "SimulationResult", "DEFAULT_BEHAVIOR")
 BEHAVIOR = "ml_behavior"
 """Session key of calibrated behavior parameters (set on the Data & calibration page)."""
 
@@ -58,26 +58,23 @@ def scenarios() -> dict[str, Policy]:
     found += [
         (t("runs.example", name=name), load_policy(path)) for name, path in state.examples().items()
     ]
-    store = database.prepared_store(needs=("list_scenarios", "load_scenario"))
-    if store is not None:
-        saved = store.list_scenarios()
-        for name in list(saved["name"]) if len(saved) else []:
-            found.append((t("runs.scenario", name=name), store.load_scenario(name)))
-    publishing = optional("policies.publish", needs=("load_published", "default_target"))
-    if publishing is not None:
-        try:
-            live = publishing.load_published(publishing.default_target())
-        except PolicyError:  # nothing published yet, or a damaged file (Publish page says so)
-            live = None
-        if live is not None:
-            found.append((t("runs.live", version=live.version), live.policy))
+    database.prepare()
+    saved = store.list_scenarios()
+    for name in list(saved["name"]) if len(saved) else []:
+        found.append((t("runs.scenario", name=name), store.load_scenario(name)))
+    try:
+        live = load_published(default_target())
+    except PolicyError:  # nothing published yet, or a damaged file (Publish page says so)
+        live = None
+    if live is not None:
+        found.append((t("runs.live", version=live.version), live.policy))
     return dict(found)
 
 
 def simulation_controls(prefix: str) -> RunSettings:
     """The population, horizon, replications and seed widgets (defaults run in about a second)."""
-    store = database.prepared_store()
-    sources = ["synthetic"] + (["database"] if store is not None else [])
+    database.prepare()
+    sources = ["synthetic", "database"]
     c1, c2, c3, c4, c5 = st.columns(5)
     population = c1.selectbox(
         t("runs.population"),
@@ -176,29 +173,19 @@ def _run(
     behavior_json: str | None,
     progress: Callable[[float, str], None] | None,
 ) -> str:
-    import simulations
     from simulations.behavior import BehaviorParams
+    from simulations.build import build_model
 
-    behavior = (
-        BehaviorParams.model_validate_json(behavior_json)
-        if behavior_json
-        else simulations.DEFAULT_BEHAVIOR
-    )
-    if snapshot is not None:
-        population = simulations.Population.from_frame(snapshot, as_of=settings.start)
-    else:
-        population = simulations.Population.synthetic(
-            settings.members, behavior=behavior, seed=settings.seed, as_of=settings.start
-        )
-    model = simulations.Model(
+    behavior = BehaviorParams.model_validate_json(behavior_json) if behavior_json else None
+    model = build_model(
         policy,
+        population=snapshot if snapshot is not None else settings.members,
+        start=settings.start,
         behavior=behavior,
-        population=population,
         months=settings.months,
         replications=settings.replications,
         seed=settings.seed,
-        start=settings.start,
-        baseline_policy=baseline,
+        baseline=baseline,
     )
     return model.run(progress=progress).to_json()
 
@@ -248,9 +235,7 @@ def simulate(
 
 def _record(result, scenario: str | None) -> None:
     """Keep the run's inputs and headline KPIs in the database (when there is one)."""
-    store = database.prepared_store(needs=("record_simulation_run",))
-    if store is None:
-        return
+    database.prepare()
     try:
         store.record_simulation_run(
             policy_id=result.policy_id,

@@ -388,8 +388,7 @@ def _run(args) -> int:
     _small_pages()
     from policies.io import load_policy, write_atomic
     from simulations.behavior import DEFAULT_BEHAVIOR, load_behavior
-    from simulations.engine import Model
-    from simulations.population import Population
+    from simulations.build import build_model
     from simulations.results import KEYS, KPI_UNITS, metric
 
     try:
@@ -412,27 +411,26 @@ def _run(args) -> int:
         print("\n".join(p for p in problems if p), file=sys.stderr)
         return 2
     if args.members is not None:
-        start = args.start or dt.date.today()
-        population = Population.synthetic(args.members, behavior, seed=args.seed, as_of=start)
+        population = args.members
     else:
         population = _database_population(args.start, behavior)
         problem = _memory_problem(len(population), args.replications, args.workers)
         if problem:
             print(problem, file=sys.stderr)
             return 2
-    if args.start is None:
-        print(f"simulating from {population.as_of}", file=sys.stderr)
-    model = Model(
+    model = build_model(
         policy,
-        behavior=behavior,
         population=population,
+        start=args.start if args.members is not None else None,
+        behavior=behavior,
         months=args.months,
         replications=args.replications,
         seed=args.seed,
-        start=population.as_of,
-        baseline_policy=baseline,
+        baseline=baseline,
         workers=args.workers,
     )
+    if args.start is None:
+        print(f"simulating from {model.start}", file=sys.stderr)
     bar = None
     if not args.quiet:
         from tqdm import tqdm

@@ -5,7 +5,6 @@ import streamlit as st
 
 from app import charts, runs, state
 from app.i18n import t
-from app.library import optional, require
 from app.results_view import (
     HEADLINE,
     METRIC_UNITS,
@@ -16,11 +15,10 @@ from app.results_view import (
     unit_label,
 )
 from policies import content_id
+from policies import diff as differ
 from simulations.results import KPI_UNITS
 
 st.title(t("compare.title"))
-if require("simulations", "feature.engine", needs=runs.ENGINE_API) is None:
-    st.stop()
 
 options = runs.scenarios()
 labels = list(options)
@@ -126,16 +124,12 @@ for metric in picked:
 
 # -- What changed ---------------------------------------------------------------------------
 st.subheader(t("compare.changes"))
-differ = optional("policies.diff", needs=("describe_changes",))
-if differ is None:
-    st.info(t("common.not_available", feature=t("feature.diff")), icon=":material/construction:")
-else:
-    for label, run in compared.items():
-        if label == saved["baseline"]:
-            continue
-        changes = differ.describe_changes(base.policy, run.policy)
-        with st.expander(t("compare.changes_of", label=label, count=len(changes)), expanded=True):
-            if changes:
-                st.markdown("\n".join(f"- {change}" for change in changes))
-            else:
-                st.write(t("compare.no_changes"))
+for label, run in compared.items():
+    if label == saved["baseline"]:
+        continue
+    changes = differ.describe_changes(base.policy, run.policy)
+    with st.expander(t("compare.changes_of", label=label, count=len(changes)), expanded=True):
+        if changes:
+            st.markdown("\n".join(f"- {change}" for change in changes))
+        else:
+            st.write(t("compare.no_changes"))

@@ -8,20 +8,18 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+import store
 from app import charts, database, runs, state
 from app.formatting import number
 from app.i18n import t
-from app.library import optional
+from simulations import backtest as backtesting
+from simulations import calibration
+from store import importer
 
 NONE = "—"
 
 st.title(t("data.title"))
-store = database.prepared_store(needs=("import_client_data", "format_report"))
-if store is None:
-    st.info(
-        t("common.not_available", feature=t("feature.database")), icon=":material/construction:"
-    )
-    st.stop()
+database.prepare()
 
 # -- The data in use --------------------------------------------------------------------------
 st.subheader(t("data.in_use"))
@@ -40,7 +38,6 @@ if len(purchases):
 # -- Import -----------------------------------------------------------------------------------
 st.subheader(t("data.import"))
 st.caption(t("data.import_help"))
-importer = optional("store.importer", needs=("MEMBER_COLUMNS", "TRANSACTION_COLUMNS"))
 # How the client's text files are written: chosen before the files, so the header is read right.
 c1, c2, c3, c4 = st.columns(4)
 encoding = c1.selectbox(
@@ -161,10 +158,7 @@ if check or load:
 # -- Backtest -------------------------------------------------------------------------------
 st.subheader(t("backtest.title"))
 st.caption(t("backtest.help"))
-backtesting = optional("simulations.backtest", needs=("backtest", "METRICS"))
-if backtesting is None:
-    st.info(t("common.not_available", feature=t("backtest.title")), icon=":material/construction:")
-elif len(purchases):
+if len(purchases):
     first_day = pd.to_datetime(purchases["date"]).min().date()
     last_day = pd.to_datetime(purchases["date"]).max().date()
     latest_cutoff = max(last_day - dt.timedelta(days=31), first_day)
@@ -284,12 +278,6 @@ elif len(purchases):
 
 # -- Calibration ----------------------------------------------------------------------------
 st.subheader(t("data.calibration"))
-calibration = optional("simulations.calibration", needs=("calibrate",))
-if calibration is None:
-    st.info(
-        t("common.not_available", feature=t("data.calibration")), icon=":material/construction:"
-    )
-    st.stop()
 if not len(purchases):
     st.info(t("overview.empty"))
     st.stop()

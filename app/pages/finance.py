@@ -12,14 +12,11 @@ import streamlit as st
 from app import charts, database, runs, state
 from app.formatting import money, number, pct
 from app.i18n import t
-from app.library import optional, require
 from app.results_view import Run
-from simulations import chain_ladder, deferral, finance
+from simulations import analytics, chain_ladder, deferral, finance
 from simulations.behavior import BehaviorParams
 
 st.title(t("finance.title"))
-if require("simulations", "feature.engine", needs=runs.ENGINE_API) is None:
-    st.stop()
 
 kept = state.results()
 if not kept:
@@ -275,11 +272,7 @@ st.dataframe(
 )
 
 # -- History from the database ---------------------------------------------------------------
-analytics = optional("simulations.analytics", needs=("points_roll_forward", "breakage_to_date"))
-store = database.prepared_store(needs=("ledger",))
-if analytics is None or store is None:
-    st.info(t("common.not_available", feature=t("finance.history")), icon=":material/construction:")
-    st.stop()
+database.prepare()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

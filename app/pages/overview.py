@@ -9,25 +9,11 @@ import streamlit as st
 from app import charts, database, state
 from app.formatting import money, number, pct, points
 from app.i18n import t
-from app.library import require
 from policies import rules
-
-ANALYTICS_API = (
-    "lifecycle_states",
-    "four_quadrants",
-    "concentration_curve",
-    "revenue_concentration",
-    "cohort_retention",
-)
+from simulations import analytics
 
 st.title(t("overview.title"))
-store = database.prepared_store()
-if store is None:
-    st.info(
-        t("common.not_available", feature=t("feature.database")), icon=":material/construction:"
-    )
-    st.stop()
-analytics = require("simulations.analytics", "feature.analytics", needs=ANALYTICS_API)
+database.prepare()
 
 policy = state.policy()
 symbol = policy.program.currency_symbol

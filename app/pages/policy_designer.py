@@ -8,6 +8,7 @@ import datetime as dt
 
 import streamlit as st
 
+import store
 from app import charts, database, editing, state
 from app.formatting import money, problems_by_section, short_id
 from app.i18n import labeler, t
@@ -21,8 +22,6 @@ from policies import (
     policy_to_dict,
 )
 from policies.model import CAMPAIGN_KINDS
-
-SCENARIO_API = ("save_scenario", "list_scenarios", "load_scenario", "delete_scenario")
 
 policy = state.policy()
 symbol = policy.program.currency_symbol
@@ -56,31 +55,25 @@ with st.expander(t("designer.load"), expanded=False):
             state.flash(t("designer.loaded", name=choice))
             st.rerun()
     with right:
-        store = database.prepared_store(needs=SCENARIO_API)
-        if store is None:
-            st.info(
-                t("common.not_available", feature=t("feature.scenarios")),
-                icon=":material/construction:",
-            )
-        else:
-            saved = store.list_scenarios()
-            saved_names = list(saved["name"]) if len(saved) else []
-            picked = st.selectbox(t("designer.scenario"), saved_names, key="designer_scenario")
-            load_col, delete_col = st.columns(2)
-            if load_col.button(
-                t("designer.load_scenario"), disabled=not saved_names, key="designer_load_scenario"
-            ):
-                state.set_policy(store.load_scenario(picked), f"scenario:{picked}")
-                state.flash(t("designer.loaded", name=picked))
-                st.rerun()
-            if delete_col.button(
-                t("designer.delete_scenario"),
-                disabled=not saved_names,
-                key="designer_delete_scenario",
-            ):
-                store.delete_scenario(picked)
-                state.flash(t("designer.deleted", name=picked))
-                st.rerun()
+        database.prepare()
+        saved = store.list_scenarios()
+        saved_names = list(saved["name"]) if len(saved) else []
+        picked = st.selectbox(t("designer.scenario"), saved_names, key="designer_scenario")
+        load_col, delete_col = st.columns(2)
+        if load_col.button(
+            t("designer.load_scenario"), disabled=not saved_names, key="designer_load_scenario"
+        ):
+            state.set_policy(store.load_scenario(picked), f"scenario:{picked}")
+            state.flash(t("designer.loaded", name=picked))
+            st.rerun()
+        if delete_col.button(
+            t("designer.delete_scenario"),
+            disabled=not saved_names,
+            key="designer_delete_scenario",
+        ):
+            store.delete_scenario(picked)
+            state.flash(t("designer.deleted", name=picked))
+            st.rerun()
 
 general_slot = st.container()
 
@@ -470,20 +463,15 @@ else:
 # -- Save as scenario ---------------------------------------------------------------------
 st.divider()
 st.subheader(t("designer.save_title"))
-store = database.prepared_store(needs=SCENARIO_API)
-if store is None:
-    st.info(
-        t("common.not_available", feature=t("feature.scenarios")), icon=":material/construction:"
-    )
-else:
-    c1, c2 = st.columns([1, 2])
-    scenario_name = c1.text_input(t("designer.scenario_name"), key="designer_scenario_name")
-    scenario_note = c2.text_input(t("designer.scenario_note"), key="designer_scenario_note")
-    if st.button(t("designer.save"), key="designer_save", disabled=not scenario_name.strip()):
-        try:
-            store.save_scenario(name=scenario_name.strip(), policy=policy, note=scenario_note)
-        except (store.StoreError, ValueError) as exc:  # e.g. a name the store refuses
-            st.error(t("designer.save_failed", error=exc))
-        else:
-            state.flash(t("designer.saved", name=scenario_name.strip()))
-            st.rerun()
+database.prepare()
+c1, c2 = st.columns([1, 2])
+scenario_name = c1.text_input(t("designer.scenario_name"), key="designer_scenario_name")
+scenario_note = c2.text_input(t("designer.scenario_note"), key="designer_scenario_note")
+if st.button(t("designer.save"), key="designer_save", disabled=not scenario_name.strip()):
+    try:
+        store.save_scenario(name=scenario_name.strip(), policy=policy, note=scenario_note)
+    except (store.StoreError, ValueError) as exc:  # e.g. a name the store refuses
+        st.error(t("designer.save_failed", error=exc))
+    else:
+        state.flash(t("designer.saved", name=scenario_name.strip()))
+        st.rerun()

@@ -8,10 +8,10 @@ replaces the file atomically, so several browser sessions cannot corrupt it.
 import pandas as pd
 import streamlit as st
 
+import store
 from app import database, state
 from app.formatting import short_id
 from app.i18n import t
-from app.library import require
 from policies import (
     PolicyError,
     PolicyValidationError,
@@ -19,27 +19,30 @@ from policies import (
     policy_from_dict,
     policy_to_dict,
 )
+from policies import diff as differ
 from policies.errors import PublishedPolicyError, StalePublishError
+from policies.publish import (
+    audit_log,
+    current_version,
+    default_target,
+    history,
+    load_published,
+    publish_policy,
+    rollback_policy,
+)
 
 st.title(t("publish.title"))
 state.show_flash()
 
-publishing = require(
-    "policies.publish", "feature.publishing", needs=("publish_policy", "rollback_policy")
-)
-differ = require("policies.diff", "feature.diff", needs=("describe_changes",))
-if publishing is None or differ is None:
-    st.stop()
-
 policy = state.policy()
-target = publishing.default_target()
+target = default_target()
 
 
 def record(outcome) -> None:
     """Keep the new live version in the database too (the live file stays authoritative)."""
-    store = database.prepared_store(needs=("record_publication",))
-    if store is None or not outcome.changed:
+    if not outcome.changed:
         return
+    database.prepare()
     envelope = outcome.published
     try:
         store.record_publication(
@@ -63,11 +66,11 @@ st.caption(t("publish.target", target=target))
 live = None
 live_error = None
 try:
-    live = publishing.load_published(target)
+    live = load_published(target)
 except PublishedPolicyError as exc:
     if target.exists():
         live_error = str(exc)
-live_version = publishing.current_version(target)
+live_version = current_version(target)
 # Compare-and-set: a publish is based on the version shown when the user confirmed, so a
 # publish from another session in between makes this one fail instead of overwriting it.
 SHOWN, REVIEWED = "ml_publish_shown", "ml_publish_reviewed"
@@ -164,7 +167,7 @@ if not note.strip():
     st.caption(t("publish.need_note"))
 if st.button(t("publish.button"), type="primary", disabled=not ready, key="publish_button"):
     try:
-        outcome = publishing.publish_policy(
+        outcome = publish_policy(
             policy,
             target=target,
             note=note.strip(),
@@ -184,8 +187,8 @@ if st.button(t("publish.button"), type="primary", disabled=not ready, key="publi
 # -- History and rollback -------------------------------------------------------------------
 st.subheader(t("publish.history"))
 try:
-    versions = publishing.history(target)
-    audit = publishing.audit_log(target)
+    versions = history(target)
+    audit = audit_log(target)
 except PublishedPolicyError as exc:
     st.error(t("publish.history_damaged", error=exc))
     st.stop()
@@ -238,7 +241,7 @@ if earlier:
         t("publish.rollback_button"), disabled=not rollback_confirm, key="publish_rollback"
     ):
         try:
-            outcome = publishing.rollback_policy(
+            outcome = rollback_policy(
                 target,
                 int(restore),
                 note=rollback_note.strip(),

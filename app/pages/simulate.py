@@ -4,13 +4,10 @@ import streamlit as st
 
 from app import runs, state
 from app.i18n import t
-from app.library import require
 from app.results_view import Run, show_result
 
 st.title(t("simulate.title"))
 state.show_flash()
-if require("simulations", "feature.engine", needs=runs.ENGINE_API) is None:
-    st.stop()
 
 options = runs.scenarios()
 labels = list(options)
