@@ -177,20 +177,17 @@ def simulated_urr_at(
     """
     import datetime as dt
 
-    from simulations.behavior import DEFAULT_BEHAVIOR
-    from simulations.engine import Model
-    from simulations.population import Population
+    from simulations.build import build_model
 
     start = pd.Timestamp(valuation).date() + dt.timedelta(days=1)
-    population = Population.from_frame(snapshot, as_of=start)
-    result = Model(
+    result = build_model(
         policy,
-        behavior=behavior or DEFAULT_BEHAVIOR,
-        population=population,
+        population=snapshot,
+        start=start,
+        behavior=behavior,
         months=months,
         replications=replications,
         seed=seed,
-        start=start,
     ).run()
     band = result.kpis["breakage"]
     return {
