@@ -23,7 +23,7 @@ import json
 import sys
 from pathlib import Path
 
-from simulations import sweep_cli
+from simulations import report, sweep_cli
 
 __all__ = ["build_parser", "main"]
 
@@ -56,6 +56,7 @@ def build_parser(with_calibrate: bool = True) -> argparse.ArgumentParser:
     _add_finance_parser(sub)
     sweep_cli.add_parsers(sub)
     _add_backtest_parser(sub)
+    report.add_parser(sub)
     calibration_cli = None
     if with_calibrate:
         try:
@@ -386,7 +387,7 @@ def _run(args) -> int:
     from policies.errors import PolicyValidationError
 
     _small_pages()
-    from policies.io import load_policy, write_atomic
+    from policies.io import load_policy, policy_to_dict, write_atomic
     from simulations.behavior import DEFAULT_BEHAVIOR, load_behavior
     from simulations.build import build_model
     from simulations.results import KEYS, KPI_UNITS, metric
@@ -459,6 +460,7 @@ def _run(args) -> int:
         "policy_id": result.policy_id,
         "seed": result.seed,
         "inputs": document["inputs"],
+        "policy": policy_to_dict(policy),
         "units": {
             "summary": {kpi: KPI_UNITS[kpi] for kpi in document["summary"]},
             "monthly": {
@@ -474,7 +476,7 @@ def _run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    fast = ("run", "finance", "sweep", "search")
+    fast = ("run", "finance", "sweep", "search", "report")
     parser = build_parser(with_calibrate=not argv or argv[0] not in fast)
     args = parser.parse_args(argv)
     if args.command == "run":
@@ -487,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
         from simulations.backtest import run_cli
 
         return run_cli(args)
+    if args.command == "report":
+        return report.run_cli(args)
     from simulations.calibration import cli as calibration_cli
 
     return int(calibration_cli.run(args) or 0)
