@@ -140,6 +140,13 @@ TEXT: dict[str, dict[str, str]] = {
         "覆盖率：{coverage} 的月度实际值落在 P10–P90 之内。",
     },
     "actual": {"en": "Actual", "zh": "实际"},
+    "engine": {"en": "MemberLab (P50)", "zh": "MemberLab（P50）"},
+    "references": {
+        "en": "Error against forecasts made without MemberLab",
+        "zh": "与不使用 MemberLab 的预测方法对比（误差）",
+    },
+    "ref.seasonal_naive": {"en": "Same month last year", "zh": "去年同月"},
+    "ref.bgnbd_gamma_gamma": {"en": "BG/NBD + Gamma-Gamma", "zh": "BG/NBD + Gamma-Gamma"},
     "error": {"en": "Error", "zh": "误差"},
     "breakage": {"en": "Breakage", "zh": "积分沉淀率"},
     "breakage_line": {
@@ -639,13 +646,16 @@ def _backtest_section(backtest: dict | None, lang: str, symbol: str) -> str:
             _format(r.get("p10"), unit, symbol),
             _format(r.get("p50"), unit, symbol),
             _format(r.get("p90"), unit, symbol),
-            "" if error is None or pd.isna(error) else f"{float(error):+.1%}",
+            _signed(error),
         ])  # fmt: skip
     header = [_t("kpi", lang), _t("actual", lang), _t("p10", lang), _t("p50", lang),
               _t("p90", lang), _t("error", lang)]  # fmt: skip
     coverage = backtest.get("coverage")
+    if isinstance(coverage, Mapping):
+        coverage = coverage.get("share")
     coverage_text = f"{float(coverage):.0%}" if isinstance(coverage, int | float) else "–"
-    note = _t("backtest_note", lang, cutoff=backtest.get("cutoff", "–"), coverage=coverage_text)
+    cutoff = backtest.get("inputs", {}).get("cutoff", backtest.get("cutoff", "–"))
+    note = _t("backtest_note", lang, cutoff=cutoff, coverage=coverage_text)
     extra = ""
     breakage = backtest.get("breakage")
     if isinstance(breakage, Mapping):
@@ -658,8 +668,34 @@ def _backtest_section(backtest: dict | None, lang: str, symbol: str) -> str:
             extra = f"<p>{html.escape(line)}</p>"
     return (
         f"<section><h2>{_t('backtest', lang)}</h2><p class='note'>{html.escape(note)}</p>"
-        f"{_table(header, rows)}{extra}</section>"
+        f"{_table(header, rows)}{extra}{_references_table(backtest, summary, lang)}</section>"
     )
+
+
+def _references_table(backtest: dict, summary: pd.DataFrame, lang: str) -> str:
+    """Horizon errors of the engine next to the reference forecasts, metric by metric."""
+    refs = pd.DataFrame(backtest.get("references", {}).get("summary", []))
+    if refs.empty or "reference" not in refs:
+        return ""
+    refs = refs[refs["segment"] == "all"] if "segment" in refs else refs
+    names = list(dict.fromkeys(refs["reference"]))
+    rows = []
+    for _, r in summary.iterrows():
+        cells = [html.escape(_label(str(r["metric"]), lang)), _signed(r.get("error"))]
+        for name in names:
+            match = refs[(refs["reference"] == name) & (refs["metric"] == r["metric"])]
+            cells.append(_signed(match["error"].iloc[0]) if len(match) else "")
+        rows.append(cells)
+    header = [_t("kpi", lang), _t("engine", lang)] + [
+        _t(f"ref.{n}", lang) if f"ref.{n}" in TEXT else n for n in names
+    ]
+    return f"<h3>{_t('references', lang)}</h3>{_table(header, rows)}"
+
+
+def _signed(error: Any) -> str:
+    if error is None or pd.isna(error):
+        return ""
+    return f"{float(error):+.1%}"
 
 
 # -- The report ----------------------------------------------------------------------------

@@ -181,3 +181,50 @@ def test_report_opens_offline_in_chromium_and_prints(results_files, tmp_path):
             browser.close()
     outside = [u for u in requests if not u.startswith("file://")]
     assert outside == []
+
+
+def test_backtest_section_shows_errors_next_to_the_references(results_files):
+    document = json.loads(results_files[0].read_text(encoding="utf-8"))
+    backtest = {
+        "inputs": {"cutoff": "2025-10-31"},
+        "summary": [
+            {
+                "metric": "revenue_gross",
+                "segment": "all",
+                "actual": 100.0,
+                "p10": 95.0,
+                "p50": 103.0,
+                "p90": 110.0,
+                "error": 0.03,
+            },
+            {
+                "metric": "revenue_gross",
+                "segment": "new",
+                "actual": 10.0,
+                "p10": 9.0,
+                "p50": 30.0,
+                "p90": 40.0,
+                "error": 2.0,
+            },
+        ],
+        "coverage": {"share": 0.85},
+        "breakage": {"p50": 0.31, "actual": 0.29},
+        "references": {
+            "summary": [
+                {
+                    "reference": "seasonal_naive",
+                    "metric": "revenue_gross",
+                    "segment": "all",
+                    "forecast": 90.0,
+                    "actual": 100.0,
+                    "error": -0.1,
+                },
+            ]
+        },
+    }
+    text = report.build_report(document, backtest=backtest, lang="en")
+    section = text.split("Backtest against history</h2>")[1].split("</section>")[0]
+    assert "2025-10-31" in section and "85%" in section
+    assert "+3.0%" in section and "-10.0%" in section and "Same month last year" in section
+    assert "+200.0%" not in section  # only the segment of all members
+    assert "forecast 31.0%, history 29.0%" in section
