@@ -264,7 +264,7 @@ def tornado(
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("driver:N", sort=order, title=None),
+            y=alt.Y("driver:N", sort=order, title=None, axis=alt.Axis(labelLimit=240)),
             x=alt.X("change:Q", title=unit),
             color=alt.Color(
                 "case_label:N",
@@ -280,5 +280,6 @@ def tornado(
                 alt.Tooltip("change:Q", format=value_format),
             ],
         )
-        .properties(title=title, height=40 + 40 * len(order))
+        # A step height: Streamlit squeezes a fixed pixel height of a nominal axis.
+        .properties(title=title, height=alt.Step(36))
     )
