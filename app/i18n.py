@@ -379,6 +379,27 @@ TEXT: dict[str, dict[str, str]] = {
     "metric.roi": {"en": "ROI vs baseline (month)", "zh": "相对基准的月 ROI"},
     # -- compare ------------------------------------------------------------------------------
     "compare.title": {"en": "Compare scenarios", "zh": "方案对比"},
+    "kpi.gross_profit": {
+        "en": "Gross profit after program cost",
+        "zh": "扣除计划成本后的毛利",
+    },
+    "kpi.incremental_gross_profit": {
+        "en": "Incremental gross profit",
+        "zh": "增量毛利",
+    },
+    "kpi.roi_profit": {"en": "ROI on profit vs baseline", "zh": "相对基准的毛利 ROI"},
+    "compare.no_margin": {
+        "en": "Revenue is not profit: set margins.gross_margin_pct in the policy (YAML) to see"
+        " gross profit and the ROI on profit here.",
+        "zh": "收入不等于利润：在规则（YAML）中设置 margins.gross_margin_pct，即可在此查看毛利与"
+        "毛利 ROI。",
+    },
+    "compare.profit_effect": {
+        "en": "**Profit effect:** incremental gross profit {profit} after {cost} more program"
+        " cost (ROI on profit {roi}), against {revenue} incremental revenue (P50).",
+        "zh": "**利润影响：**在计划成本增加 {cost} 之后，增量毛利 {profit}（毛利 ROI {roi}），"
+        "对应增量收入 {revenue}（P50）。",
+    },
     "compare.baseline": {"en": "Baseline", "zh": "对照基准"},
     "compare.scenarios": {"en": "Scenarios to compare (1–4)", "zh": "对比方案（1–4 个）"},
     "compare.pick": {"en": "Pick one to four scenarios.", "zh": "请选择 1 至 4 个方案。"},

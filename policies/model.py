@@ -40,6 +40,7 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -64,6 +65,7 @@ __all__ = [
     "Expiry",
     "FixedDateExpiry",
     "InactivityExpiry",
+    "Margins",
     "NoExpiry",
     "PointsEconomics",
     "Policy",
@@ -610,6 +612,16 @@ class SegmentRules(_Frozen):
         return self
 
 
+class Margins(_Frozen):
+    """What the business keeps of a sale: the gross margin on net sales (profit, not revenue).
+
+    The cost of a reward is ``points.redemption.cost_per_point`` per point redeemed, and of
+    tier gifts ``gift_cost_per_member``; this adds what goods sold earn.
+    """
+
+    gross_margin_pct: Percent = Field(description="gross margin on net sales, %")
+
+
 class Policy(_Frozen):
     """A complete loyalty program policy (the unit that is simulated and published)."""
 
@@ -620,6 +632,7 @@ class Policy(_Frozen):
     expiry: Expiry = RollingExpiry()
     segments: SegmentRules = SegmentRules()
     campaigns: tuple[Campaign, ...] = Field((), max_length=MAX_CAMPAIGNS)
+    margins: Margins | None = None
 
     @field_validator("schema_version", mode="before")
     @classmethod
@@ -630,6 +643,15 @@ class Policy(_Frozen):
                 f"schema_version(={show_value(value)}) must be the number {SCHEMA_VERSION}"
             )
         return value
+
+    @model_serializer(mode="wrap")
+    def _without_unset_margins(self, handler):
+        # A policy without margins keeps the exact form (and content id) it had before
+        # margins existed, so published files and the sample's recorded id stay valid.
+        data = handler(self)
+        if self.margins is None and isinstance(data, dict):
+            data.pop("margins", None)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

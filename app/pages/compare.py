@@ -16,6 +16,7 @@ from app.results_view import (
 )
 from policies import content_id
 from policies import diff as differ
+from simulations import finance
 from simulations.results import KPI_UNITS
 
 st.title(t("compare.title"))
@@ -94,8 +95,46 @@ for kpi in kpis:
         )
         row[label] = text
     rows.append(row)
+
+
+def _margin(policy) -> float | None:
+    return policy.margins.gross_margin_pct if policy.margins is not None else None
+
+
+# Profit, not revenue: with a gross margin in the policies, the KPI table and the list of
+# changes carry gross profit after the program's cost and the ROI on that profit.
+known = [m for m in (_margin(run.policy) for run in compared.values()) if m is not None]
+profit_effects = {}
+if known:
+    fallback = _margin(base.policy) if _margin(base.policy) is not None else known[0]
+    margins = {label: _margin(run.policy) or fallback for label, run in compared.items()}
+    rows.append({t("compare.kpi"): t("kpi.gross_profit"), **dict.fromkeys(compared, "–")})
+    for label, run in compared.items():
+        profit = finance.gross_profit(run.result.monthly, margins[label])
+        own = profit.quantile([0.1, 0.5, 0.9]).to_numpy()
+        rows[-1][label] = (
+            format_kpi(own[1], "currency", symbol)
+            + "  "
+            + t(
+                "compare.range",
+                p10=format_kpi(own[0], "currency", symbol),
+                p90=format_kpi(own[2], "currency", symbol),
+            )
+        )
+        if label != saved["baseline"]:
+            profit_effects[label] = finance.profit_effect(
+                run.result.monthly, base.result.monthly, margins[label], margins[base.label]
+            )
+    for kpi, unit in (("incremental_gross_profit", "currency"), ("roi_profit", "ratio")):
+        row = {t("compare.kpi"): t(f"kpi.{kpi}")}
+        for label in compared:
+            band = profit_effects.get(label, {}).get(kpi)
+            row[label] = "–" if band is None else format_kpi(band["p50"], unit, symbol)
+        rows.append(row)
 st.subheader(t("compare.kpis"))
 st.caption(t("compare.kpis_help", baseline=saved["baseline"]))
+if not known:
+    st.caption(t("compare.no_margin"))
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 # -- Overlaid charts ------------------------------------------------------------------------
@@ -133,3 +172,16 @@ for label, run in compared.items():
             st.markdown("\n".join(f"- {change}" for change in changes))
         else:
             st.write(t("compare.no_changes"))
+        effect = profit_effects.get(label)
+        if effect is not None:
+            st.markdown(
+                t(
+                    "compare.profit_effect",
+                    profit=format_kpi(
+                        effect["incremental_gross_profit"]["p50"], "currency", symbol
+                    ),
+                    revenue=format_kpi(effect["incremental_revenue"]["p50"], "currency", symbol),
+                    cost=format_kpi(effect["incremental_cost"]["p50"], "currency", symbol),
+                    roi=format_kpi(effect["roi_profit"]["p50"], "ratio", symbol),
+                )
+            )

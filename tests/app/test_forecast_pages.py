@@ -2,7 +2,9 @@ import json
 
 import pytest
 
+from app.results_view import format_kpi
 from policies import content_id
+from simulations import finance
 
 SMALL = {"members": 400, "months": 3, "reps": 2}
 
@@ -89,6 +91,32 @@ def test_compare_kpis_deltas_and_changes(app, open_page):
         label.split(":")[0] for label in chosen
     ]
     assert any("→" in md.value for md in at.markdown)
+
+
+def test_compare_states_profit_next_to_revenue(app, open_page):
+    from policies.model import Margins
+
+    at = open_page(app, "compare")
+    policy = at.session_state["ml_policy"]
+    at.session_state["ml_policy"] = policy.model_copy(
+        update={"margins": Margins(gross_margin_pct=30)}
+    )
+    at = open_page(at, "compare")
+    _small(at, "compare").button(key="compare_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value.set_index("KPI")
+    for kpi in ("Gross profit after program cost", "Incremental gross profit",
+                "ROI on profit vs baseline"):  # fmt: skip
+        assert kpi in table.index
+    saved = at.session_state["ml_compare"]
+    base = saved["runs"][saved["baseline"]]
+    label, run = next((k, v) for k, v in saved["runs"].items() if k != saved["baseline"])
+    effect = finance.profit_effect(run.result.monthly, base.result.monthly, 30, 30)
+    assert table.loc["Incremental gross profit", label] == format_kpi(
+        effect["incremental_gross_profit"]["p50"], "currency", "¥"
+    )
+    assert table.loc["Incremental gross profit", saved["baseline"]] == "–"
+    assert any("Profit effect" in md.value for md in at.markdown)
 
 
 def _frame_with(at, *columns):

@@ -210,3 +210,20 @@ def test_thresholds_are_accepted_exactly_when_they_start_at_zero_and_increase(th
         with pytest.raises(PolicyValidationError) as info:
             policy_from_dict(data)
         assert "threshold" in str(info.value)
+
+
+def test_margins_are_optional_and_leave_existing_content_ids_alone():
+    from policies.io import content_id, load_policy, policy_from_dict, policy_to_dict
+
+    policy = load_policy(
+        Path(__file__).resolve().parents[2] / "policies/examples/classic_four_tier.yaml"
+    )
+    assert "margins" not in policy_to_dict(policy)
+    data = {**policy_to_dict(policy), "margins": {"gross_margin_pct": 35}}
+    with_margin = policy_from_dict(data)
+    assert with_margin.margins.gross_margin_pct == 35
+    assert policy_from_dict(policy_to_dict(with_margin)) == with_margin
+    assert content_id(with_margin) != content_id(policy)
+    bad = {**data, "margins": {"gross_margin_pct": 135}}
+    with pytest.raises(PolicyValidationError, match="margins.gross_margin_pct"):
+        policy_from_dict(bad)

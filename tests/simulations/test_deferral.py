@@ -205,3 +205,36 @@ def test_sensitivity_moves_each_basis_with_its_own_drivers():
     assert rows.loc[("point_value", "high"), "cost_to_fulfil_change"] == 0
     assert rows.loc[("point_value", "high"), "contract_liability_change"] > 0
     assert rows.loc[("cost_per_point", "low"), "cost_to_fulfil"] == pytest.approx(0.32 * 1_200)
+
+
+def _monthly(revenue, cost):
+    rows = []
+    for rep, (rev, cst) in enumerate(zip(revenue, cost, strict=True)):
+        for month in ("2026-01", "2026-02"):
+            rows.append(
+                {
+                    "replication": rep,
+                    "month": month,
+                    "revenue_net": rev / 2,
+                    "program_cost": cst / 2,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_profit_not_revenue_a_generous_policy_can_lose_money():
+    # +100,000 revenue for +30,000 program cost: ROI on revenue 2.3, but at a 20% margin the
+    # extra revenue keeps 20,000, so profit falls by 10,000.
+    baseline = _monthly([1_000_000, 1_100_000], [50_000, 55_000])
+    scenario = _monthly([1_100_000, 1_200_000], [80_000, 85_000])
+    effect = finance.profit_effect(scenario, baseline, gross_margin_pct=20)
+    assert effect["incremental_revenue"]["p50"] == pytest.approx(100_000)
+    assert effect["incremental_cost"]["p50"] == pytest.approx(30_000)
+    assert effect["incremental_gross_profit"]["p50"] == pytest.approx(-10_000)
+    assert effect["roi_profit"]["p50"] == pytest.approx(-1 / 3)
+    rich = finance.profit_effect(scenario, baseline, gross_margin_pct=60)
+    assert rich["incremental_gross_profit"]["p50"] == pytest.approx(30_000)
+    gp = finance.gross_profit(baseline, 40)
+    assert gp.tolist() == pytest.approx([400_000 - 50_000, 440_000 - 55_000])
+    with pytest.raises(ValueError, match="gross_margin_pct"):
+        finance.gross_profit(baseline, 140)
