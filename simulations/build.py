@@ -69,6 +69,8 @@ def build_model(
             raise ValueError(f"population(={population}) must be 0 or more synthetic members")
         as_of = start if start is not None else dt.date.today()
         members = Population.synthetic(int(population), behavior, seed=seed, as_of=as_of)
+        # Their balances come from the policy's own last year (earned, redeemed, expired).
+        members = members.with_policy_balances(policy, behavior, seed=seed)
     return Model(
         policy,
         behavior=behavior,

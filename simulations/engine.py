@@ -1174,7 +1174,8 @@ class Model:
         """The population simulated (the default synthetic one when none was given)."""
         if self.population is not None:
             return self.population
-        return Population.synthetic(20_000, self.behavior, seed=self.seed, as_of=self.start)
+        synthetic = Population.synthetic(20_000, self.behavior, seed=self.seed, as_of=self.start)
+        return synthetic.with_policy_balances(self.policy, self.behavior, seed=self.seed)
 
     def run(self, progress=None):
         """Simulate every replication and return a `SimulationResult`.

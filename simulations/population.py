@@ -31,7 +31,7 @@ import pandas as pd
 
 from simulations.behavior import DEFAULT_BEHAVIOR, BehaviorParams
 
-__all__ = ["HISTORY_MONTHS", "Population"]
+__all__ = ["HISTORY_MONTHS", "Population", "policy_opening_balances"]
 
 HISTORY_MONTHS = 12
 """Months of purchase/spend history kept per member (the four-quadrant window)."""
@@ -218,8 +218,11 @@ class Population:
           effects in the history), spend per purchase follows Gamma-Gamma;
         * birthdays are uniform over a common year;
         * tier and points balance are left unknown: the engine derives the tier from the
-          qualifying score under the simulated policy and the balance as the points the
-          last 12 months of spend earned (nothing redeemed, expiry as the policy says).
+          qualifying score under the simulated policy; `with_policy_balances` fills the
+          balances from the policy's own history of the last 12 months (earned, redeemed in
+          its windows, expired), which the command line, the app and `Model`'s default
+          population do. Left unknown, the engine would take 12 months of points with
+          nothing redeemed.
 
         Members are drawn in chunks of 65,536, each chunk from its own random stream derived
         from ``seed`` and on as many threads as there are CPUs: the same seed gives the same
@@ -295,6 +298,18 @@ class Population:
             spend_by_month=spend_by_month,
             source="synthetic",
         )
+
+    def with_policy_balances(
+        self, policy, behavior: BehaviorParams = DEFAULT_BEHAVIOR, seed=0
+    ) -> Population:
+        """A copy whose unknown balances come from the policy's history.
+
+        See `policy_opening_balances`.
+        """
+        import dataclasses
+
+        balances = policy_opening_balances(self, policy, behavior, seed)
+        return dataclasses.replace(self, points_balance=balances)
 
     def describe(self) -> dict:
         """A small JSON-friendly description (recorded with results)."""
@@ -413,3 +428,72 @@ def _spread(total: np.ndarray) -> np.ndarray:
     out = np.repeat(base[:, None], HISTORY_MONTHS, axis=1)
     out += np.arange(HISTORY_MONTHS)[None, :] >= HISTORY_MONTHS - extra[:, None]
     return out.astype(np.int64)
+
+
+def policy_opening_balances(
+    population: Population,
+    policy,
+    behavior: BehaviorParams = DEFAULT_BEHAVIOR,
+    seed: int | np.random.SeedSequence | None = 0,
+) -> np.ndarray:
+    """Points each member holds on ``as_of``, from the policy's own history of the last year.
+
+    Replays the 12 months of spend before ``as_of`` month by month through the policy: base
+    points per the earn rule and the tier multiplier (tier from the 12-month qualifying
+    spend), the sign-up bonus in the join month; at the start of each month with an open
+    redemption window a member holding the minimum redeems with the propensity of
+    ``behavior.redemption`` (``redeem_share`` of the redeemable points, whole units, oldest
+    points first); at the end of each month the lots whose validity ended expire. Points
+    earned before the 12 months are not known and count as spent or expired (with a 12-month
+    or shorter validity they would have expired anyway). Campaign bonuses are left out.
+
+    The alternative it replaces, 12 months of points with nothing redeemed or expired,
+    overstates balances and so first-year expiry and breakage.
+
+    Returns:
+        ``(members,)`` balances (int64); members with a known balance keep it.
+    """
+    from policies import rules
+
+    n = len(population)
+    known = population.points_balance >= 0
+    if n == 0:
+        return population.points_balance.copy()
+    rng = np.random.default_rng(seed)
+    earn = policy.points.earn
+    rate = earn.points_per_unit / earn.per_amount
+    score = population.spend_by_month.sum(axis=1) / 100.0
+    tier = rules.qualified_tier(policy, score) if policy.tiers.qualifying_metric == "spend" else (
+        np.zeros(n, dtype=np.int64)
+    )  # fmt: skip
+    multiplier = np.array([t.benefits.earn_multiplier for t in policy.tiers.tiers])[tier]
+    red = behavior.redemption
+    coefs = np.array(red.tier_coefs or (0.0,))
+    tier_coef = coefs[np.minimum(tier, coefs.size - 1)]
+    redemption = policy.points.redemption
+    first_month = _month_index(population.as_of) - HISTORY_MONTHS
+    join_month = np.array(
+        [_month_index(population.as_of + dt.timedelta(days=int(d))) for d in population.join_day]
+    )
+    lots = np.zeros((n, HISTORY_MONTHS), dtype=np.int64)
+    for j in range(HISTORY_MONTHS):
+        month = first_month + j
+        year, month_of_year = divmod(month, 12)
+        days = [dt.date(year, month_of_year + 1, 1) + dt.timedelta(days=k) for k in range(31)]
+        days = [d for d in days if d.month == month_of_year + 1]
+        if any(rules.redemption_allowed_on(policy, d) for d in days):
+            balance = lots.sum(axis=1)
+            logit = red.intercept + red.balance_coef * np.log1p(balance / red.balance_scale)
+            chance = 1.0 / (1.0 + np.exp(-(logit + tier_coef)))
+            wants = (balance >= redemption.minimum_points) & (rng.random(n) < chance)
+            units = np.floor(red.redeem_share * balance / redemption.unit_points)
+            amount = np.where(wants, units * redemption.unit_points, 0).astype(np.int64)
+            amount = np.where(amount >= max(redemption.minimum_points, 1), amount, 0)
+            lots -= rules.consume_fifo(lots, amount)
+        earned = np.floor(population.spend_by_month[:, j] / 100.0 * rate * multiplier + 1e-9)
+        earned += np.where(join_month == month, policy.points.bonuses.signup, 0)
+        lots[:, j] += earned.astype(np.int64)
+        for k in range(j + 1):
+            if rules.expiry_month_of_lot(policy, first_month + k) <= month:
+                lots[:, k] = 0
+    return np.where(known, population.points_balance, lots.sum(axis=1)).astype(np.int64)

@@ -4,6 +4,7 @@ Statistical checks use fixed seeds and a tolerance of 4 standard errors of the s
 (the model is drawn exactly, so there is no discretization allowance).
 """
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -258,3 +259,33 @@ def test_window_ends_before_the_snapshot_month():
     june = (pop.join_day >= -46) & (pop.join_day < -16)
     assert (pop.purchases_by_month[june, 11] >= 1).all()
     assert (pop.purchases_by_month[june, :11] == 0).all()
+
+
+def test_synthetic_opening_balances_follow_the_policys_own_history():
+    # Before: 12 months of points with nothing redeemed or expired. Under the classic policy
+    # (December appreciation month, 12-month rolling expiry) a year's history includes one
+    # redemption window: balances are lower than the points earned.
+    from pathlib import Path
+
+    from policies.io import load_policy
+    from simulations.population import policy_opening_balances
+
+    root = Path(__file__).resolve().parents[2]
+    policy = load_policy(root / "policies" / "examples" / "classic_four_tier.yaml")
+    pop = Population.synthetic(3000, seed=1, as_of=dt.date(2026, 1, 1))
+    balances = pop.with_policy_balances(policy).points_balance
+    assert (balances >= 0).all()
+    earned_without_redemption = policy_opening_balances(
+        pop, policy, DEFAULT_BEHAVIOR.model_copy(
+            update={"redemption": DEFAULT_BEHAVIOR.redemption.model_copy(
+                update={"intercept": -50.0})}
+        ),
+    )  # fmt: skip
+    assert balances.sum() < 0.95 * earned_without_redemption.sum()
+    assert (balances <= earned_without_redemption).all()
+    # Nothing earned 12+ months ago survives a 12-month validity: at most a year of points.
+    spend = pop.spend_by_month.sum(axis=1) / 100
+    assert (earned_without_redemption <= 2 * spend + policy.points.bonuses.signup + 1).all()
+    # A known balance is kept.
+    known = dataclasses.replace(pop, points_balance=np.full(len(pop), 7, np.int64))
+    assert (known.with_policy_balances(policy).points_balance == 7).all()
