@@ -7,4 +7,6 @@ bash scripts/system-packages.sh
 echo "MemberLab: ruff check + format check" >&2
 ruff check .
 ruff format --check .
+echo "MemberLab: import contracts (.importlinter: app -> simulations -> store -> policies)" >&2
+lint-imports --no-cache
 python -m pytest -m "not slow" --nbmake tests notebooks "$@"
