@@ -13,6 +13,7 @@ from app import charts
 from app.formatting import money, number, pct, points
 from app.i18n import t
 from policies import Policy
+from simulations import finance
 from simulations.results import KPI_UNITS, METRICS
 
 __all__ = [
@@ -111,6 +112,55 @@ def show_headline(result: Any, symbol: str) -> None:
         )
 
 
+def show_profit(run: Run, symbol: str) -> None:
+    """Profit next to revenue when the policy states its gross margin.
+
+    Gross profit after the program's cost; with a baseline, the incremental gross profit and
+    the ROI on profit (replication by replication against the baseline run).
+    """
+    if run.policy.margins is None:
+        return
+    margin = run.policy.margins.gross_margin_pct
+    monthly = run.result.monthly
+    own = finance.gross_profit(monthly, margin).quantile([0.1, 0.5, 0.9]).to_numpy()
+    columns = st.columns(3)
+    columns[0].metric(
+        t("kpi.gross_profit"),
+        format_kpi(own[1], "currency", symbol),
+        help=t(
+            "kpi.range",
+            p10=format_kpi(own[0], "currency", symbol),
+            p90=format_kpi(own[2], "currency", symbol),
+        ),
+    )
+    if "baseline_revenue_net" not in monthly:
+        return
+    baseline = monthly[["replication", "month"]].assign(
+        revenue_net=monthly["baseline_revenue_net"],
+        program_cost=monthly["baseline_program_cost"],
+    )
+    base_margin = (
+        run.baseline.margins.gross_margin_pct
+        if run.baseline is not None and run.baseline.margins is not None
+        else margin
+    )
+    effect = finance.profit_effect(monthly, baseline, margin, base_margin)
+    for column, kpi, unit in (
+        (columns[1], "incremental_gross_profit", "currency"),
+        (columns[2], "roi_profit", "ratio"),
+    ):
+        band = effect[kpi]
+        column.metric(
+            t(f"kpi.{kpi}"),
+            format_kpi(band["p50"], unit, symbol),
+            help=t(
+                "kpi.range",
+                p10=format_kpi(band["p10"], unit, symbol),
+                p90=format_kpi(band["p90"], unit, symbol),
+            ),
+        )
+
+
 def show_result(run: Run) -> None:
     """Everything the Simulate page shows about one run."""
     result = run.result
@@ -129,6 +179,7 @@ def show_result(run: Run) -> None:
         )
     )
     show_headline(result, symbol)
+    show_profit(run, symbol)
     metrics = available_metrics(result)
     for i in range(0, len(metrics), 2):
         columns = st.columns(2)

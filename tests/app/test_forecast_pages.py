@@ -76,6 +76,34 @@ def test_simulate_with_a_baseline_charts_roi(app, open_page):
     assert runs.iloc[0]["policy_id"] == content_id(at.session_state["ml_policy"])
 
 
+def test_simulate_shows_profit_next_to_revenue_when_the_policy_has_a_margin(app, open_page):
+    from policies.model import Margins
+
+    at = open_page(app, "simulate")
+    assert "Gross profit after program cost" not in _metrics(at)
+    policy = at.session_state["ml_policy"]
+    at.session_state["ml_policy"] = policy.model_copy(
+        update={"margins": Margins(gross_margin_pct=25)}
+    )
+    at = open_page(at, "simulate")
+    baseline = at.selectbox(key="simulate_baseline")
+    baseline.set_value(baseline.options[1])
+    _small(at, "simulate").button(key="simulate_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = _metrics(at)
+    run = at.session_state["ml_results"][at.session_state["ml_last_run"]]
+    monthly = run.result.monthly
+    gross = finance.gross_profit(monthly, 25).median()
+    assert metrics["Gross profit after program cost"] == format_kpi(gross, "currency", "¥")
+    base = monthly[["replication", "month"]].assign(
+        revenue_net=monthly["baseline_revenue_net"], program_cost=monthly["baseline_program_cost"]
+    )
+    effect = finance.profit_effect(monthly, base, 25, 25)
+    expected = format_kpi(effect["incremental_gross_profit"]["p50"], "currency", "¥")
+    assert metrics["Incremental gross profit"] == expected
+    assert "ROI on profit vs baseline" in metrics
+
+
 def test_compare_kpis_deltas_and_changes(app, open_page):
     at = open_page(app, "compare")
     chosen = at.multiselect(key="compare_scenarios").value
