@@ -387,10 +387,9 @@ def _run(args) -> int:
     from policies.errors import PolicyValidationError
 
     _small_pages()
-    from policies.io import load_policy, policy_to_dict, write_atomic
+    from policies.io import load_policy, write_atomic
     from simulations.behavior import DEFAULT_BEHAVIOR, load_behavior
     from simulations.build import build_model
-    from simulations.results import KEYS, KPI_UNITS, metric
 
     try:
         policy = load_policy(args.policy)
@@ -450,24 +449,7 @@ def _run(args) -> int:
     finally:
         if bar is not None:
             bar.close()
-    document = json.loads(result.to_json())
-    output = {
-        "summary": document["summary"],
-        "monthly": document["monthly"],
-        "tier_migration": document["tier_migration"],
-        "cohort_retention": json.loads(result.cohort_retention().to_json(orient="records")),
-        "breakage": result.breakage,
-        "policy_id": result.policy_id,
-        "seed": result.seed,
-        "inputs": document["inputs"],
-        "policy": policy_to_dict(policy),
-        "units": {
-            "summary": {kpi: KPI_UNITS[kpi] for kpi in document["summary"]},
-            "monthly": {
-                column: metric(column).unit for column in result.monthly if column not in KEYS
-            },
-        },
-    }
+    output = report.results_document(result, policy)
     write_atomic(Path(args.out), json.dumps(output, ensure_ascii=False, indent=1))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

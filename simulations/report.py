@@ -29,7 +29,14 @@ import pandas as pd
 from policies.io import policy_from_dict
 from policies.model import Policy
 
-__all__ = ["ReportError", "build_report", "chart_files", "load_document", "report_charts"]
+__all__ = [
+    "ReportError",
+    "build_report",
+    "chart_files",
+    "load_document",
+    "report_charts",
+    "results_document",
+]
 
 LANGS = ("en", "zh")
 
@@ -265,6 +272,36 @@ def load_document(path: str | Path, what: str = "results") -> dict:
             f"{'run' if what == 'results' else 'backtest'}` (needs {', '.join(needed)})"
         )
     return document
+
+
+def results_document(result, policy: Policy) -> dict:
+    """The results document of a simulation (what ``python -m simulations run`` writes).
+
+    Args:
+        result: a `simulations.SimulationResult`.
+        policy: the policy simulated (stored in the document so a report can describe it).
+    """
+    from policies.io import policy_to_dict
+    from simulations.results import KEYS, KPI_UNITS, metric
+
+    document = json.loads(result.to_json())
+    return {
+        "summary": document["summary"],
+        "monthly": document["monthly"],
+        "tier_migration": document["tier_migration"],
+        "cohort_retention": json.loads(result.cohort_retention().to_json(orient="records")),
+        "breakage": result.breakage,
+        "policy_id": result.policy_id,
+        "seed": result.seed,
+        "inputs": document["inputs"],
+        "policy": policy_to_dict(policy),
+        "units": {
+            "summary": {kpi: KPI_UNITS[kpi] for kpi in document["summary"]},
+            "monthly": {
+                column: metric(column).unit for column in result.monthly if column not in KEYS
+            },
+        },
+    }
 
 
 # -- Formatting ----------------------------------------------------------------------------

@@ -53,6 +53,7 @@ __all__ = [
     "ParameterRange",
     "SearchResult",
     "SearchSpec",
+    "Setup",
     "SweepError",
     "SweepSpec",
     "apply_overrides",
@@ -359,8 +360,12 @@ def grid_points(spec: SweepSpec) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class _Setup:
-    """Everything a point needs besides its values (pickled once to each worker)."""
+class Setup:
+    """Everything a point needs besides its values (pickled once to each worker).
+
+    The population's date is the first simulated day. Build one with `build_setup` (from a
+    spec's files) or directly (the app passes the policy being edited).
+    """
 
     template: Policy
     baseline: Policy | None
@@ -369,34 +374,32 @@ class _Setup:
     months: int
     replications: int
     seed: int
-    start: dt.date
 
 
 def _point_key(overrides: dict[str, Any]) -> str:
     return json.dumps(overrides, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def evaluate_point(setup: _Setup, overrides: dict[str, Any]) -> dict[str, Any]:
+def evaluate_point(setup: Setup, overrides: dict[str, Any]) -> dict[str, Any]:
     """Simulate one point: KPI -> {p10, p50, p90} and each replication's KPI values.
 
     A pure function of its arguments (the same in this process or on a cluster worker).
     An invalid point returns ``{"error": message}`` instead of failing the whole sweep.
     """
-    from simulations.engine import Model
+    from simulations.build import build_model
 
     try:
         policy = apply_overrides(setup.template, overrides)
     except SweepError as exc:
         return {"values": overrides, "error": str(exc)}
-    model = Model(
+    model = build_model(
         policy,
-        behavior=setup.behavior,
         population=setup.population,
+        behavior=setup.behavior,
         months=setup.months,
         replications=setup.replications,
         seed=setup.seed,
-        start=setup.start,
-        baseline_policy=setup.baseline,
+        baseline=setup.baseline,
     )
     result = model.run()
     per_replication = result.kpis_by_replication()
@@ -421,7 +424,7 @@ def _finite(x: float) -> float | None:
 class _Runner:
     """Runs points in this process, or on a Dask cluster when given a client."""
 
-    def __init__(self, setup: _Setup, client=None):
+    def __init__(self, setup: Setup, client=None):
         self.setup = setup
         self.client = client
         self._remote_setup = None
@@ -461,7 +464,7 @@ def connect(address: str | None):
         ) from None
 
 
-def build_setup(spec: SweepSpec, population=None) -> _Setup:
+def build_setup(spec: SweepSpec, population=None) -> Setup:
     """Load the template, baseline, behavior and population a spec names."""
     from simulations.behavior import DEFAULT_BEHAVIOR, load_behavior
     from simulations.population import Population
@@ -493,8 +496,7 @@ def build_setup(spec: SweepSpec, population=None) -> _Setup:
             population = Population.synthetic(
                 spec.population.members, behavior, seed=spec.seed, as_of=start or dt.date.today()
             )
-    start = start or population.as_of
-    return _Setup(
+    return Setup(
         template=template,
         baseline=baseline,
         behavior=behavior,
@@ -502,11 +504,10 @@ def build_setup(spec: SweepSpec, population=None) -> _Setup:
         months=spec.months,
         replications=spec.replications,
         seed=spec.seed,
-        start=start,
     )
 
 
-def spec_id(spec: SweepSpec, setup: _Setup) -> str:
+def spec_id(spec: SweepSpec, setup: Setup) -> str:
     """Content id of what a spec simulates (template, baseline, behavior, population, grid)."""
     document = {
         "template": content_id(setup.template),
@@ -516,7 +517,7 @@ def spec_id(spec: SweepSpec, setup: _Setup) -> str:
         "months": setup.months,
         "replications": setup.replications,
         "seed": setup.seed,
-        "start": setup.start.isoformat(),
+        "start": setup.population.as_of.isoformat(),
         "parameters": {k: v.model_dump(mode="json") for k, v in spec.parameters.items()},
         "search": spec.search.model_dump(mode="json") if spec.search else None,
     }
@@ -599,7 +600,7 @@ def run_sweep(
     progress: Progress | None = None,
     store_points: bool = True,
     notice: Callable[[str], None] = print,
-    setup: _Setup | None = None,
+    setup: Setup | None = None,
 ) -> pd.DataFrame:
     """Simulate every grid point; a tidy table point, <parameters...>, kpi, unit, p10..p90.
 
@@ -705,7 +706,7 @@ def run_search(
     spec: SweepSpec,
     client=None,
     progress: Progress | None = None,
-    setup: _Setup | None = None,
+    setup: Setup | None = None,
 ) -> SearchResult:
     """Search the parameter ranges for the best policy under the spec's constraints.
 
