@@ -28,6 +28,7 @@ import pandas as pd
 
 from policies.io import policy_from_dict
 from policies.model import Policy
+from simulations.results import KPI_UNITS, across_replications
 
 __all__ = [
     "ReportError",
@@ -546,7 +547,7 @@ def _kpi_section(document: dict, lang: str, symbol: str) -> str:
     units = document.get("units", {}).get("summary", {})
     rows = []
     for kpi, bands in document["summary"].items():
-        unit = units.get(kpi, "currency" if "revenue" in kpi or "cost" in kpi else "")
+        unit = units.get(kpi) or KPI_UNITS.get(kpi, "")
         rows.append([html.escape(_label(kpi, lang)), *(
             _format(bands.get(q), unit, symbol) for q in ("p10", "p50", "p90"))])  # fmt: skip
     header = [_t("kpi", lang), _t("p10", lang), _t("p50", lang), _t("p90", lang)]
@@ -562,10 +563,10 @@ def _rollforward_section(document: dict, lang: str, symbol: str) -> str:
                "points_closing"]  # fmt: skip
     if not set(columns) <= set(monthly):
         return ""
-    means = monthly.groupby("month", sort=True)[columns].mean()
+    means = across_replications(monthly, columns)  # the mean: every month balances
     rows = [
-        [html.escape(str(month)), *(_number(row[c]) for c in columns)]
-        for month, row in means.iterrows()
+        [html.escape(str(row["month"])), *(_number(row[c]) for c in columns)]
+        for _, row in means.iterrows()
     ]
     header = [_label("period", lang)] + [_label(c.replace("points_", ""), lang) for c in columns]
     return (
@@ -621,7 +622,7 @@ def _compare_section(documents: Sequence[dict], names: Sequence[str], lang: str,
     units = documents[0].get("units", {}).get("summary", {})
     rows = []
     for kpi in kpis:
-        unit = units.get(kpi, "")
+        unit = units.get(kpi) or KPI_UNITS.get(kpi, "")
         cells = [_format(d["summary"].get(kpi, {}).get("p50"), unit, symbol) for d in documents]
         rows.append([html.escape(_label(kpi, lang)), *cells])
     header = [_t("kpi", lang), *(html.escape(n) for n in names)]
