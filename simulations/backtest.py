@@ -137,16 +137,17 @@ def holdout_months(cutoff: dt.date, last_day: dt.date, months: int) -> list[pd.P
 def no_program_policy(policy: Policy) -> Policy:
     """The same business without a program: no points, one tier, no campaigns.
 
-    Points earn at one per 10^12 of currency (always rounded down to nothing) and no bonus
-    or expiry applies, so the simulated points are zero; segment rules are kept.
+    Points earn at 10^-6 per 10^6 of currency (rounded down to nothing for any purchase the
+    policy allows) and no bonus or expiry applies, so the simulated points are zero; segment
+    rules are kept.
     """
     data = policy.model_dump(mode="json")
     data["program"]["name"] = f"{policy.program.name} (no program)"[:120]
     base_tier = {"name": "Member", "threshold": 0, "benefits": {}}
     data["tiers"] = {**data["tiers"], "tiers": [base_tier]}
     points = data["points"]
-    points["earn"] = {**points["earn"], "points_per_unit": 1, "per_amount": 1e12,
-                      "rounding": "floor"}  # fmt: skip
+    points["earn"] = {**points["earn"], "points_per_unit": 1e-6, "per_amount": 1e6,
+                      "rounding": "floor", "balance_bands": []}  # fmt: skip
     points["bonuses"] = {"signup": 0, "birthday": 0, "referral": 0}
     data["points"] = points
     data["expiry"] = {"kind": "none"}
