@@ -1,11 +1,15 @@
 """MemberLab workbench: builds the page list and runs the page the user picked."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from app import state
 from app.i18n import language_switch, t
 
-st.set_page_config(page_title="MemberLab", page_icon=":material/loyalty:", layout="wide")
+# A local image: a Material-icon favicon is fetched from a font CDN, which fails offline.
+FAVICON = Path(__file__).resolve().parent / "app" / "static" / "favicon.png"
+st.set_page_config(page_title="MemberLab", page_icon=str(FAVICON), layout="wide")
 state.init()
 language_switch()
 

@@ -11,11 +11,15 @@ import altair as alt
 import pandas as pd
 
 __all__ = [
+    "CAMPAIGN_COLORS",
     "MAX_ROWS",
+    "MOVEMENT_COLORS",
+    "PALETTE",
     "bars",
     "fan",
     "gantt",
     "heatmap",
+    "keyed_scale",
     "lines",
     "pareto",
     "roll_forward",
@@ -24,6 +28,40 @@ __all__ = [
 
 MAX_ROWS = 5_000
 """Altair's default embedding limit; aggregate before charting."""
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
+"""Distinct series colours (Tableau 10 order, red second so two scenarios never look alike)."""
+
+MOVEMENT_COLORS = {
+    "issued": "#2ca02c",
+    "redeemed": "#1f77b4",
+    "expired": "#ff7f0e",
+    "closing": "#222222",
+}
+"""Roll-forward colours by movement key, so a translated label never changes a colour."""
+
+CAMPAIGN_COLORS = {
+    "member_day": "#1f77b4",
+    "bonus_points": "#2ca02c",
+    "birthday": "#e377c2",
+    "threshold_reduction": "#d62728",
+    "activation": "#17becf",
+    "reactivation": "#9467bd",
+    "redemption_event": "#ff7f0e",
+}
+"""Campaign-calendar colours by campaign kind (the model's key, not its label)."""
+
+
+def _legend(**overrides) -> alt.Legend:
+    """A legend under the chart whose labels are never cut."""
+    return alt.Legend(
+        **{"orient": "bottom", "direction": "vertical", "labelLimit": 0, "title": None, **overrides}
+    )
+
+
+def keyed_scale(labels: dict[str, str], colors: dict[str, str]) -> alt.Scale:
+    """A colour scale over translated ``labels`` whose colours follow their keys."""
+    return alt.Scale(domain=list(labels.values()), range=[colors[key] for key in labels])
 
 
 def _checked(frame: pd.DataFrame) -> pd.DataFrame:
@@ -35,7 +73,12 @@ def _checked(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def fan(
-    bands: pd.DataFrame, title: str, unit: str, color: str | None = None, height: int = 260
+    bands: pd.DataFrame,
+    title: str,
+    unit: str,
+    color: str | None = None,
+    height: int = 260,
+    order: list[str] | None = None,
 ) -> alt.Chart:
     """A fan chart: the median line with a P10-P90 band per month.
 
@@ -46,21 +89,39 @@ def fan(
         unit: y-axis unit, shown in the axis title.
         color: optional column separating overlaid series.
         height: chart height in pixels.
+        order: the series in legend order; their colours follow this order (`PALETTE`),
+            so the same scenario keeps its colour whatever the language.
     """
     data = _checked(bands).copy()
     data["month"] = data["month"].astype(str)
-    encode_color = {"color": alt.Color(f"{color}:N", title=None)} if color else {}
     base = alt.Chart(data).encode(x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=0)))
     tooltip = [alt.Tooltip("month:N")]
+    band_color: dict = {}
+    line_color: dict = {}
     if color:
-        tooltip.append(alt.Tooltip(f"{color}:N"))
+        series = order or list(dict.fromkeys(data[color]))
+        scale = alt.Scale(
+            domain=series, range=[PALETTE[i % len(PALETTE)] for i in range(len(series))]
+        )
+        # the legend comes from the lines (full colour), never from the pale bands
+        band_color = {"color": alt.Color(f"{color}:N", scale=scale, legend=None)}
+        line_color = {
+            "color": alt.Color(
+                f"{color}:N",
+                scale=scale,
+                legend=_legend(symbolType="stroke", symbolStrokeWidth=3, symbolSize=300),
+            )
+        }
+        tooltip.append(alt.Tooltip(f"{color}:N", title=None))
     tooltip += [
         alt.Tooltip(f"{q}:Q", format=",.0f", title=q.upper()) for q in ("p10", "p50", "p90")
     ]
-    band = base.mark_area(opacity=0.25).encode(
-        y=alt.Y("p10:Q", title=unit), y2="p90:Q", tooltip=tooltip, **encode_color
+    band = base.mark_area(opacity=0.18).encode(
+        y=alt.Y("p10:Q", title=unit), y2="p90:Q", tooltip=tooltip, **band_color
     )
-    line = base.mark_line(point=True).encode(y="p50:Q", tooltip=tooltip, **encode_color)
+    line = base.mark_line(point=True, strokeWidth=2.5).encode(
+        y="p50:Q", tooltip=tooltip, **line_color
+    )
     return (band + line).properties(title=title, height=height)
 
 
@@ -98,7 +159,7 @@ def lines(
         .encode(
             x=alt.X(f"{x}:O", title=x_title or None),
             y=alt.Y(f"{y}:Q", title=unit),
-            color=alt.Color(f"{color}:N", title=None),
+            color=alt.Color(f"{color}:N", legend=_legend()),
             tooltip=[f"{x}:O", f"{color}:N", alt.Tooltip(f"{y}:Q", format=",.3f")],
         )
         .properties(title=title, height=260)
@@ -122,36 +183,58 @@ def bars(
         "tooltip": [f"{x}:N", alt.Tooltip(f"{y}:Q", format=value_format)],
     }
     if color:
-        encoding["color"] = alt.Color(f"{color}:N", title=None)
+        encoding["color"] = alt.Color(f"{color}:N", legend=_legend())
         encoding["tooltip"].insert(1, f"{color}:N")
     chart = alt.Chart(_checked(frame)).mark_bar().encode(**encoding)
     return chart.properties(title=title, height=240)
 
 
-def gantt(segments: pd.DataFrame, title: str, year: int) -> alt.Chart:
-    """The campaign calendar of one year: a bar per run of days, a row per campaign."""
+def gantt(
+    segments: pd.DataFrame,
+    title: str,
+    year: int,
+    kinds: dict[str, str],
+    month_label: str = "timeFormat(datum.value, '%b')",
+) -> alt.Chart:
+    """The campaign calendar of one year: a row per campaign, a bar per run of days.
+
+    Args:
+        segments: `app.editing.campaign_segments` rows (``row`` names the campaign's row).
+        title: chart title.
+        year: the calendar year shown.
+        kinds: display name of every campaign kind, by kind key (fixes the colours).
+        month_label: Vega expression naming a month tick (e.g. ``"(month(datum.value) + 1)
+            + '月'"`` in Chinese).
+    """
     domain = [f"{year}-01-01", f"{year + 1}-01-01"]
+    data = _checked(segments).assign(kind_label=segments["kind"].map(kinds))
+    rows = list(dict.fromkeys(data["row"]))
+    # only the kinds on the calendar, so the legend fits; colours still follow the kind key
+    shown = {kind: label for kind, label in kinds.items() if kind in set(data["kind"])}
     return (
-        alt.Chart(_checked(segments))
-        .mark_bar(cornerRadius=2)
+        alt.Chart(data)
+        .mark_bar(cornerRadius=2, height=18)
         .encode(
             x=alt.X(
                 "start:T",
                 title=None,
                 scale=alt.Scale(domain=domain),
-                axis=alt.Axis(format="%b", tickCount="month"),
+                axis=alt.Axis(tickCount="month", labelAngle=0, labelExpr=month_label),
             ),
             x2="end:T",
-            y=alt.Y("campaign:N", title=None),
-            color=alt.Color("kind:N", title=None),
+            y=alt.Y("row:N", title=None, sort=rows, axis=alt.Axis(labelLimit=0)),
+            color=alt.Color(
+                "kind_label:N",
+                scale=keyed_scale(shown, CAMPAIGN_COLORS),
+                legend=_legend(direction="horizontal", columns=4),
+            ),
             tooltip=[
-                "campaign:N",
-                "kind:N",
-                alt.Tooltip("start:T", format="%Y-%m-%d"),
-                alt.Tooltip("days:Q", title="days"),
+                alt.Tooltip("row:N", title=None),
+                alt.Tooltip("kind_label:N", title=None),
+                alt.Tooltip("start:T", format="%Y-%m-%d", title=None),
             ],
         )
-        .properties(title=title, height=max(120, 32 * segments["campaign"].nunique()))
+        .properties(title=title, height=alt.Step(30))
     )
 
 
@@ -165,16 +248,33 @@ def heatmap(
     value_format: str = ".1%",
     x_sort: list[str] | None = None,
     y_sort: list[str] | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
 ) -> alt.Chart:
-    """A heat map of ``value`` over ``x`` x ``y`` (e.g. cohort x months since joining)."""
+    """A heat map of ``value`` over ``x`` x ``y`` (e.g. cohort x months since joining).
+
+    Labels stay horizontal; ``value_format`` (d3) formats the tooltip and the colour legend,
+    so shares read as percentages.
+    """
     return (
         alt.Chart(_checked(frame))
         .mark_rect()
         .encode(
-            x=alt.X(f"{x}:O", title=None, sort=x_sort),
-            y=alt.Y(f"{y}:O", title=None, sort=y_sort),
-            color=alt.Color(f"{value}:Q", title=unit, scale=alt.Scale(scheme="blues")),
-            tooltip=[f"{y}:O", f"{x}:O", alt.Tooltip(f"{value}:Q", format=value_format)],
+            x=alt.X(
+                f"{x}:O", title=x_title, sort=x_sort, axis=alt.Axis(labelAngle=0, labelLimit=0)
+            ),
+            y=alt.Y(f"{y}:O", title=y_title, sort=y_sort, axis=alt.Axis(labelLimit=0)),
+            color=alt.Color(
+                f"{value}:Q",
+                title=unit,
+                scale=alt.Scale(scheme="blues"),
+                legend=alt.Legend(format=value_format),
+            ),
+            tooltip=[
+                alt.Tooltip(f"{y}:O", title=y_title),
+                alt.Tooltip(f"{x}:O", title=x_title),
+                alt.Tooltip(f"{value}:Q", format=value_format, title=unit),
+            ],
         )
         .properties(title=title)
     )
@@ -204,35 +304,50 @@ def pareto(
 def roll_forward(frame: pd.DataFrame, title: str, unit: str, labels: dict[str, str]) -> alt.Chart:
     """Monthly movements (issued up, redeemed and expired down) with the closing balance.
 
+    Colours follow the movement keys (`MOVEMENT_COLORS`), whatever the labels' language;
+    the closing line has its own legend entry.
+
     Args:
         frame: columns ``month``, ``issued``, ``redeemed``, ``expired``, ``closing``.
         title: chart title.
         unit: y-axis unit.
-        labels: display names of the four series.
+        labels: display names of the four series, by key.
     """
     data = _checked(frame)
-    moves = data.melt(id_vars="month", value_vars=["issued", "redeemed", "expired"])
+    keys = ["issued", "redeemed", "expired", "closing"]
+    named = {key: labels[key] for key in keys}
+    scale = keyed_scale(named, MOVEMENT_COLORS)
+    moves = data.melt(id_vars="month", value_vars=keys[:3])
     moves["value"] = moves["value"].where(moves["variable"] == "issued", -moves["value"])
     moves["series"] = moves["variable"].map(labels)
+    x = alt.X("month:O", title=None, axis=alt.Axis(labelAngle=0))
     bars_layer = (
         alt.Chart(moves)
-        .mark_bar(opacity=0.8)
+        .mark_bar(opacity=0.85)
         .encode(
-            x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=0)),
+            x=x,
             y=alt.Y("value:Q", title=unit),
-            color=alt.Color("series:N", title=None),
-            xOffset="series:N",
-            tooltip=["month:O", "series:N", alt.Tooltip("value:Q", format=",.0f")],
+            color=alt.Color("series:N", scale=scale, legend=_legend(direction="horizontal")),
+            xOffset=alt.XOffset("series:N", sort=list(named.values())[:3]),
+            tooltip=[
+                alt.Tooltip("month:O", title=None),
+                alt.Tooltip("series:N", title=None),
+                alt.Tooltip("value:Q", format=",.0f", title=unit),
+            ],
         )
     )
     closing = data.assign(series=labels["closing"])
     line_layer = (
         alt.Chart(closing)
-        .mark_line(point=True, color="black")
+        .mark_line(point=True)
         .encode(
-            x="month:O",
+            x=x,
             y="closing:Q",
-            tooltip=["month:O", alt.Tooltip("closing:Q", format=",.0f", title=labels["closing"])],
+            color=alt.Color("series:N", scale=scale, legend=_legend(direction="horizontal")),
+            tooltip=[
+                alt.Tooltip("month:O", title=None),
+                alt.Tooltip("closing:Q", format=",.0f", title=labels["closing"]),
+            ],
         )
     )
     return (bars_layer + line_layer).properties(title=title, height=300)

@@ -28,6 +28,7 @@ __all__ = [
     "apply_windows",
     "campaign_segments",
     "campaigns_frame",
+    "incomplete_campaigns",
     "earn_economics",
     "tiers_frame",
     "windows_frame",
@@ -197,18 +198,40 @@ def campaigns_frame(policy: Policy) -> pd.DataFrame:
     return frame
 
 
+CAMPAIGN_REQUIRED = ("id", "name", "kind", "start", "end")
+"""Cells a campaign row needs before it becomes part of the policy."""
+
+
+def incomplete_campaigns(frame: pd.DataFrame) -> list[tuple[int, list[str]]]:
+    """Campaign rows being filled in: (row number from 1, the required columns still empty).
+
+    Such a row is left out of the policy (`apply_campaigns`) until it is complete, and the
+    designer says so; a row with every cell empty is just an unused new row.
+    """
+    found = []
+    for number, row in enumerate(_rows(frame), start=1):
+        cells = {key: _clean(row.get(key)) for key in CAMPAIGN_COLUMNS}
+        if all(value is None for value in cells.values()):
+            continue
+        missing = [key for key in CAMPAIGN_REQUIRED if cells[key] is None]
+        if missing:
+            found.append((number, missing))
+    return found
+
+
 def apply_campaigns(data: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
     """A copy of ``data`` with the campaign calendar taken from an edited table.
 
     Fields the table does not show (lifecycle/quadrant targets, birthday scope, budget...)
     are kept from the campaign with the same id, or take the model's defaults for a new one.
+    Rows still missing a required cell (`incomplete_campaigns`) are left out.
     """
     out = copy.deepcopy(data)
     previous = {campaign["id"]: campaign for campaign in data.get("campaigns", [])}
     campaigns = []
     for row in _rows(frame):
         cells = {key: _clean(row.get(key)) for key in CAMPAIGN_COLUMNS}
-        if all(value is None for value in cells.values()):
+        if any(cells[key] is None for key in CAMPAIGN_REQUIRED):
             continue
         campaign = copy.deepcopy(previous.get(cells["id"], {}))
         for key in _CAMPAIGN_SCALARS:
@@ -236,12 +259,20 @@ def campaign_segments(policy: Policy, year: int) -> pd.DataFrame:
     """The campaign calendar of ``year`` as runs of consecutive days, for a Gantt chart.
 
     Returns:
-        One row per run: ``campaign`` (name), ``id``, ``kind``, ``start``, ``end``
-        (exclusive, so a one-day run has width one day) and ``days`` (its length).
+        One row per run: ``campaign`` (name), ``id``, ``row`` (the chart row: the name, with
+        the id when two campaigns share a name, so each campaign keeps a row of its own),
+        ``kind``, ``start``, ``end`` (exclusive, so a one-day run has width one day) and
+        ``days`` (its length).
     """
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     rows = []
+    names = [campaign.name for campaign in policy.campaigns]
     for campaign in policy.campaigns:
+        row_name = (
+            campaign.name
+            if names.count(campaign.name) == 1
+            else (f"{campaign.name} ({campaign.id})")
+        )
         begin = max(campaign.start, first)
         finish = min(campaign.end, last)
         run_start = None
@@ -255,6 +286,7 @@ def campaign_segments(policy: Policy, year: int) -> pd.DataFrame:
                     {
                         "campaign": campaign.name,
                         "id": campaign.id,
+                        "row": row_name,
                         "kind": campaign.kind,
                         "start": pd.Timestamp(run_start),
                         "end": pd.Timestamp(day),
@@ -263,7 +295,7 @@ def campaign_segments(policy: Policy, year: int) -> pd.DataFrame:
                 )
                 run_start = None
             day += dt.timedelta(days=1)
-    columns = ["campaign", "id", "kind", "start", "end", "days"]
+    columns = ["campaign", "id", "row", "kind", "start", "end", "days"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 
-__all__ = ["SECTIONS", "money", "number", "pct", "points", "problems_by_section", "short_id"]
+__all__ = [
+    "SECTIONS",
+    "money",
+    "number",
+    "pct",
+    "points",
+    "problem_text",
+    "problems_by_section",
+    "short_id",
+]
 
 SECTIONS = (
     "general",
@@ -40,8 +50,10 @@ def money(value: float | None, symbol: str = "¥", decimals: int = 0) -> str:
 
 
 def points(value: float | None) -> str:
-    """A points amount, e.g. ``"12,500 pts"``."""
-    return "–" if not _finite(value) else f"{value:,.0f} pts"
+    """A points amount in the session's language, e.g. ``"12,500 pts"`` / ``"12,500 积分"``."""
+    from app.i18n import t
+
+    return "–" if not _finite(value) else t("unit.points_amount", value=f"{value:,.0f}")
 
 
 def pct(value: float | None, decimals: int = 1, share: bool = True) -> str:
@@ -54,6 +66,21 @@ def pct(value: float | None, decimals: int = 1, share: bool = True) -> str:
 def short_id(content_id: str) -> str:
     """The first 12 hex digits of a content id or checksum."""
     return content_id[:12]
+
+
+def problem_text(path: str, message: str) -> str:
+    """A validation problem as one line, naming its field path once.
+
+    The model's messages often start with the field's own (shorter) path, e.g. path
+    ``tiers.tiers[2].threshold`` and message ``tiers[2].threshold(=0) must ...``: the full
+    path then replaces the short one instead of being put in front of it.
+    """
+    if not path:
+        return message
+    head = re.match(r"[\w\[\].]+", message)
+    if head and (path == head.group(0) or path.endswith("." + head.group(0))):
+        return path + message[head.end() :]
+    return f"{path}: {message}"
 
 
 def problems_by_section(problems: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -72,5 +99,5 @@ def problems_by_section(problems: list[tuple[str, str]]) -> dict[str, list[str]]
             head = next(
                 (section for section in SECTIONS[1:] if message.startswith(section)), "general"
             )
-        grouped[head].append(f"{path}: {message}" if path else message)
+        grouped[head].append(problem_text(path, message))
     return dict(grouped)

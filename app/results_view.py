@@ -11,7 +11,7 @@ import streamlit as st
 
 from app import charts
 from app.formatting import money, number, pct, points
-from app.i18n import t
+from app.i18n import TEXT, current_language, t
 from policies import Policy
 from simulations import finance
 from simulations.results import KPI_UNITS, METRICS
@@ -22,6 +22,8 @@ __all__ = [
     "METRIC_UNITS",
     "Run",
     "available_metrics",
+    "format_delta",
+    "tier_labels",
     "show_headline",
     "unit_label",
     "format_kpi",
@@ -32,9 +34,9 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Run:
-    """A simulation kept in the session: its label, the policies and the result."""
+    """A simulation kept in the session: its scenario key, the policies and the result."""
 
-    label: str
+    label: str  # the scenario key (`app.runs.scenarios`), named on screen by scenario_label
     policy: Policy
     result: Any  # simulations.SimulationResult
     baseline: Policy | None = None
@@ -68,6 +70,23 @@ def format_kpi(value: float, unit: str, symbol: str) -> str:
     return number(value)
 
 
+def format_delta(delta: float, unit: str, symbol: str) -> str:
+    """A signed difference in its unit; shares differ by percentage points, not percent."""
+    sign = "+" if delta >= 0 else "−"
+    if unit == "share":
+        return t("unit.pp", value=f"{sign}{abs(delta) * 100:.1f}")
+    return sign + format_kpi(abs(delta), unit, symbol)
+
+
+def tier_labels(policy: Policy, lang: str | None = None) -> dict[str, str]:
+    """How the policy's tiers are named on screen: its own Chinese labels under 中文."""
+    chinese = (lang or current_language()) == "zh"
+    return {
+        tier.name: (tier.label if chinese and tier.label else tier.name)
+        for tier in policy.tiers.tiers
+    }
+
+
 def unit_label(unit: str, symbol: str) -> str:
     """The axis title of a unit."""
     return {
@@ -90,7 +109,14 @@ def metric_bands(result: Any, metric: str) -> pd.DataFrame:
 
 def available_metrics(result: Any) -> list[str]:
     """The fan-chart metrics this result recorded (ROI only with a baseline)."""
-    return [metric for metric in FAN_METRICS if metric in result.monthly.columns]
+    monthly = result.monthly
+    # ROI against a baseline with the same numbers is undefined every month (no cost change)
+    return [
+        metric
+        for metric in FAN_METRICS
+        if metric in monthly.columns
+        and pd.to_numeric(monthly[metric], errors="coerce").notna().any()
+    ]
 
 
 def show_headline(result: Any, symbol: str) -> None:
@@ -167,12 +193,15 @@ def show_result(run: Run) -> None:
     symbol = run.policy.program.currency_symbol
     inputs = result.inputs
     population = inputs.get("population", {})
+    from app.runs import scenario_label
+
+    source = population.get("source", "synthetic")
     st.caption(
         t(
             "simulate.inputs",
-            label=run.label,
+            label=scenario_label(run.label, run.policy),
             members=number(population.get("members")),
-            source=population.get("source", "?"),
+            source=t(f"runs.source.{source}") if f"runs.source.{source}" in TEXT else source,
             months=inputs.get("months"),
             replications=inputs.get("replications"),
             seed=result.seed,
@@ -189,30 +218,45 @@ def show_result(run: Run) -> None:
                 charts.fan(metric_bands(result, metric), t(f"metric.{metric}"), unit),
                 width="stretch",
             )
+            if metric == "retention_12m":
+                column.caption(t("simulate.retention_note"))
     st.subheader(t("simulate.migration"))
     migration = result.tier_migration
     if len(migration):
-        order = ["(new)", *run.policy.tier_names]
+        names = {"(new)": t("simulate.new_members"), **tier_labels(run.policy)}
+        named = migration.assign(
+            from_tier=migration["from_tier"].map(lambda v: names.get(v, v)),
+            to_tier=migration["to_tier"].map(lambda v: names.get(v, v)),
+        )
+        tiers = [names[name] for name in run.policy.tier_names]
+        order = [names["(new)"], *tiers]
         st.altair_chart(
             charts.heatmap(
-                migration,
+                named,
                 x="to_tier",
                 y="from_tier",
                 value="members",
                 title=t("simulate.migration_title", months=inputs.get("months")),
                 unit=t("unit.members"),
                 value_format=",.0f",
-                x_sort=list(run.policy.tier_names),
+                x_sort=tiers,
                 y_sort=order,
+                x_title=t("simulate.to_tier"),
+                y_title=t("simulate.from_tier"),
             ),
             width="stretch",
         )
-        table = migration.pivot_table(
+        table = named.pivot_table(
             index="from_tier", columns="to_tier", values="members", aggfunc="sum"
         )
         table = table.reindex(index=[i for i in order if i in table.index])
-        table = table.reindex(columns=[c for c in run.policy.tier_names if c in table.columns])
-        st.dataframe(table.round(0), width="stretch")
+        table = table.reindex(columns=[c for c in tiers if c in table.columns])
+        table.index.name = t("simulate.from_tier")
+        table.columns.name = None
+        st.dataframe(
+            table.map(lambda v: "" if pd.isna(v) else number(v)),
+            width="stretch",
+        )
     cohorts = result.cohort_retention()
     if len(cohorts):
         st.subheader(t("simulate.cohorts"))
@@ -224,6 +268,9 @@ def show_result(run: Run) -> None:
                 value="p50",
                 title=t("simulate.cohorts_title"),
                 unit=t("unit.share_buying"),
+                value_format=".0%",
+                x_title=t("simulate.months_since_join"),
+                y_title=t("simulate.join_month"),
             ),
             width="stretch",
         )

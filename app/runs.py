@@ -1,7 +1,8 @@
 """Scenarios to simulate, and simulation runs cached by what determines their numbers.
 
-A *scenario* here is a labelled policy: the one being edited, a shipped example, a saved
-scenario or the live policy. `simulate` runs the engine once
+A *scenario* here is a policy under a stable key: the one being edited, a shipped example,
+a saved scenario or the live policy; `scenario_label` names
+it in the session's language. `simulate` runs the engine once
 per distinct (policy content id, baseline id, population, horizon, replications, seed,
 behavior) and caches the result as JSON for every session (`RunCache`).
 """
@@ -27,10 +28,17 @@ from policies import Policy, PolicyError, content_id, load_policy
 from policies.publish import default_target, load_published
 
 __all__ = [
+    "EDITED",
+    "LIVE",
     "RunCache",
     "RunSettings",
+    "default_baseline",
+    "labels",
+    "live_policy",
     "run_cache",
+    "picked",
     "population_frame",
+    "scenario_label",
     "scenarios",
     "simulate",
     "simulation_controls",
@@ -52,61 +60,120 @@ class RunSettings:
     start: dt.date
 
 
+EDITED = "edited"
+LIVE = "live"
+"""Keys of the policy being edited and of the live policy among `scenarios`."""
+
+
 def scenarios() -> dict[str, Policy]:
-    """Every policy that can be simulated, by display label (the edited one first)."""
-    found = [(t("runs.edited", name=state.policy().program.name), state.policy())]
-    found += [
-        (t("runs.example", name=name), load_policy(path)) for name, path in state.examples().items()
-    ]
+    """Every policy that can be simulated, by a key that does not depend on the language.
+
+    Keys: ``edited`` (the policy being edited, first), ``example:<file stem>``,
+    ``scenario:<saved name>`` and ``live``; `scenario_label` says them in the session's
+    language, so a choice made in one language is still found in the other.
+    """
+    found = [(EDITED, state.policy())]
+    found += [(f"example:{name}", load_policy(path)) for name, path in state.examples().items()]
     database.prepare()
     saved = store.list_scenarios()
     for name in list(saved["name"]) if len(saved) else []:
-        found.append((t("runs.scenario", name=name), store.load_scenario(name)))
-    try:
-        live = load_published(default_target())
-    except PolicyError:  # nothing published yet, or a damaged file (Publish page says so)
-        live = None
+        found.append((f"scenario:{name}", store.load_scenario(name)))
+    live = live_policy()
     if live is not None:
-        found.append((t("runs.live", version=live.version), live.policy))
+        found.append((LIVE, live.policy))
     return dict(found)
 
 
+def live_policy():
+    """The published envelope (version, policy) or None when nothing valid is live."""
+    try:
+        return load_published(default_target())
+    except PolicyError:  # nothing published yet, or a damaged file (Publish page says so)
+        return None
+
+
+def scenario_label(key: str, policy: Policy | None = None, lang: str | None = None) -> str:
+    """How the scenario ``key`` is named on screen (``policy`` names the edited one)."""
+    kind, _, name = key.partition(":")
+    if kind == EDITED:
+        return t("runs.edited", lang=lang, name=(policy or state.policy()).program.name)
+    if kind == LIVE:
+        live = live_policy()
+        return t("runs.live", lang=lang, version=live.version if live is not None else "?")
+    return t(f"runs.{kind}", lang=lang, name=name)
+
+
+def labels(keys: list[str]) -> dict[str, str]:
+    """The display labels of scenario keys, fixed in the current language (format_func)."""
+    return {key: scenario_label(key) for key in keys}
+
+
+def default_baseline(options: dict[str, Policy]) -> str:
+    """What the edited policy is compared with first.
+
+    The live policy, else the example the session started from (the classic program), else
+    the first other scenario.
+    """
+    for key in (LIVE, f"example:{state.DEFAULT_EXAMPLE.removesuffix('.yaml')}"):
+        if key in options:
+            return key
+    return next((key for key in options if key != EDITED), EDITED)
+
+
+def picked(name: str, options: list, default):
+    """The kept choice of widget ``name`` if it is still among ``options``, else ``default``."""
+    value = state.choice(name, default)
+    return value if value in options else default
+
+
 def simulation_controls(prefix: str) -> RunSettings:
-    """The population, horizon, replications and seed widgets (defaults run in about a second)."""
+    """The population, horizon, replications and seed widgets (defaults run in about a second).
+
+    Each widget's value is kept under `state.remember`, so it survives a language switch.
+    """
     database.prepare()
     sources = ["synthetic", "database"]
+    lang = st.session_state.get("ml_lang")
     c1, c2, c3, c4, c5 = st.columns(5)
-    population = c1.selectbox(
-        t("runs.population"),
-        sources,
-        format_func=lambda value, lang=st.session_state.get("ml_lang"): t(
-            f"runs.population.{value}", lang=lang
+    name = f"{prefix}_population"
+    population = state.remember(
+        name,
+        c1.selectbox(
+            t("runs.population"),
+            sources,
+            index=sources.index(picked(name, sources, "synthetic")),
+            format_func=lambda value: t(f"runs.population.{value}", lang=lang),
+            key=state.choice_key(name),
         ),
-        key=f"{prefix}_population",
     )
-    members = c2.number_input(
-        t("runs.members"),
-        min_value=100,
-        max_value=1_000_000,
-        value=5_000,
-        step=1_000,
-        key=f"{prefix}_members",
-        disabled=population == "database",
-    )
-    months = c3.number_input(
-        t("runs.months"), min_value=1, max_value=60, value=24, key=f"{prefix}_months"
-    )
-    replications = c4.number_input(
-        t("runs.replications"), min_value=1, max_value=100, value=10, key=f"{prefix}_reps"
-    )
-    seed = c5.number_input(t("runs.seed"), min_value=0, value=42, step=1, key=f"{prefix}_seed")
+    values = {}
+    for field, label, low, high, default, step in (
+        ("members", "runs.members", 100, 1_000_000, 5_000, 1_000),
+        ("months", "runs.months", 1, 60, 24, 1),
+        ("reps", "runs.replications", 1, 100, 10, 1),
+        ("seed", "runs.seed", 0, None, 42, 1),
+    ):
+        name = f"{prefix}_{field}"
+        column = {"members": c2, "months": c3, "reps": c4, "seed": c5}[field]
+        values[field] = state.remember(
+            name,
+            column.number_input(
+                t(label),
+                min_value=low,
+                max_value=high,
+                value=int(state.choice(name, default)),
+                step=step,
+                key=state.choice_key(name),
+                disabled=field == "members" and population == "database",
+            ),
+        )
     today = dt.date.today()
     return RunSettings(
         population=population,
-        members=int(members),
-        months=int(months),
-        replications=int(replications),
-        seed=int(seed),
+        members=int(values["members"]),
+        months=int(values["months"]),
+        replications=int(values["reps"]),
+        seed=int(values["seed"]),
         start=dt.date(today.year, today.month, 1),
     )
 

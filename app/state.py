@@ -9,6 +9,9 @@ widgets are fed from it:
 * ``RESULTS``: the last simulation results, by scenario label;
 * ``LANGUAGE``: ``"en"`` or ``"zh"``;
 * ``FLASH``: a one-shot message shown after a rerun (e.g. "version 3 is live");
+* ``CHOICES``: what the user picked on the forecast pages (scenario, baseline, run
+  settings), by name, so a language switch (which redraws those widgets under new keys
+  with translated labels) keeps every choice (`choice`, `remember`, `choice_key`);
 * ``REVISION``: bumped whenever the policy is replaced from outside the designer's widgets
   (an example, a scenario or the live file is loaded). Designer widgets carry it (and the
   language) in their keys (`widget_key`), so they start again from the new policy instead
@@ -25,6 +28,7 @@ import streamlit as st
 from policies import Policy, load_policy
 
 __all__ = [
+    "CHOICES",
     "FLASH",
     "LANGUAGE",
     "POLICY",
@@ -35,13 +39,17 @@ __all__ = [
     "default_policy",
     "examples",
     "flash",
+    "choice",
+    "choice_key",
     "init",
     "policy",
+    "remember",
     "remember_result",
     "results",
     "set_policy",
     "show_flash",
     "source",
+    "source_label",
     "widget_key",
 ]
 
@@ -51,6 +59,7 @@ RESULTS = "ml_results"
 LANGUAGE = "ml_lang"
 FLASH = "ml_flash"
 REVISION = "ml_rev"
+CHOICES = "ml_choices"
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "policies" / "examples"
 DEFAULT_EXAMPLE = "classic_four_tier.yaml"
@@ -88,6 +97,26 @@ def widget_key(name: str) -> str:
     return f"{name}_{st.session_state.get(REVISION, 0)}_{st.session_state.get(LANGUAGE, 'en')}"
 
 
+def choice_key(name: str) -> str:
+    """The key of a forecast-page widget: its name and the language it is drawn in.
+
+    A widget whose label or option texts change keeps no state in Streamlit, so each
+    language has its own widget, started from the value kept under `choice`.
+    """
+    return f"{name}_{st.session_state.get(LANGUAGE, 'en')}"
+
+
+def choice(name: str, default: Any = None) -> Any:
+    """The value last picked in the widget ``name`` (``default`` before the first pick)."""
+    return st.session_state.get(CHOICES, {}).get(name, default)
+
+
+def remember(name: str, value: Any) -> Any:
+    """Keep the value picked in the widget ``name`` (returned unchanged, for chaining)."""
+    st.session_state.setdefault(CHOICES, {})[name] = value
+    return value
+
+
 def policy() -> Policy:
     """The policy being edited."""
     init()
@@ -95,8 +124,23 @@ def policy() -> Policy:
 
 
 def source() -> str:
-    """Where the policy being edited came from."""
+    """Where the policy being edited came from.
+
+    One of ``example:<stem>``, ``scenario:<name>``, ``live:v<version>``, ``pasted``, ``edited``.
+    """
     return st.session_state.get(SOURCE, "")
+
+
+def source_label() -> str:
+    """`source` in the session's language, e.g. "Example: classic_four_tier" / "示例：…"."""
+    from app.i18n import t
+
+    kind, _, name = source().partition(":")
+    if kind == "live":
+        return t("runs.live", version=name.removeprefix("v"))
+    if kind in ("example", "scenario"):
+        return t(f"runs.{kind}", name=name)
+    return t(f"source.{kind}") if kind in ("edited", "pasted") else source()
 
 
 def set_policy(new_policy: Policy, new_source: str | None = None, replace: bool = True) -> None:

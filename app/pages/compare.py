@@ -1,4 +1,8 @@
-"""Compare: two to four scenarios against a baseline, side by side, with what changed."""
+"""Compare: one to four scenarios against a baseline, side by side, with what changed.
+
+By default the policy being edited is compared with the live policy (or, before anything is
+published, the classic example the session started from).
+"""
 
 import pandas as pd
 import streamlit as st
@@ -10,11 +14,11 @@ from app.results_view import (
     METRIC_UNITS,
     Run,
     available_metrics,
+    format_delta,
     format_kpi,
     metric_bands,
     unit_label,
 )
-from policies import content_id
 from policies import diff as differ
 from simulations import finance
 from simulations.results import KPI_UNITS
@@ -22,17 +26,30 @@ from simulations.results import KPI_UNITS
 st.title(t("compare.title"))
 
 options = runs.scenarios()
-labels = list(options)
-baseline_label = st.selectbox(t("compare.baseline"), labels, key="compare_baseline")
-others = [label for label in labels if label != baseline_label]
-baseline_id = content_id(options[baseline_label])
-different = [label for label in others if content_id(options[label]) != baseline_id]
-chosen = st.multiselect(
-    t("compare.scenarios"),
-    others,
-    default=different[:2],
-    max_selections=4,
-    key="compare_scenarios",
+keys = list(options)
+names = runs.labels(keys)
+baseline_key = state.remember(
+    "compare_baseline",
+    st.selectbox(
+        t("compare.baseline"),
+        keys,
+        index=keys.index(runs.picked("compare_baseline", keys, runs.default_baseline(options))),
+        format_func=names.get,
+        key=state.choice_key("compare_baseline"),
+    ),
+)
+others = [key for key in keys if key != baseline_key]
+kept = [key for key in state.choice("compare_scenarios", [runs.EDITED]) if key in others]
+chosen = state.remember(
+    "compare_scenarios",
+    st.multiselect(
+        t("compare.scenarios"),
+        others,
+        default=kept[:4],
+        format_func=names.get,
+        max_selections=4,
+        key=state.choice_key("compare_scenarios"),
+    ),
 )
 settings = runs.simulation_controls("compare")
 enough = 1 <= len(chosen) <= 4
@@ -40,29 +57,33 @@ if not enough:
     st.warning(t("compare.pick"))
 
 if st.button(t("compare.run"), type="primary", disabled=not enough, key="compare_run"):
-    baseline = options[baseline_label]
+    baseline = options[baseline_key]
     bar = st.progress(0.0, text=t("simulate.running"))
     compared = {}
-    jobs = [baseline_label, *chosen]
-    for i, label in enumerate(jobs):
+    jobs = [baseline_key, *chosen]
+    for i, key in enumerate(jobs):
 
         def progress(done: float, message: str, i: int = i) -> None:
             share = (i + min(max(done, 0.0), 1.0)) / len(jobs)
             bar.progress(share, text=t("simulate.progress", pct=int(share * 100)))
 
-        other = None if label == baseline_label else baseline
+        other = None if key == baseline_key else baseline
         try:
             result = runs.simulate(
-                options[label], settings, baseline=other, progress=progress, scenario=label
+                options[key],
+                settings,
+                baseline=other,
+                progress=progress,
+                scenario=runs.scenario_label(key, lang="en"),
             )
         except ValueError as exc:  # e.g. a member snapshot the engine cannot read
             bar.empty()
             st.error(t("simulate.failed", error=exc))
             st.stop()
-        compared[label] = Run(label=label, policy=options[label], result=result, baseline=other)
-        state.remember_result(label, compared[label])
+        compared[key] = Run(label=key, policy=options[key], result=result, baseline=other)
+        state.remember_result(key, compared[key])
     bar.empty()
-    st.session_state["ml_compare"] = {"baseline": baseline_label, "runs": compared}
+    st.session_state["ml_compare"] = {"baseline": baseline_key, "runs": compared}
 
 saved = st.session_state.get("ml_compare")
 if not saved:
@@ -72,29 +93,32 @@ if not saved:
 compared = saved["runs"]
 base = compared[saved["baseline"]]
 symbol = base.policy.program.currency_symbol
+shown = {key: runs.scenario_label(key, run.policy) for key, run in compared.items()}
 
-# -- KPI table ------------------------------------------------------------------------------
+# -- KPI table: P50 and the difference from the baseline; ranges below -----------------------
 kpis = [*HEADLINE, "points_issued", "points_expired", "incremental_revenue", "roi"]
-rows = []
+rows, ranges = [], []
 for kpi in kpis:
     row = {t("compare.kpi"): t(f"kpi.{kpi}")}
-    for label, run in compared.items():
+    spread = dict(row)
+    unit = KPI_UNITS.get(kpi, "ratio")
+    for key, run in compared.items():
         band = run.result.kpis.get(kpi)
         if band is None:
-            row[label] = "–"
+            row[shown[key]] = spread[shown[key]] = "–"
             continue
-        unit = KPI_UNITS[kpi]
         text = format_kpi(band["p50"], unit, symbol)
-        if label != saved["baseline"] and kpi in base.result.kpis:
+        if key != saved["baseline"] and kpi in base.result.kpis:
             delta = band["p50"] - base.result.kpis[kpi]["p50"]
-            text += f"  ({'+' if delta >= 0 else '−'}{format_kpi(abs(delta), unit, symbol)})"
-        text += "  " + t(
+            text += f"  ({format_delta(delta, unit, symbol)})"
+        row[shown[key]] = text
+        spread[shown[key]] = t(
             "compare.range",
             p10=format_kpi(band["p10"], unit, symbol),
             p90=format_kpi(band["p90"], unit, symbol),
         )
-        row[label] = text
     rows.append(row)
+    ranges.append(spread)
 
 
 def _margin(policy) -> float | None:
@@ -107,49 +131,60 @@ known = [m for m in (_margin(run.policy) for run in compared.values()) if m is n
 profit_effects = {}
 if known:
     fallback = _margin(base.policy) if _margin(base.policy) is not None else known[0]
-    margins = {label: _margin(run.policy) or fallback for label, run in compared.items()}
-    rows.append({t("compare.kpi"): t("kpi.gross_profit"), **dict.fromkeys(compared, "–")})
-    for label, run in compared.items():
-        profit = finance.gross_profit(run.result.monthly, margins[label])
+    margins = {key: _margin(run.policy) or fallback for key, run in compared.items()}
+    row = {t("compare.kpi"): t("kpi.gross_profit"), **dict.fromkeys(shown.values(), "–")}
+    spread = dict(row)
+    for key, run in compared.items():
+        profit = finance.gross_profit(run.result.monthly, margins[key])
         own = profit.quantile([0.1, 0.5, 0.9]).to_numpy()
-        rows[-1][label] = (
-            format_kpi(own[1], "currency", symbol)
-            + "  "
-            + t(
-                "compare.range",
-                p10=format_kpi(own[0], "currency", symbol),
-                p90=format_kpi(own[2], "currency", symbol),
-            )
+        row[shown[key]] = format_kpi(own[1], "currency", symbol)
+        spread[shown[key]] = t(
+            "compare.range",
+            p10=format_kpi(own[0], "currency", symbol),
+            p90=format_kpi(own[2], "currency", symbol),
         )
-        if label != saved["baseline"]:
-            profit_effects[label] = finance.profit_effect(
-                run.result.monthly, base.result.monthly, margins[label], margins[base.label]
+        if key != saved["baseline"]:
+            profit_effects[key] = finance.profit_effect(
+                run.result.monthly, base.result.monthly, margins[key], margins[base.label]
             )
+    rows.append(row)
+    ranges.append(spread)
     for kpi, unit in (("incremental_gross_profit", "currency"), ("roi_profit", "ratio")):
         row = {t("compare.kpi"): t(f"kpi.{kpi}")}
-        for label in compared:
-            band = profit_effects.get(label, {}).get(kpi)
-            row[label] = "–" if band is None else format_kpi(band["p50"], unit, symbol)
+        for key in compared:
+            band = profit_effects.get(key, {}).get(kpi)
+            row[shown[key]] = "–" if band is None else format_kpi(band["p50"], unit, symbol)
         rows.append(row)
 st.subheader(t("compare.kpis"))
-st.caption(t("compare.kpis_help", baseline=saved["baseline"]))
+st.caption(t("compare.kpis_help", baseline=shown[saved["baseline"]]))
 if not known:
     st.caption(t("compare.no_margin"))
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+with st.expander(t("compare.ranges")):
+    st.dataframe(pd.DataFrame(ranges), hide_index=True, width="stretch")
 
 # -- Overlaid charts ------------------------------------------------------------------------
 st.subheader(t("compare.charts"))
 metrics = [m for m in available_metrics(base.result) if m != "roi"]
-picked = st.multiselect(
-    t("compare.metrics"),
-    metrics,
-    default=["active_members", "liability"],
-    format_func=lambda value, lang=st.session_state.get("ml_lang"): t(f"metric.{value}", lang=lang),
-    key="compare_metrics",
+lang = st.session_state.get("ml_lang")
+picked = state.remember(
+    "compare_metrics",
+    st.multiselect(
+        t("compare.metrics"),
+        metrics,
+        default=[
+            m
+            for m in state.choice("compare_metrics", ["active_members", "liability"])
+            if m in metrics
+        ],  # fmt: skip
+        format_func=lambda value: t(f"metric.{value}", lang=lang),
+        key=state.choice_key("compare_metrics"),
+    ),
 )
 for metric in picked:
     frames = [
-        metric_bands(run.result, metric).assign(scenario=label) for label, run in compared.items()
+        metric_bands(run.result, metric).assign(scenario=shown[key])
+        for key, run in compared.items()
     ]
     st.altair_chart(
         charts.fan(
@@ -157,22 +192,23 @@ for metric in picked:
             t(f"metric.{metric}"),
             unit_label(METRIC_UNITS[metric], symbol),
             color="scenario",
+            order=list(shown.values()),
         ),
         width="stretch",
     )
 
 # -- What changed ---------------------------------------------------------------------------
 st.subheader(t("compare.changes"))
-for label, run in compared.items():
-    if label == saved["baseline"]:
+for key, run in compared.items():
+    if key == saved["baseline"]:
         continue
     changes = differ.describe_changes(base.policy, run.policy)
-    with st.expander(t("compare.changes_of", label=label, count=len(changes)), expanded=True):
+    with st.expander(t("compare.changes_of", label=shown[key], count=len(changes)), expanded=True):
         if changes:
             st.markdown("\n".join(f"- {change}" for change in changes))
         else:
             st.write(t("compare.no_changes"))
-        effect = profit_effects.get(label)
+        effect = profit_effects.get(key)
         if effect is not None:
             st.markdown(
                 t(

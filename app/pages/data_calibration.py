@@ -10,8 +10,9 @@ import streamlit as st
 
 import store
 from app import charts, database, runs, state
+from app.calibration_view import calibration_table
 from app.formatting import number
-from app.i18n import t
+from app.i18n import current_language, labeler, t
 from simulations import backtest as backtesting
 from simulations import calibration
 from store import importer
@@ -33,7 +34,12 @@ c1.metric(t("overview.members"), number(len(people)))
 c2.metric(t("data.transactions"), number(len(purchases)))
 if len(purchases):
     dates = pd.to_datetime(purchases["date"])
-    c3.metric(t("data.period"), f"{dates.min():%Y-%m-%d} – {dates.max():%Y-%m-%d}")
+    # months in the figure (a full date range does not fit a third of the page); days below
+    c3.metric(
+        t("data.period"),
+        f"{dates.min():%Y-%m} – {dates.max():%Y-%m}",
+        help=f"{dates.min():%Y-%m-%d} – {dates.max():%Y-%m-%d}",
+    )
 
 # -- Import -----------------------------------------------------------------------------------
 st.subheader(t("data.import"))
@@ -43,21 +49,21 @@ c1, c2, c3, c4 = st.columns(4)
 encoding = c1.selectbox(
     t("data.encoding"),
     ["auto", "utf-8", "gb18030", "big5", "utf-16", "latin-1"],
-    format_func=lambda e: t("data.encoding_auto") if e == "auto" else e.upper(),
-    key="data_encoding",
+    format_func=lambda e, auto=t("data.encoding_auto"): auto if e == "auto" else e.upper(),
+    key=state.choice_key("data_encoding"),
 )
 delimiter = c2.selectbox(
     t("data.delimiter"),
     [",", ";", "\t", "|"],
-    format_func=lambda d: t("data.tab") if d == "\t" else d,
-    key="data_delimiter",
+    format_func=lambda d, tab=t("data.tab"): tab if d == "\t" else d,
+    key=state.choice_key("data_delimiter"),
 )
 decimal = c3.selectbox(t("data.decimal"), [".", ","], key="data_decimal")
 thousands = c4.selectbox(
     t("data.thousands"),
     [s for s in (",", ".", " ", "'", "") if s != decimal],
-    format_func=lambda s: {"": t("data.none"), " ": t("data.space")}.get(s, s),
-    key="data_thousands",
+    format_func=lambda s, named={"": t("data.none"), " ": t("data.space")}: named.get(s, s),
+    key=state.choice_key("data_thousands"),
 )
 text_format = importer.TextFormat(encoding, delimiter, decimal, thousands)
 uploads = {}
@@ -177,8 +183,10 @@ if len(purchases):
     arrivals = c4.selectbox(
         t("backtest.arrivals"),
         ["forecast", "actual"],
-        format_func=lambda value: t(f"backtest.arrivals_{value}"),
-        key="data_backtest_arrivals",
+        format_func=lambda value, lang=current_language(): t(
+            f"backtest.arrivals_{value}", lang=lang
+        ),
+        key=state.choice_key("data_backtest_arrivals"),  # translated options: a key per language
     )
     if st.button(t("backtest.run"), key="data_backtest_run"):
         with st.spinner(t("backtest.running")):
@@ -290,7 +298,12 @@ end = c1.date_input(
     key="data_calibration_end",
     help=t("data.calibration_end_help"),
 )
-unit = c2.selectbox(t("data.time_unit"), ["day", "week"], key="data_time_unit")
+unit = c2.selectbox(
+    t("data.time_unit"),
+    ["day", "week"],
+    format_func=labeler("data.time_unit"),
+    key=state.choice_key("data_time_unit"),
+)
 if st.button(t("data.calibrate"), type="primary", key="data_calibrate"):
     with st.spinner(t("data.calibrating")):
         try:
@@ -314,7 +327,7 @@ st.caption(
         end=fitted.calibration_end,
     )
 )
-st.dataframe(fitted.summary(), hide_index=True, width="stretch")
+st.dataframe(calibration_table(fitted.summary()), hide_index=True, width="stretch")
 for note in fitted.notes:
     if note in getattr(fitted, "fallbacks", ()):
         st.error(note, icon=":material/warning:")  # a failed fit: defaults are in use

@@ -28,9 +28,8 @@ if not kept:
         )
         with st.spinner(t("simulate.running")):
             result = runs.simulate(policy, settings)
-        label = t("runs.edited", name=policy.program.name)
-        state.remember_result(label, Run(label=label, policy=policy, result=result))
-        st.session_state["ml_last_run"] = label
+        state.remember_result(runs.EDITED, Run(label=runs.EDITED, policy=policy, result=result))
+        st.session_state["ml_last_run"] = runs.EDITED
         st.rerun()
     st.stop()
 
@@ -40,7 +39,8 @@ label = st.selectbox(
     t("finance.run"),
     labels,
     index=labels.index(last) if last in labels else 0,
-    key="finance_run",
+    format_func={key: runs.scenario_label(key, kept[key].policy) for key in labels}.get,
+    key=state.choice_key("finance_run"),
 )
 run = kept[label]
 result = run.result
@@ -113,7 +113,7 @@ shown_columns = [
     "contract_liability_closing",
     "cost_to_fulfil",
 ]
-money_format = st.column_config.NumberColumn(format="%,.0f")
+money_format = st.column_config.NumberColumn(format="localized")
 amounts = shown_columns[1:]
 shown_schedule = schedule[shown_columns].copy()
 shown_schedule[amounts] = shown_schedule[amounts].round(2) + 0.0  # no "-0" from rounding noise
@@ -242,7 +242,7 @@ with st.expander(t("finance.example52")):
         hide_index=True,
         width="stretch",
         column_config={
-            t(f"deferral.{c}"): st.column_config.NumberColumn(format="%,.0f")
+            t(f"deferral.{c}"): st.column_config.NumberColumn(format="localized")
             for c in example_columns[1:]
             if c != "expected_redemption_rate"
         },
@@ -266,7 +266,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        labels_map[name]: st.column_config.NumberColumn(format="%,.0f")
+        labels_map[name]: st.column_config.NumberColumn(format="localized")
         for name in finance.MOVEMENTS
     },
 )
@@ -384,6 +384,9 @@ st.altair_chart(
         value="share",
         title=t("finance.triangle"),
         unit="%",
+        value_format=".0%",
+        x_title=t("finance.triangle_x"),
+        y_title=t("finance.triangle_y"),
     ),
     width="stretch",
 )
@@ -399,4 +402,8 @@ st.dataframe(
     history.rename(columns={"month": t("finance.month"), **labels_map}),
     hide_index=True,
     width="stretch",
+    column_config={
+        labels_map[name]: st.column_config.NumberColumn(format="localized")
+        for name in finance.MOVEMENTS
+    },
 )

@@ -10,7 +10,7 @@ import streamlit as st
 
 import store
 from app import charts, database, editing, state
-from app.formatting import money, problems_by_section, short_id
+from app.formatting import money, problem_text, problems_by_section, short_id
 from app.i18n import labeler, t
 from policies import (
     PolicyValidationError,
@@ -33,7 +33,7 @@ st.caption(
     t(
         "designer.current",
         name=policy.program.name,
-        source=state.source(),
+        source=state.source_label(),
         id=short_id(content_id(policy)),
     )
 )
@@ -174,7 +174,7 @@ with tab_tiers:
             "name": st.column_config.TextColumn(t("col.name"), required=True, max_chars=40),
             "label": st.column_config.TextColumn(t("col.label"), max_chars=40),
             "threshold": st.column_config.NumberColumn(
-                t("col.threshold"), min_value=0, format="%,.0f"
+                t("col.threshold"), min_value=0, format="localized"
             ),
             "earn_multiplier": st.column_config.NumberColumn(
                 t("col.earn_multiplier"), min_value=0, max_value=20, format="%.2f×"
@@ -359,13 +359,15 @@ with tab_campaigns:
         num_rows="dynamic",
         hide_index=True,
         column_config={
-            "id": st.column_config.TextColumn(t("col.id"), required=True),
-            "name": st.column_config.TextColumn(t("col.name"), required=True),
+            # not `required`: the browser would hold an incomplete row back without a word;
+            # the server says which row waits for which cells (editing.incomplete_campaigns)
+            "id": st.column_config.TextColumn(t("col.id")),
+            "name": st.column_config.TextColumn(t("col.name")),
             "kind": st.column_config.SelectboxColumn(
-                t("col.kind"), options=list(CAMPAIGN_KINDS), required=True
+                t("col.kind"), options=list(CAMPAIGN_KINDS), format_func=labeler("campaign.kind")
             ),
-            "start": st.column_config.DateColumn(t("col.start"), required=True),
-            "end": st.column_config.DateColumn(t("col.end"), required=True),
+            "start": st.column_config.DateColumn(t("col.start")),
+            "end": st.column_config.DateColumn(t("col.end")),
             "day_of_month": st.column_config.NumberColumn(
                 t("col.day_of_month"), min_value=1, max_value=31, step=1
             ),
@@ -387,7 +389,9 @@ with tab_campaigns:
             "contact_cost": st.column_config.NumberColumn(t("col.contact_cost"), min_value=0),
             "coupon_value": st.column_config.NumberColumn(t("col.coupon_value"), min_value=0),
             "stacking": st.column_config.SelectboxColumn(
-                t("col.stacking"), options=["stack", "best", "exclusive"]
+                t("col.stacking"),
+                options=["stack", "best", "exclusive"],
+                format_func=labeler("campaign.stacking"),
             ),
         },
     )
@@ -395,6 +399,16 @@ with tab_campaigns:
         data = editing.apply_campaigns(data, edited_campaigns)
     except (TypeError, ValueError) as exc:
         st.error(t("designer.bad_table", error=exc))
+    waiting = editing.incomplete_campaigns(edited_campaigns)
+    for row, missing in waiting:
+        st.warning(
+            t(
+                "designer.campaign_incomplete",
+                row=row,
+                missing=", ".join(t(f"col.{name}") for name in missing),
+            ),
+            icon=":material/edit_note:",
+        )
     campaigns_slot = st.container()
     this_year = dt.date.today().year
     year = st.selectbox(
@@ -408,7 +422,13 @@ with tab_campaigns:
         st.info(t("designer.no_campaigns", year=year))
     else:
         st.altair_chart(
-            charts.gantt(segments, t("designer.calendar_title", year=year), year),
+            charts.gantt(
+                segments,
+                t("designer.calendar_title", year=year),
+                year,
+                kinds={kind: t(f"campaign.kind.{kind}") for kind in CAMPAIGN_KINDS},
+                month_label=t("designer.month_label"),
+            ),
             width="stretch",
         )
 
@@ -426,11 +446,11 @@ with tab_file:
     pasted = st.text_area(t("designer.paste_yaml"), key=key("yaml_text"), height=200)
     if st.button(t("designer.apply_yaml"), key=key("apply_yaml")):
         try:
-            state.set_policy(parse_policy(pasted, t("designer.pasted")), "pasted YAML")
+            state.set_policy(parse_policy(pasted, t("designer.pasted")), "pasted")
         except PolicyValidationError as exc:
             st.error(t("designer.invalid_yaml", count=len(exc.problems)))
             for path, message in exc.problems:
-                st.error(f"{path}: {message}" if path else message, icon=":material/warning:")
+                st.error(problem_text(path, message), icon=":material/warning:")
         else:
             state.flash(t("designer.applied_yaml"))
             st.rerun()
@@ -458,7 +478,13 @@ else:
         state.set_policy(candidate, "edited", replace=False)
         st.rerun()
     with general_slot:
-        st.success(t("designer.valid"), icon=":material/check_circle:")
+        if waiting:
+            st.warning(
+                t("designer.valid_but_waiting", rows=", ".join(str(row) for row, _ in waiting)),
+                icon=":material/edit_note:",
+            )
+        else:
+            st.success(t("designer.valid"), icon=":material/check_circle:")
 
 # -- Save as scenario ---------------------------------------------------------------------
 st.divider()

@@ -10,7 +10,7 @@ import streamlit as st
 
 import store
 from app import database, state
-from app.formatting import short_id
+from app.formatting import problem_text, short_id
 from app.i18n import t
 from policies import (
     PolicyError,
@@ -125,7 +125,7 @@ st.write(
     t(
         "publish.candidate_summary",
         name=policy.program.name,
-        source=state.source(),
+        source=state.source_label(),
         id=short_id(content_id(policy)),
     )
 )
@@ -135,7 +135,7 @@ except PolicyValidationError as exc:
     valid = False
     st.error(t("publish.invalid", count=len(exc.problems)))
     for path, message in exc.problems:
-        st.error(f"{path}: {message}" if path else message)
+        st.error(problem_text(path, message))
 else:
     valid = True
     st.success(t("publish.valid"), icon=":material/check_circle:")
@@ -154,11 +154,14 @@ st.subheader(t("publish.action"))
 c1, c2 = st.columns([2, 1])
 note = c1.text_input(t("publish.note"), key="publish_note", placeholder=t("publish.note_hint"))
 by = c2.text_input(t("publish.by"), key="publish_by")
+# A new checkbox after each publish or rollback from this session, so it starts unticked.
+PUBLISHED = "ml_publish_count"
+confirm_key = f"publish_confirm_{st.session_state.get(PUBLISHED, 0)}"
 confirm = st.checkbox(
     t("publish.confirm", version=live_version + 1, target=target.name),
-    key="publish_confirm",
+    key=confirm_key,
     on_change=remember_review,
-    args=("publish_confirm",),
+    args=(confirm_key,),
 )
 if confirm and reviewed_version() != live_version:
     st.warning(t("publish.moved", reviewed=reviewed_version(), live=live_version))
@@ -180,6 +183,7 @@ if st.button(t("publish.button"), type="primary", disabled=not ready, key="publi
         st.error(t("publish.failed", error=exc))
     else:
         st.session_state.pop(REVIEWED, None)
+        st.session_state[PUBLISHED] = st.session_state.get(PUBLISHED, 0) + 1
         state.flash(t("publish.done", version=outcome.published.version))
         record(outcome)
         st.rerun()
@@ -231,11 +235,12 @@ if earlier:
         t("publish.rollback_to"), list(reversed(earlier)), key="publish_rollback_version"
     )
     rollback_note = c2.text_input(t("publish.rollback_note"), key="publish_rollback_note")
+    rollback_key = f"publish_rollback_confirm_{st.session_state.get(PUBLISHED, 0)}"
     rollback_confirm = st.checkbox(
         t("publish.rollback_confirm", version=restore, new=live_version + 1),
-        key="publish_rollback_confirm",
+        key=rollback_key,
         on_change=remember_review,
-        args=("publish_rollback_confirm",),
+        args=(rollback_key,),
     )
     if st.button(
         t("publish.rollback_button"), disabled=not rollback_confirm, key="publish_rollback"
@@ -253,6 +258,8 @@ if earlier:
         except PolicyError as exc:
             st.error(t("publish.failed", error=exc))
         else:
+            st.session_state.pop(REVIEWED, None)
+            st.session_state[PUBLISHED] = st.session_state.get(PUBLISHED, 0) + 1
             state.flash(t("publish.rolled_back", version=restore, new=outcome.published.version))
             record(outcome)
             st.rerun()

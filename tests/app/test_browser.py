@@ -127,7 +127,7 @@ def test_edit_simulate_publish_in_a_real_browser(server, workspace):
             # Policy designer: Gold's threshold 10,000 -> 8,000 in the tiers table.
             _open(page, "Policy designer", "policy_designer")
             grid = page.locator("[data-testid='stDataFrame']").first
-            box = grid.bounding_box()
+            box = grid.locator("[data-testid='data-grid-canvas']").bounding_box()
             page.mouse.click(box["x"] + 60, box["y"] + 35 + 17)  # first tier's name cell
             for key in ("ArrowDown", "ArrowDown", "ArrowRight", "ArrowRight"):
                 page.keyboard.press(key)

@@ -119,14 +119,21 @@ def test_language_switch_translates_the_page(app, open_page):
     assert at.title[0].value == "发布到线上系统"
 
 
+def _confirm_box(at):
+    return next(box for box in at.checkbox if box.key.startswith("publish_confirm_"))
+
+
 def _publish(at, note):
     at.text_input(key="publish_note").set_value(note)
-    at.checkbox(key="publish_confirm").check()
+    _confirm_box(at).check()
     at.run()
     button = at.button(key="publish_button")
     assert not button.disabled
     button.click().run()
     assert not at.exception, [e.value for e in at.exception]
+    # the box asked about this version; the next publish must be confirmed afresh
+    assert not _confirm_box(at).value
+    assert at.button(key="publish_button").disabled
 
 
 def test_publish_writes_the_live_file_and_rollback_restores_it(app, open_page, workspace):
@@ -150,7 +157,7 @@ def test_publish_writes_the_live_file_and_rollback_restores_it(app, open_page, w
     assert load_published(live).policy.tiers.tiers[2].threshold == 8000
 
     at.selectbox(key="publish_rollback_version").set_value(1)
-    at.checkbox(key="publish_rollback_confirm").check()
+    at.checkbox(key="publish_rollback_confirm_2").check()
     at.run()
     at.button(key="publish_rollback").click().run()
     assert not at.exception
@@ -182,7 +189,7 @@ def test_two_sessions_publishing_from_the_same_version(app, open_page, workspace
     _tier_edit(second, {2: {"threshold": 9000}})
     open_page(second, "publish")
     second.text_input(key="publish_note").set_value("from session two")
-    second.checkbox(key="publish_confirm").check()
+    second.checkbox(key="publish_confirm_0").check()
     second.run()  # session two has reviewed and confirmed against "nothing published"
     _publish(first, "from session one")
     second.run()
@@ -226,7 +233,7 @@ def test_save_and_load_a_scenario(app, open_page):
     at.button(key="designer_load_scenario").click().run()
     assert _policy(at).tiers.tiers[2].threshold == 8000
     simulate = open_page(at, "simulate")
-    assert "Scenario: gold-8000" in simulate.selectbox(key="simulate_scenario").options
+    assert "Scenario: gold-8000" in simulate.selectbox(key="simulate_scenario_en").options
 
 
 def test_tier_rules_widgets_change_the_policy(app, open_page):

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -12,7 +13,7 @@ SMALL = {"members": 400, "months": 3, "reps": 2}
 def _small(at, prefix, **overrides):
     values = {**SMALL, **overrides}
     for name, value in values.items():
-        at.number_input(key=f"{prefix}_{name}").set_value(value)
+        at.number_input(key=f"{prefix}_{name}_en").set_value(value)
     return at
 
 
@@ -64,9 +65,8 @@ def test_simulate_widgets_change_the_results(app, open_page):
 
 def test_simulate_with_a_baseline_charts_roi(app, open_page):
     at = open_page(app, "simulate")
-    baseline = at.selectbox(key="simulate_baseline")
-    baseline.set_value(baseline.options[1])
-    at.number_input(key="simulate_seed").set_value(4242)  # a run no other test made
+    at.selectbox(key="simulate_baseline_en").set_value("example:beauty_cafe_three_tier")
+    at.number_input(key="simulate_seed_en").set_value(4242)  # a run no other test made
     _small(at, "simulate").button(key="simulate_run").click().run()
     assert not at.exception
     assert "ROI vs baseline (month)" in [spec.get("title") for spec in _charts(at)]
@@ -86,8 +86,7 @@ def test_simulate_shows_profit_next_to_revenue_when_the_policy_has_a_margin(app,
         update={"margins": Margins(gross_margin_pct=25)}
     )
     at = open_page(at, "simulate")
-    baseline = at.selectbox(key="simulate_baseline")
-    baseline.set_value(baseline.options[1])
+    at.selectbox(key="simulate_baseline_en").set_value("example:beauty_cafe_three_tier")
     _small(at, "simulate").button(key="simulate_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     metrics = _metrics(at)
@@ -104,24 +103,82 @@ def test_simulate_shows_profit_next_to_revenue_when_the_policy_has_a_margin(app,
     assert "ROI on profit vs baseline" in metrics
 
 
-def test_compare_kpis_deltas_and_changes(app, open_page):
+def test_compare_defaults_to_the_edited_policy_against_the_classic_one(app, open_page):
     at = open_page(app, "compare")
-    chosen = at.multiselect(key="compare_scenarios").value
+    assert at.selectbox(key="compare_baseline_en").value == "example:classic_four_tier"
+    assert at.multiselect(key="compare_scenarios_en").value == ["edited"]
+
+
+def test_compare_kpis_deltas_and_changes(app, open_page):
+    at = open_page(app, "policy_designer")
+    _gold_at(at, 8000)
+    at = open_page(at, "compare")
+    at.multiselect(key="compare_scenarios_en").set_value(
+        ["edited", "example:beauty_cafe_three_tier", "example:supermarket_calendar_year"]
+    )
+    chosen = at.multiselect(key="compare_scenarios_en").value
     assert 1 <= len(chosen) <= 4
     _small(at, "compare").button(key="compare_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[0].value
-    assert set(chosen) <= set(table.columns)
+    edited = next(column for column in table.columns if column.startswith("Being edited"))
+    assert len(table.columns) == 2 + len(chosen)
     revenue = table[table["KPI"] == "Net revenue"].iloc[0]
-    assert all("P10–P90" in revenue[label] for label in chosen)
-    assert all("(" in revenue[label] for label in chosen)  # a delta vs the baseline
-    assert [e.label.split(":")[0] for e in at.expander][-len(chosen) :] == [
-        label.split(":")[0] for label in chosen
+    assert revenue[edited].startswith("¥") and "(" in revenue[edited]  # a delta vs the baseline
+    incremental = table[table["KPI"] == "Incremental revenue"].iloc[0]
+    assert incremental[edited].startswith(("¥", "-¥")), incremental[edited]
+    assert "×" not in incremental[edited]
+    retention = table[table["KPI"] == "12-month retention (end)"].iloc[0][edited]
+    assert re.search(r"\([+−]\d+\.\d pp\)", retention), retention  # percentage points
+    ranges = at.dataframe[1].value
+    assert all("P10–P90" in ranges[edited].iloc[i] for i in range(3))
+    assert any("Gold threshold" in md.value for md in at.markdown)
+
+
+def test_compare_keeps_its_choices_across_a_language_switch(app, open_page):
+    at = open_page(app, "compare")
+    at.multiselect(key="compare_scenarios_en").set_value(
+        ["edited", "example:beauty_cafe_three_tier"]
+    )
+    at.number_input(key="compare_months_en").set_value(3)
+    at.run()
+    at.sidebar.selectbox(key="language_switch").set_value("zh").run()
+    assert not at.exception
+    assert at.multiselect(key="compare_scenarios_zh").value == [
+        "edited",
+        "example:beauty_cafe_three_tier",
     ]
-    assert any("→" in md.value for md in at.markdown)
+    assert at.number_input(key="compare_months_zh").value == 3
+    assert any(o.startswith("编辑中") for o in at.multiselect(key="compare_scenarios_zh").options)
+
+
+def test_simulate_keeps_its_baseline_across_a_language_switch(app, open_page):
+    at = open_page(app, "simulate")
+    at.selectbox(key="simulate_baseline_en").set_value("example:classic_four_tier")
+    _small(at, "simulate").button(key="simulate_run").click().run()
+    at.sidebar.selectbox(key="language_switch").set_value("zh").run()
+    assert not at.exception
+    assert at.selectbox(key="simulate_baseline_zh").value == "example:classic_four_tier"
+    assert at.number_input(key="simulate_members_zh").value == SMALL["members"]
+    caption = next(c.value for c in at.caption if "随机种子" in c.value)
+    assert "synthetic" not in caption and "编辑中" in caption
+    migration = at.dataframe[-1].value
+    assert list(migration.columns) == ["普通会员", "银卡", "金卡", "钻石卡"]
+    assert "新入会" in list(migration.index) or len(migration.index) == 4
+
+
+def _gold_at(at, threshold):
+    from policies import policy_from_dict, policy_to_dict
+
+    data = policy_to_dict(at.session_state["ml_policy"])
+    data["tiers"]["tiers"][2]["threshold"] = threshold
+    at.session_state["ml_policy"] = policy_from_dict(data, "test")
+    at.session_state["ml_policy_source"] = "edited"
+    return at
 
 
 def test_compare_states_profit_next_to_revenue(app, open_page):
+    from app.runs import scenario_label
     from policies.model import Margins
 
     at = open_page(app, "compare")
@@ -138,12 +195,14 @@ def test_compare_states_profit_next_to_revenue(app, open_page):
         assert kpi in table.index
     saved = at.session_state["ml_compare"]
     base = saved["runs"][saved["baseline"]]
-    label, run = next((k, v) for k, v in saved["runs"].items() if k != saved["baseline"])
+    key, run = next((k, v) for k, v in saved["runs"].items() if k != saved["baseline"])
     effect = finance.profit_effect(run.result.monthly, base.result.monthly, 30, 30)
-    assert table.loc["Incremental gross profit", label] == format_kpi(
+    column = scenario_label(key, run.policy, lang="en")
+    assert table.loc["Incremental gross profit", column] == format_kpi(
         effect["incremental_gross_profit"]["p50"], "currency", "¥"
     )
-    assert table.loc["Incremental gross profit", saved["baseline"]] == "–"
+    baseline_column = scenario_label(saved["baseline"], base.policy, lang="en")
+    assert table.loc["Incremental gross profit", baseline_column] == "–"
     assert any("Profit effect" in md.value for md in at.markdown)
 
 
@@ -254,10 +313,10 @@ def test_finance_shows_the_ledger_history(app, open_page):
 def test_simulate_the_members_in_the_database(app, open_page):
     pytest.importorskip("store")
     at = open_page(app, "simulate")
-    at.selectbox(key="simulate_population").set_value("database").run()
-    assert at.number_input(key="simulate_members").disabled
-    at.number_input(key="simulate_months").set_value(2)
-    at.number_input(key="simulate_reps").set_value(2)
+    at.selectbox(key="simulate_population_en").set_value("database").run()
+    assert at.number_input(key="simulate_members_en").disabled
+    at.number_input(key="simulate_months_en").set_value(2)
+    at.number_input(key="simulate_reps_en").set_value(2)
     at.button(key="simulate_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     caption = next(c.value for c in at.caption if "replications" in c.value)
