@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pandas as pd
 import streamlit as st
@@ -63,40 +64,75 @@ def bump_generation() -> None:
         counter.value += 1
 
 
+class _Readiness:
+    """Whether a database has been migrated and loaded in this server, and who does it."""
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.lock = threading.Lock()
+
+
 @st.cache_resource(show_spinner=False)
-def _engine(url: str):
-    """Migrate (and on first start load the sample program), then the shared engine."""
-    store.ensure_database(url)
-    return store.get_engine(url)
+def _readiness(url: str) -> _Readiness:
+    return _Readiness()
+
+
+def _ensure(url: str, progress: store.db.Progress | None = None) -> None:
+    """Migrate, and on the first start load the sample program: once per URL and server."""
+    state = _readiness(url)
+    if state.ready:
+        return
+    with state.lock:  # a second session waits here while the first one loads
+        if not state.ready:
+            store.ensure_database(url, progress=progress)
+            state.ready = True
 
 
 def prepare() -> None:
-    """Make the database ready before a page uses `store` (a spinner the first time)."""
-    with st.spinner(t("database.preparing")):
-        _engine(database_url())
+    """Make the database ready before a page uses `store`.
+
+    The first time in this server it shows what is happening: a status box with a progress
+    bar through the steps of the first start (reading the sample, writing each table,
+    building indexes), closed with the time it took.
+    """
+    url = database_url()
+    if _readiness(url).ready:
+        return
+    started = time.perf_counter()
+    with st.status(t("database.preparing"), expanded=True) as status:
+        bar = st.progress(0.0, text=t("database.step.schema"))
+
+        def progress(fraction: float, step: str) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=t(f"database.step.{step}"))
+
+        _ensure(url, progress)
+        seconds = time.perf_counter() - started
+        status.update(
+            label=t("database.ready", seconds=f"{seconds:.1f}"), state="complete", expanded=False
+        )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _members(url: str, generation: int) -> pd.DataFrame:
-    _engine(url)
+    _ensure(url)
     return store.members(url=url)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _transactions(url: str, generation: int) -> pd.DataFrame:
-    _engine(url)
+    _ensure(url)
     return store.transactions(url=url)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _ledger(url: str, generation: int) -> pd.DataFrame:
-    _engine(url)
+    _ensure(url)
     return store.ledger(url=url)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _snapshot(url: str, generation: int, as_of: dt.date | None) -> pd.DataFrame:
-    _engine(url)
+    _ensure(url)
     return store.member_snapshot(as_of=as_of, url=url)
 
 

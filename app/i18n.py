@@ -687,6 +687,25 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Preparing the database (the first start loads the sample program)…",
         "zh": "正在准备数据库（首次启动会载入示例会员数据）…",
     },
+    "database.ready": {
+        "en": "The database is ready ({seconds} s).",
+        "zh": "数据库已就绪（{seconds} 秒）。",
+    },
+    "database.step.schema": {"en": "Checking the schema…", "zh": "正在检查数据库结构…"},
+    "database.step.reading": {
+        "en": "Reading the sample program's files…",
+        "zh": "正在读取示例会员计划的数据文件…",
+    },
+    "database.step.members": {"en": "Writing members…", "zh": "正在写入会员…"},
+    "database.step.transactions": {"en": "Writing transactions…", "zh": "正在写入交易…"},
+    "database.step.points_ledger": {
+        "en": "Writing the points ledger…",
+        "zh": "正在写入积分流水…",
+    },
+    "database.step.campaigns_run": {"en": "Writing campaigns…", "zh": "正在写入营销活动…"},
+    "database.step.indexes": {"en": "Building indexes…", "zh": "正在建立索引…"},
+    "database.step.saving": {"en": "Saving…", "zh": "正在保存…"},
+    "database.step.done": {"en": "Done.", "zh": "完成。"},
     "designer.save_failed": {
         "en": "The scenario was not saved: {error}",
         "zh": "方案未保存：{error}",
