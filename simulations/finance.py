@@ -24,6 +24,7 @@ __all__ = [
     "roll_forward_table",
     "schedule_sensitivity",
     "simulated_urr_at",
+    "fulfil_sensitivity",
 ]
 
 MOVEMENTS = ("opening", "issued", "redeemed", "expired", "closing")
@@ -156,6 +157,40 @@ def schedule_sensitivity(
     out = pd.DataFrame(rows)
     for measure in MEASURES:
         out[f"{measure}_change"] = out[measure] - out.loc[0, measure]
+    return out
+
+
+def fulfil_sensitivity(
+    monthly: pd.DataFrame,
+    urr_by_replication,
+    cost_per_point: float,
+    breakage_points: float = 0.05,
+    cost_share: float = 0.20,
+) -> dict[tuple[str, str], float]:
+    """The cost to fulfil at the end of a forecast, as the engine measures it, under moves.
+
+    Per replication: closing points x URR x cost per point (the engine's liability), P50 across
+    replications, so the base equals the forecast's ``liability_closing`` KPI. Breakage moves
+    by ``breakage_points`` (the URR the other way, kept in 0..1), the cost by ``cost_share``;
+    the value of a point does not change it.
+
+    Returns:
+        (driver, case) -> P50, for ``("base", "base")``, ``breakage``, ``point_value`` and
+        ``cost_per_point`` with cases ``low`` / ``high`` (the input's direction).
+    """
+    closing = (
+        monthly.sort_values("month").groupby("replication", sort=True)["points_closing"].last()
+    )
+    urr = np.asarray(urr_by_replication, dtype=float)[: len(closing)]
+
+    def p50(urr_values, cost) -> float:
+        return float(np.median(closing.to_numpy() * np.clip(urr_values, 0.0, 1.0) * cost))
+
+    out = {("base", "base"): p50(urr, cost_per_point)}
+    for case, sign in (("low", -1.0), ("high", 1.0)):
+        out[("breakage", case)] = p50(urr - sign * breakage_points, cost_per_point)
+        out[("point_value", case)] = out[("base", "base")]
+        out[("cost_per_point", case)] = p50(urr, cost_per_point * (1.0 + sign * cost_share))
     return out
 
 

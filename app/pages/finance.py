@@ -77,8 +77,8 @@ schedule = deferral.deferral_schedule(
 )
 journal = deferral.journal_entries(schedule)
 table = finance.roll_forward_table(result.monthly, cost_per_point)
-fulfil = result.kpis["liability_closing"]
-fulfil_p50 = fulfil["p50"] * cost_per_point / max(redemption.cost_per_point, 1e-12)
+# The cost basis as the engine measures it (P50), the same figure and label as on Simulate.
+fulfil_moves = finance.fulfil_sensitivity(result.monthly, result.urr_by_replication, cost_per_point)
 st.subheader(t("finance.bases"))
 st.caption(t("finance.bases_help"))
 c1, c2, c3 = st.columns(3)
@@ -87,7 +87,11 @@ c1.metric(
     money(float(schedule["contract_liability_closing"].iloc[-1]), symbol),
     help=t("liability.contract_help"),
 )
-c2.metric(t("liability.cost"), money(fulfil_p50, symbol), help=t("liability.cost_help"))
+c2.metric(
+    t("liability.cost"),
+    money(fulfil_moves[("base", "base")], symbol),
+    help=t("liability.cost_help"),
+)
 c3.metric(
     t("kpi.breakage"),
     pct(result.breakage),
@@ -111,12 +115,11 @@ shown_columns = [
     "revenue_catch_up",
     "revenue_points",
     "contract_liability_closing",
-    "cost_to_fulfil",
 ]
 money_format = st.column_config.NumberColumn(format="localized")
 amounts = shown_columns[1:]
 shown_schedule = schedule[shown_columns].copy()
-shown_schedule[amounts] = shown_schedule[amounts].round(2) + 0.0  # no "-0" from rounding noise
+shown_schedule[amounts] = shown_schedule[amounts].round(0) + 0.0  # no "-0" shown
 st.dataframe(
     shown_schedule.rename(columns={c: t(f"deferral.{c}") for c in shown_columns}),
     hide_index=True,
@@ -153,6 +156,12 @@ sensitivity = finance.schedule_sensitivity(
     cost_per_point=cost_per_point,
     opening_points=opening_points,
     opening_liability=opening_liability,
+)
+sensitivity["cost_to_fulfil"] = [
+    fulfil_moves[(d, c)] for d, c in zip(sensitivity["driver"], sensitivity["case"], strict=True)
+]
+sensitivity["cost_to_fulfil_change"] = (
+    sensitivity["cost_to_fulfil"] - sensitivity["cost_to_fulfil"].iloc[0]
 )
 c3.download_button(
     t("finance.download_journal_xlsx"),

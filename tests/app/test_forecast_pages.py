@@ -258,6 +258,8 @@ def test_finance_shows_both_liability_bases_the_schedule_and_the_journal(app, op
     }  # fmt: skip
     # A higher value per point defers more of each sale.
     rows = sensitivity.set_index(["Input", "Case"])
+    base_cost = rows.loc[("Base", "Base"), "Cost to fulfil outstanding points"]
+    assert f"¥{base_cost:,.0f}" == metrics["Cost to fulfil outstanding points"]
     value = rows.loc[("Value per point ±20%", "Input up"), "Contract liability (deferred revenue)"]
     assert value > rows.loc[("Base", "Base"), "Contract liability (deferred revenue)"]
     example = _frame_with(

@@ -238,3 +238,19 @@ def test_profit_not_revenue_a_generous_policy_can_lose_money():
     assert gp.tolist() == pytest.approx([400_000 - 50_000, 440_000 - 55_000])
     with pytest.raises(ValueError, match="gross_margin_pct"):
         finance.gross_profit(baseline, 140)
+
+
+def test_fulfil_sensitivity_starts_from_the_engines_liability():
+    monthly = pd.DataFrame(
+        {
+            "replication": [0, 0, 1, 1, 2, 2],
+            "month": ["2026-01", "2026-02"] * 3,
+            "points_closing": [5, 1_000, 5, 2_000, 5, 4_000],
+        }
+    )
+    moves = finance.fulfil_sensitivity(monthly, [0.5, 0.6, 0.7], cost_per_point=0.01)
+    assert moves[("base", "base")] == pytest.approx(2_000 * 0.6 * 0.01)  # P50 of 5, 12, 28
+    assert moves[("breakage", "high")] == pytest.approx(2_000 * 0.55 * 0.01)
+    assert moves[("breakage", "low")] == pytest.approx(2_000 * 0.65 * 0.01)
+    assert moves[("cost_per_point", "high")] == pytest.approx(2_000 * 0.6 * 0.012)
+    assert moves[("point_value", "high")] == moves[("base", "base")]
