@@ -204,8 +204,8 @@ grid = pd.DataFrame(
         t("sens.driver"): sensitivity["driver"].map(drivers),
         t("sens.case"): sensitivity["case"].map({**cases, "base": t("sens.base")}),
         t("sens.input"): input_text,
-        t("liability.contract"): sensitivity["contract_liability"],
-        t("liability.cost"): sensitivity["cost_to_fulfil"],
+        t("liability.contract"): sensitivity["contract_liability"].round(0),
+        t("liability.cost"): sensitivity["cost_to_fulfil"].round(0),
     }
 )
 st.dataframe(
@@ -244,10 +244,11 @@ with st.expander(t("finance.example52")):
         "revenue_catch_up",
         "contract_liability_closing",
     ]
+    # IE267-IE270 state their figures to the unit; the rate keeps its two decimals.
+    units = [c for c in example_columns[1:] if c != "expected_redemption_rate"]
+    example[units] = example[units].round(0) + 0.0
     st.dataframe(
-        example[example_columns]
-        .round(2)
-        .rename(columns={c: t(f"deferral.{c}") for c in example_columns}),
+        example[example_columns].rename(columns={c: t(f"deferral.{c}") for c in example_columns}),
         hide_index=True,
         width="stretch",
         column_config={
