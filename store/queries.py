@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Numeric, Select, and_, func, select
 
 from store.db import read_connection
 from store.models import CampaignRun, LedgerEntry, Member, Transaction
@@ -27,9 +27,21 @@ _MEMBER_DATES = ("join_date", "birthday")
 
 
 def _frame(statement: Select, url: str | None, dates: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Run ``statement`` and return its rows as a frame, typed column by column.
+
+    The rows come straight from the driver's cursor: building SQLAlchemy rows and a Python
+    date per cell took several times as long as the query itself (the sample's 336,388
+    ledger entries: about 6 s of CPU against 1.5 s). Dates are then parsed once per column
+    (SQLite returns ISO text, PostgreSQL dates) and exact-decimal money becomes float.
+    """
     with read_connection(url) as conn:
         result = conn.execute(statement)
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        columns = list(result.keys())
+        rows = result.cursor.fetchall()
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in statement.selected_columns:
+        if isinstance(column.type, Numeric) and column.key in frame:
+            frame[column.key] = pd.to_numeric(frame[column.key]).astype("float64")
     for column in dates:
         if column in frame:
             frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")

@@ -1,0 +1,83 @@
+"""First start and page times of the workbench on the shipped sample (20k members).
+
+In a fresh data folder (an empty SQLite database): the time of `store.ensure_database`'s
+sample load (wall and CPU: on a shared machine CPU time is the steadier figure), then, in a
+second fresh folder, the first page (Overview) under Streamlit's AppTest, which includes that
+load; then every page twice more in the same server: the second visit is the warm time a
+user sees once the caches are filled.
+
+Usage: ``python benchmarks/first_start.py [--pages overview finance ...]``.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("overview", "policy_designer", "simulate", "compare", "finance", "data_calibration",
+         "publish")  # fmt: skip
+
+
+def _fresh_data_dir() -> Path:
+    from policies.settings import get_settings
+
+    folder = Path(tempfile.mkdtemp(prefix="memberlab-bench-"))
+    os.environ["MEMBERLAB_DATA_DIR"] = str(folder)
+    os.environ.pop("DATABASE_URL", None)
+    get_settings.cache_clear()
+    return folder
+
+
+def sample_load() -> None:
+    """Time the first load of the sample into an empty database."""
+    import store
+
+    folder = _fresh_data_dir()
+    wall, cpu = time.perf_counter(), time.process_time()
+    counts = store.ensure_database()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    rows = ", ".join(f"{name} {count:,}" for name, count in counts.items())
+    print(f"sample load into an empty SQLite database: {wall:.1f} s wall, {cpu:.1f} s CPU ({rows})")
+    store.dispose_engines()
+    print(f"  database file: {(folder / 'memberlab.sqlite').stat().st_size / 1e6:.0f} MB")
+
+
+def pages(names: list[str]) -> None:
+    """Time the first page on an empty database, then each page cold and warm."""
+    from streamlit.testing.v1 import AppTest
+
+    _fresh_data_dir()
+    entry = str(ROOT / "streamlit_app.py")
+    started = time.perf_counter()
+    first = AppTest.from_file(entry, default_timeout=600).run()
+    print(f"first page (Overview) on an empty database: {time.perf_counter() - started:.1f} s")
+    if first.exception:
+        print("  exception:", [e.value for e in first.exception])
+    for name in names:
+        times = []
+        for _visit in range(2):
+            at = AppTest.from_file(entry, default_timeout=600).run()
+            started = time.perf_counter()
+            at.switch_page(f"app/pages/{name}.py").run()
+            times.append(time.perf_counter() - started)
+            if at.exception:
+                print(f"  {name}: exception", [e.value for e in at.exception][:1])
+        print(f"{name:>16}: first visit {times[0]:.2f} s, warm {times[1]:.2f} s")
+
+
+def main() -> None:
+    """Print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pages", nargs="*", default=list(PAGES), choices=PAGES)
+    parser.add_argument("--no-load", action="store_true", help="skip the separate load timing")
+    args = parser.parse_args()
+    if not args.no_load:
+        sample_load()
+    pages(args.pages)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
