@@ -19,6 +19,7 @@ GROUPS = {
         ("simulate", ":material/casino:"),
         ("compare", ":material/compare_arrows:"),
         ("finance", ":material/account_balance:"),
+        ("sweep_search", ":material/travel_explore:"),
     ],
     "nav.operate": [("data_calibration", ":material/dataset:"), ("publish", ":material/publish:")],
 }

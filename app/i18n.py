@@ -1003,6 +1003,76 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "timeFormat(datum.value, '%b')",
         "zh": "(month(datum.value) + 1) + '月'",
     },
+    # -- sweep & search ----------------------------------------------------------------------
+    "sweep.title": {"en": "Sweep & search", "zh": "方案扫描与寻优"},
+    "sweep.intro": {
+        "en": "Vary fields of the policy being edited, simulate every variant with the same "
+        "members and random numbers, and find the best plan under your constraints.",
+        "zh": "在当前编辑的规则上改变若干字段，用同一批会员和相同随机数模拟每个变体，"
+        "并在约束条件下找出最优方案。",
+    },
+    "sweep.parameters": {"en": "Fields to vary", "zh": "要改变的字段"},
+    "sweep.field": {"en": "Policy field", "zh": "规则字段"},
+    "sweep.low": {"en": "From", "zh": "最小值"},
+    "sweep.high": {"en": "To", "zh": "最大值"},
+    "sweep.step": {"en": "Step (sweep)", "zh": "步长（扫描）"},
+    "sweep.mode": {"en": "What to do", "zh": "操作"},
+    "sweep.mode.sweep": {"en": "Sweep every combination", "zh": "扫描全部组合"},
+    "sweep.mode.search": {"en": "Search for the best plan", "zh": "搜索最优方案"},
+    "sweep.objective": {"en": "Objective", "zh": "优化目标"},
+    "sweep.direction": {"en": "Direction", "zh": "方向"},
+    "sweep.direction.maximize": {"en": "Maximise", "zh": "最大化"},
+    "sweep.direction.minimize": {"en": "Minimise", "zh": "最小化"},
+    "sweep.trials": {"en": "Trials", "zh": "试验次数"},
+    "sweep.constraints_help": {
+        "en": "Constraints on the median (P50) of each measure; leave min or max empty.",
+        "zh": "对各指标中位数（P50）的约束；最小值或最大值可留空。",
+    },
+    "sweep.metric": {"en": "Measure", "zh": "指标"},
+    "sweep.min": {"en": "At least", "zh": "不低于"},
+    "sweep.max": {"en": "At most", "zh": "不高于"},
+    "sweep.run": {"en": "Run", "zh": "开始"},
+    "sweep.running": {"en": "Simulating {points} variants…", "zh": "正在模拟 {points} 个变体…"},
+    "sweep.incomplete_row": {
+        "en": "the row for {field} needs both From and To",
+        "zh": "字段 {field} 这一行需要同时填写最小值和最大值",
+    },
+    "sweep.bad_spec": {"en": "Cannot run this: {error}", "zh": "无法运行：{error}"},
+    "sweep.too_many": {
+        "en": "{points} variants is too many for the workbench (at most 200): use larger steps "
+        "or the command line (python -m simulations sweep).",
+        "zh": "{points} 个变体过多（最多 200 个）：请加大步长，或使用命令行"
+        "（python -m simulations sweep）。",
+    },
+    "sweep.no_result": {
+        "en": "Choose the fields and ranges, then press Run.",
+        "zh": "请选择字段和取值范围，然后点击“开始”。",
+    },
+    "sweep.point_failed": {"en": "A variant was skipped: {error}", "zh": "已跳过一个变体：{error}"},
+    "sweep.none_feasible": {
+        "en": "No trial met the constraints. Loosen them or widen the ranges.",
+        "zh": "没有试验满足约束条件。请放宽约束或扩大取值范围。",
+    },
+    "sweep.best": {
+        "en": "Best plan: {values}. {metric}: {p50} (P10 {p10}, P90 {p90}); the constraints held "
+        "in {share} of replications.",
+        "zh": "最优方案：{values}。{metric}：{p50}（P10 {p10}，P90 {p90}）；"
+        "约束在 {share} 的重复模拟中成立。",
+    },
+    "sweep.x": {"en": "Horizontal axis", "zh": "横轴"},
+    "sweep.y": {"en": "Vertical axis", "zh": "纵轴"},
+    "sweep.frontier": {"en": "Every variant (P50)", "zh": "各变体（P50）"},
+    "sweep.point": {"en": "Variant", "zh": "变体"},
+    "sweep.pick": {"en": "Variant to use", "zh": "选用的变体"},
+    "sweep.to_compare": {"en": "Save as a scenario for Compare", "zh": "保存为方案（用于对比）"},
+    "sweep.to_designer": {"en": "Open in the policy designer", "zh": "在规则设计中打开"},
+    "sweep.saved": {"en": "Saved scenario {name}.", "zh": "已保存方案 {name}。"},
+    "sweep.source": {"en": "Sweep variant {point}", "zh": "扫描变体 {point}"},
+    "sweep.loaded": {
+        "en": "Variant {point} is now the policy being edited.",
+        "zh": "变体 {point} 已载入为当前编辑的规则。",
+    },
+    "page.sweep_search": {"en": "Sweep & search", "zh": "扫描与寻优"},
 }
 
 

@@ -1,0 +1,53 @@
+"""The Sweep & search page: a small sweep and search from the policy being edited."""
+
+import json
+
+from policies import content_id
+
+SMALL = {"members": 300, "months": 2, "reps": 2}
+
+
+def _small(at):
+    for name, value in SMALL.items():
+        at.number_input(key=f"sweep_{name}").set_value(value)
+    return at
+
+
+def test_sweep_charts_every_variant_and_saves_one_for_compare(app, open_page):
+    import store
+
+    at = open_page(app, "sweep_search")
+    assert any("press Run" in info.value for info in at.info)
+    _small(at)
+    at.button(key="sweep_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    # Default fields: the third tier's threshold (3 values) x earn rate (3 values).
+    table = at.dataframe[-1].value
+    assert len(table) == 9
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    assert any(spec.get("title") == "Every variant (P50)" for spec in specs)
+    at.selectbox(key="sweep_pick").set_value(4).run()
+    at.button(key="sweep_to_compare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    saved = store.list_scenarios()
+    assert len(saved) == 1 and "Variant 4" in saved["name"].iloc[0]
+    policy = store.load_scenario(saved["name"].iloc[0])
+    row = table[table["point"] == 4].iloc[0]
+    assert policy.points.earn.points_per_unit == row["points.earn.points_per_unit"]
+
+
+def test_search_reports_the_best_plan_in_chinese(app, open_page):
+    at = open_page(app, "sweep_search")
+    at.session_state["ml_lang"] = "zh"
+    at.session_state["sweep_mode"] = "search"
+    at.run()
+    _small(at)
+    at.number_input(key="sweep_trials").set_value(4).run()
+    at.button(key="sweep_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("最优方案" in s.value for s in at.success), [w.value for w in at.warning]
+    found = at.session_state["ml_sweep_result"]["found"]
+    at.selectbox(key="sweep_pick").set_value(int(found.best["trial"])).run()
+    at.button(key="sweep_to_designer").click().run()
+    assert not at.exception
+    assert content_id(at.session_state["ml_policy"]) == content_id(found.best_policy)
