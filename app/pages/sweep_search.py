@@ -61,12 +61,17 @@ edited = st.data_editor(
 rows = [r for r in edited.to_dict(orient="records") if isinstance(r.get("field"), str)]
 st.session_state[PARAMS] = rows
 
-mode = st.radio(
-    t("sweep.mode"),
-    ["sweep", "search"],
-    format_func=labeler("sweep.mode"),
-    horizontal=True,
-    key="sweep_mode",
+MODES = ["sweep", "search"]
+mode = state.remember(
+    "sweep_mode",
+    st.radio(
+        t("sweep.mode"),
+        MODES,
+        index=MODES.index(state.choice("sweep_mode", "sweep")),
+        format_func=labeler("sweep.mode"),
+        horizontal=True,
+        key=state.choice_key("sweep_mode"),
+    ),
 )
 KPIS = ["incremental_revenue", "revenue_net", "revenue_gross", "program_cost",
         "incremental_cost", "points_issued", "points_closing", "liability_closing",
@@ -74,12 +79,26 @@ KPIS = ["incremental_revenue", "revenue_net", "revenue_gross", "program_cost",
 search = None
 if mode == "search":
     c1, c2, c3 = st.columns(3)
-    objective = c1.selectbox(t("sweep.objective"), KPIS, format_func=kpi_label, key="sweep_obj")
-    direction = c2.selectbox(
-        t("sweep.direction"),
-        ["maximize", "minimize"],
-        format_func=labeler("sweep.direction"),
-        key="sweep_dir",
+    objective = state.remember(
+        "sweep_obj",
+        c1.selectbox(
+            t("sweep.objective"),
+            KPIS,
+            index=KPIS.index(state.choice("sweep_obj", KPIS[0])),
+            format_func=kpi_label,
+            key=state.choice_key("sweep_obj"),
+        ),
+    )
+    DIRECTIONS = ["maximize", "minimize"]
+    direction = state.remember(
+        "sweep_dir",
+        c2.selectbox(
+            t("sweep.direction"),
+            DIRECTIONS,
+            index=DIRECTIONS.index(state.choice("sweep_dir", "maximize")),
+            format_func=labeler("sweep.direction"),
+            key=state.choice_key("sweep_dir"),
+        ),
     )
     trials = c3.number_input(t("sweep.trials"), 4, 200, 16, step=4, key="sweep_trials")
     st.caption(t("sweep.constraints_help"))

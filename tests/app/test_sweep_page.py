@@ -7,9 +7,9 @@ from policies import content_id
 SMALL = {"members": 300, "months": 2, "reps": 2}
 
 
-def _small(at):
+def _small(at, lang="en"):
     for name, value in SMALL.items():
-        at.number_input(key=f"sweep_{name}").set_value(value)
+        at.number_input(key=f"sweep_{name}_{lang}").set_value(value)
     return at
 
 
@@ -38,10 +38,12 @@ def test_sweep_charts_every_variant_and_saves_one_for_compare(app, open_page):
 
 def test_search_reports_the_best_plan_in_chinese(app, open_page):
     at = open_page(app, "sweep_search")
+    at.radio(key="sweep_mode_en").set_value("search").run()
     at.session_state["ml_lang"] = "zh"
-    at.session_state["sweep_mode"] = "search"
     at.run()
-    _small(at)
+    # The choice survives the language switch (each language draws its own widget).
+    assert at.radio(key="sweep_mode_zh").value == "search"
+    _small(at, "zh")
     at.number_input(key="sweep_trials").set_value(4).run()
     at.button(key="sweep_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
