@@ -9,7 +9,7 @@ metric cells whose actual lies in P10..P90) against 80%; and the revenue error o
 against the two reference forecasts (seasonal naive, BG/NBD + Gamma-Gamma).
 
 Usage: ``python benchmarks/backtest.py [--cutoffs 2025-04-30 2025-10-31] [--replications 20]
-[--policy none] [--arrivals actual]``.
+[--policy none] [--arrivals actual] [--parameter-uncertainty]``.
 """
 
 import argparse
@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--policy", default=None, help="policy file, or none")
     parser.add_argument("--arrivals", choices=("forecast", "actual"), default="forecast")
+    parser.add_argument("--parameter-uncertainty", action="store_true")
     args = parser.parse_args()
 
     from policies.io import load_policy
@@ -48,6 +49,7 @@ def main() -> None:
             program.transactions, program.points_ledger, program.members, cutoff=cutoff,
             months=args.months, policy=policy, arrivals=args.arrivals,
             replications=args.replications, seed=args.seed,
+            parameter_uncertainty=args.parameter_uncertainty,
         )  # fmt: skip
         seconds = time.perf_counter() - began
         inputs = result.inputs

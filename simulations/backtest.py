@@ -503,6 +503,7 @@ def backtest(
     replications: int = 20,
     seed: int = 42,
     behavior: BehaviorParams | None = None,
+    parameter_uncertainty: bool = False,
     progress: Callable[[float, str], None] | None = None,
 ) -> BacktestResult:
     """Calibrate up to ``cutoff``, simulate the months after it and compare with the data.
@@ -521,6 +522,10 @@ def backtest(
         replications: simulation replications (P10/P50/P90 across them).
         seed: seed of the simulation.
         behavior: behavior parameters to use instead of calibrating (e.g. an edited file).
+        parameter_uncertainty: each replication draws the BG/NBD and Gamma-Gamma parameters
+            from the fits' asymptotic normal distribution on the log scale (the inverse
+            observed information), so the P10-P90 band carries estimation uncertainty and
+            not only the randomness of members' behavior.
         progress: optional callable(done_fraction, message).
 
     Raises:
@@ -585,15 +590,18 @@ def backtest(
             ("new", Population.empty(as_of), new_behavior),
         )
     ):
-        model = Model(simulated_policy, behavior=beh, population=pop, months=len(window),
-                      replications=replications, seed=int(seeds[k]), start=as_of)  # fmt: skip
 
         def share(part: float, message: str, k: int = k) -> None:
             say(0.15 + 0.75 * (k + part) / 2, f"simulating {['existing', 'new'][k]} members,"
                 f" {message}")  # fmt: skip
 
-        result = model.run(progress=share if progress is not None else None)
-        sim = result.monthly
+        if parameter_uncertainty:
+            sim = _with_parameter_draws(calibration, beh, simulated_policy, pop, len(window),
+                                        replications, int(seeds[k]), as_of, share)  # fmt: skip
+        else:
+            model = Model(simulated_policy, behavior=beh, population=pop, months=len(window),
+                          replications=replications, seed=int(seeds[k]), start=as_of)  # fmt: skip
+            sim = model.run(progress=share if progress is not None else None).monthly
         metrics = [m for m in METRICS if with_program or m not in POINTS_METRICS]
         long = sim.melt(id_vars=["replication", "month"], value_vars=metrics,
                         var_name="metric", value_name="value")  # fmt: skip
@@ -690,6 +698,7 @@ def backtest(
         "seed": seed,
         "existing_members": len(population),
         "behavior_source": "given" if behavior is not None else "calibrated",
+        "parameter_uncertainty": parameter_uncertainty,
     }
     say(1.0, "done")
     return BacktestResult(
@@ -707,6 +716,37 @@ def backtest(
             "diagnostics": _finite(json.loads(json.dumps(calibration.diagnostics, default=str))),
         },  # fmt: skip
     )
+
+
+def _with_parameter_draws(calibration, behavior, policy, population, months, replications,
+                          seed, start, progress) -> pd.DataFrame:  # fmt: skip
+    """One simulation per replication, each with its own draw of the fitted parameters.
+
+    The draws are log-normal with the fits' log-scale covariance (asymptotic normality of
+    maximum likelihood on the log scale).
+    """
+    from simulations.behavior import BGNBDParams, GammaGammaParams
+    from simulations.engine import Model
+
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    fits = [(calibration.bgnbd, BGNBDParams, "bgnbd")]
+    if calibration.gamma_gamma is not None:
+        fits.append((calibration.gamma_gamma, GammaGammaParams, "gamma_gamma"))
+    frames = []
+    for i in range(replications):
+        update = {}
+        for fit, kind, name in fits:
+            names = list(fit.params)
+            centre = np.log([fit.params[n] for n in names])
+            drawn = np.exp(rng.multivariate_normal(centre, fit.log_cov))
+            update[name] = kind(**dict(zip(names, drawn, strict=True)))
+        model = Model(policy, behavior=behavior.model_copy(update=update), population=population,
+                      months=months, replications=1, seed=seed + i, start=start)  # fmt: skip
+        monthly = model.run().monthly.assign(replication=i)
+        frames.append(monthly)
+        if progress is not None:
+            progress((i + 1) / replications, f"replication {i + 1} of {replications}")
+    return pd.concat(frames, ignore_index=True)
 
 
 def _ledger_breakage(entries: pd.DataFrame) -> float | None:
@@ -802,7 +842,7 @@ def run_cli(args) -> int:
         result = backtest(
             transactions, ledger, members, cutoff=args.cutoff, months=args.months,
             policy=policy, arrivals=args.arrivals, replications=args.replications,
-            seed=args.seed,
+            seed=args.seed, parameter_uncertainty=args.parameter_uncertainty,
         )  # fmt: skip
     except CalibrationDataError as exc:
         print(str(exc), file=sys.stderr)

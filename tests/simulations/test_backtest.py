@@ -192,3 +192,14 @@ def test_program_effects_act_relative_to_the_calibration_policy(bgnbd_log, none_
     expected = ref.loc[("bgnbd_gamma_gamma", "purchases", "existing"), "forecast"]
     rows = result.summary.set_index(["metric", "segment"])
     assert rows.loc[("purchases", "existing"), "p50"] == pytest.approx(expected, rel=0.03)
+
+
+def test_parameter_uncertainty_widens_the_band(bgnbd_log, none_backtest):
+    wide = backtest(bgnbd_log, cutoff="2024-12-31", months=6, policy=None, arrivals="actual",
+                    replications=8, seed=3, parameter_uncertainty=True)  # fmt: skip
+    key = ("purchases", "existing")
+    narrow = none_backtest.summary.set_index(["metric", "segment"]).loc[key]
+    drawn = wide.summary.set_index(["metric", "segment"]).loc[key]
+    assert drawn["p90"] - drawn["p10"] > narrow["p90"] - narrow["p10"]
+    assert drawn["p50"] == pytest.approx(narrow["p50"], rel=0.05)
+    assert wide.inputs["parameter_uncertainty"] is True
