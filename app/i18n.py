@@ -262,8 +262,8 @@ TEXT: dict[str, dict[str, str]] = {
     "publish.done": {"en": "Version {version} is live.", "zh": "版本 {version} 已上线。"},
     "publish.history": {"en": "Version history", "zh": "版本历史"},
     "publish.history_damaged": {
-        "en": "The history cannot be read: {error}",
-        "zh": "版本历史无法读取：{error}",
+        "en": "A damaged part of the history was skipped (the rest is shown): {error}",
+        "zh": "已跳过版本历史中损坏的部分（其余照常显示）：{error}",
     },
     "publish.no_history": {"en": "No versions yet.", "zh": "暂无版本。"},
     "publish.action_col": {"en": "Action", "zh": "操作"},

@@ -67,9 +67,29 @@ def _load_any(path: str) -> Policy:
 
 
 def _target(value: str | None) -> Path:
-    from policies.publish import default_target
+    from policies.publish import resolve_target
 
-    return Path(value) if value else default_target()
+    return resolve_target(value)
+
+
+def _printable(text: str) -> str:
+    r"""``text`` with control characters shown as escapes (``\n``, ``\x1b``), on one line.
+
+    A note or name can hold anything; printed raw, escape codes would drive the terminal
+    and a newline would fake a line of the history.
+    """
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def _recover_quietly(target: Path) -> None:
+    """Finish an interrupted publish before reading, if this user may write there."""
+    from policies.publish import recover
+
+    try:
+        for line in recover(target, lock_timeout=2.0):
+            print(f"recovered: {line}", file=sys.stderr)
+    except PublishError as exc:
+        print(f"note: could not check for an interrupted publish: {exc}", file=sys.stderr)
 
 
 def _short(checksum: str) -> str:
@@ -115,7 +135,8 @@ def _print_outcome(outcome: PublishOutcome, target: Path, verb: str) -> None:
     origin = f" from version {outcome.previous.version}" if outcome.previous else ""
     print(
         f"{verb.capitalize()} version {published.version}{origin} to {target}"
-        f" (checksum {_short(published.checksum)}, by {published.published_by or 'unknown'})."
+        f" (checksum {_short(published.checksum)},"
+        f" by {_printable(published.published_by) or 'unknown'})."
     )
     if outcome.diff:
         print("What changes for members:")
@@ -151,9 +172,12 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from policies.publish import history, load_published
+    from policies.publish import damage, history, load_published
 
     target = _target(args.target)
+    _recover_quietly(target)
+    for problem in damage(target):
+        print(f"damaged (skipped): {_printable(problem)}", file=sys.stderr)
     versions = history(target)
     if not versions:
         print(f"Nothing has been published to {target} yet.")
@@ -172,8 +196,8 @@ def _cmd_history(args: argparse.Namespace) -> int:
         )
         print(
             f"{mark} v{envelope.version:<4} {envelope.published_at.isoformat()}"
-            f"  {_short(envelope.checksum)}  {envelope.published_by or '-':<12} {action:<16}"
-            f" {envelope.note}"
+            f"  {_short(envelope.checksum)}  {_printable(envelope.published_by) or '-':<12}"
+            f" {action:<16} {_printable(envelope.note)}"
         )
     if live_version is None:
         print(f"The live file {target} is missing or damaged: run `status` for details.")
@@ -184,14 +208,16 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from policies.publish import load_published
 
     target = _target(args.target)
+    _recover_quietly(target)
     envelope = load_published(target)
     print(
         f"{target}: version {envelope.version}, checksum verified"
         f" ({_short(envelope.checksum)}), published {envelope.published_at.isoformat()}"
-        f" by {envelope.published_by or 'unknown'}: {envelope.policy.program.name!r}"
+        f" by {_printable(envelope.published_by) or 'unknown'}:"
+        f" {envelope.policy.program.name!r}"
     )
     if envelope.note:
-        print(f"note: {envelope.note}")
+        print(f"note: {_printable(envelope.note)}")
     return EXIT_OK
 
 
@@ -264,6 +290,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
     args = _parser().parse_args(argv)
+    if getattr(args, "target", None) is not None and not str(args.target).strip():
+        print(
+            "usage: --target is empty: name the live config file, or leave --target out to"
+            " use MEMBERLAB_PUBLISH_TARGET",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         return args.run(args)
     except StalePublishError as exc:

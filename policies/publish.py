@@ -14,10 +14,28 @@ What lives on disk, for a live target ``policy.json``:
 * ``policy.json.lock``: the lock file publishers hold (``fcntl.flock``) while they read the
   current version and write the next one, so two publishes never interleave.
 
-Every file is replaced by `policies.io.write_atomic` (temp file in the same folder, fsync,
-rename, fsync of the folder), so the live system reads the old config or the new one, never
-a mix, and a failed publish leaves no temporary file behind. Consumers that watch the file
-see it *replaced by a move*, which is the only change they can rely on.
+A publish is three steps, so that history and audit say exactly what went live even when
+the publisher is killed half-way (power cut, ``kill -9``):
+
+1. *prepare*: the new envelope is written to ``history/v000007.pending``;
+2. *switch*: the live file is replaced by it;
+3. *commit*: the audit line is appended and the pending file renamed to ``v000007.json``.
+
+Recovery runs under the lock before every publish and rollback (and from `recover`): a
+pending version the live file already shows is committed (audit line added if missing),
+one it does not show never went live and is deleted; temporary files of killed writers and
+a torn last audit line are removed. Every file is replaced by `policies.io.write_atomic`
+(temp file in the same folder, fsync, rename, fsync of the folder), so the live system
+reads the old config or the new one, never a mix. Consumers that watch the file see it
+*replaced by a move*, which is the only change they can rely on.
+
+The envelope carries two checksums: ``checksum`` (the policy's content id, the same for the
+same program whatever its version) and ``envelope_checksum`` (sha256 of every other field of
+the envelope), so an edited version number, date or note is detected too.
+
+A symlinked target is followed: the real file is replaced and its history, audit and lock
+live beside it, whichever path names it. Readers of the history skip a damaged file or audit
+line, keep the rest and report the damage (`damage`).
 
 Concurrent publishers are serialized by the lock; a publisher that wants to be sure nothing
 landed since it reviewed the live version passes ``expect_version`` (compare-and-set): if the
@@ -35,6 +53,7 @@ import datetime as dt
 import errno
 import fcntl
 import getpass
+import hashlib
 import json
 import logging
 import os
@@ -53,6 +72,7 @@ from policies.errors import (
     PublishedPolicyError,
     PublishError,
     StalePublishError,
+    show_value,
 )
 from policies.io import content_id, policy_from_dict, policy_to_dict, write_atomic
 from policies.model import SCHEMA_VERSION, Policy
@@ -64,6 +84,7 @@ __all__ = [
     "PublishedPolicy",
     "audit_log",
     "audit_path",
+    "damage",
     "current_version",
     "default_target",
     "history",
@@ -74,6 +95,8 @@ __all__ = [
     "parse_published",
     "publish",
     "publish_policy",
+    "recover",
+    "resolve_target",
     "rollback",
     "rollback_policy",
 ]
@@ -86,6 +109,9 @@ FORMAT = "memberlab.published-policy"
 LOCK_TIMEOUT_SECONDS = 30.0
 _READABLE_MODE = 0o644
 _VERSION_FILE = re.compile(r"^v(\d{6,})\.json$")
+_PENDING_FILE = re.compile(r"^v(\d{6,})\.pending$")
+MAX_NOTE_CHARS = 2000
+MAX_BY_CHARS = 120
 
 
 class PublishedPolicy(BaseModel):
@@ -96,6 +122,7 @@ class PublishedPolicy(BaseModel):
         schema_version: the policy schema version the content was validated against.
         version: the policy version, 1 for the first publish, one more for each publish.
         checksum: sha256 (hex) of the policy's canonical JSON (`policies.io.content_id`).
+        envelope_checksum: sha256 (hex) of the canonical JSON of every other field.
         published_at: when it was published (UTC).
         published_by: who published it.
         note: why it was published.
@@ -110,6 +137,7 @@ class PublishedPolicy(BaseModel):
     schema_version: Literal[1] = SCHEMA_VERSION
     version: int = Field(ge=1)
     checksum: str = Field(pattern=r"^[0-9a-f]{64}$")
+    envelope_checksum: str = Field(pattern=r"^[0-9a-f]{64}$")
     published_at: dt.datetime
     published_by: str = ""
     note: str = ""
@@ -118,8 +146,19 @@ class PublishedPolicy(BaseModel):
     policy: Policy
 
     def to_json(self) -> str:
-        """The envelope as the JSON text written to the live file."""
-        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        """The envelope as the JSON text written to the live file (strict JSON)."""
+        data = self.model_dump(mode="json")
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+    def computed_envelope_checksum(self) -> str:
+        """sha256 of the canonical JSON of every field but ``envelope_checksum``."""
+        data = self.model_dump(mode="json", exclude={"envelope_checksum"})
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def sealed(self) -> PublishedPolicy:
+        """A copy whose ``envelope_checksum`` matches its fields."""
+        return self.model_copy(update={"envelope_checksum": self.computed_envelope_checksum()})
 
 
 @dataclass(frozen=True)
@@ -244,6 +283,13 @@ def parse_published(text: str, source: str = "published policy") -> PublishedPol
             f" policy it contains hashes to {actual[:12]}...; it was edited or corrupted"
             " after publishing: republish or roll back instead of editing the live file"
         )
+    sealed = envelope.computed_envelope_checksum()
+    if sealed != envelope.envelope_checksum:
+        raise PublishedPolicyError(
+            f"{source} failed its envelope checksum: its version, date, author, note or"
+            " action were edited after publishing; republish or roll back instead of editing"
+            " the live file"
+        )
     return envelope
 
 
@@ -302,9 +348,37 @@ def _live_or_none(target: Path) -> PublishedPolicy | None:
         return None
 
 
+def resolve_target(target: str | Path | None) -> Path:
+    """The real live file ``target`` names (settings' target for None), checked.
+
+    A symlink is followed, so the real file is replaced and its history stays in one place.
+
+    Raises:
+        PublishError: the target is empty or names a folder.
+    """
+    if target is None:
+        target = default_target()
+    if str(target).strip() == "":
+        raise PublishError(
+            "the target is empty: name the live config file, e.g. var/live/policy.json"
+            " (or leave --target out to use MEMBERLAB_PUBLISH_TARGET)"
+        )
+    path = Path(target)
+    if path.name in ("", ".", "..") or path.is_dir():
+        raise PublishError(
+            f"the target {str(target)!r} is a folder: name the live config file inside it,"
+            f" e.g. {path / 'policy.json'}"
+        )
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+        if path.is_dir():
+            raise PublishError(f"the target {target} links to the folder {path}: name a file")
+    return path
+
+
 def current_version(target: str | Path | None = None) -> int:
     """The latest version published to ``target`` (0 if none): history and live file."""
-    target = Path(target) if target is not None else default_target()
+    target = resolve_target(target)
     versions = _history_versions(target)
     latest = versions[-1] if versions else 0
     live = _live_or_none(target)
@@ -317,7 +391,7 @@ def load_version(target: str | Path, version: int) -> PublishedPolicy:
     Raises:
         PublishedPolicyError: that version was never published or its file is damaged.
     """
-    target = Path(target)
+    target = resolve_target(target)
     path = _version_path(target, version)
     if not path.exists():
         known = _history_versions(target)
@@ -334,36 +408,30 @@ def load_version(target: str | Path, version: int) -> PublishedPolicy:
     return envelope
 
 
-def history(target: str | Path | None = None) -> list[PublishedPolicy]:
-    """Every published version of ``target``, oldest first (each one verified).
+def _read_history(target: Path) -> tuple[list[PublishedPolicy], list[str]]:
+    versions, problems = [], []
+    for version in _history_versions(target):
+        try:
+            versions.append(load_version(target, version))
+        except PublishedPolicyError as exc:
+            problems.append(str(exc))
+    return versions, problems
 
-    Raises:
-        PublishedPolicyError: a history file is damaged.
-    """
-    target = Path(target) if target is not None else default_target()
-    return [load_version(target, v) for v in _history_versions(target)]
 
-
-def audit_log(target: str | Path | None = None) -> list[AuditEntry]:
-    """The audit entries of ``target``, oldest first.
-
-    Raises:
-        PublishedPolicyError: a line of the log is not a valid entry.
-    """
-    target = Path(target) if target is not None else default_target()
+def _read_audit(target: Path) -> tuple[list[AuditEntry], list[str]]:
     path = audit_path(target)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_bytes().split(b"\n")
     except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PublishedPolicyError(f"{path}: cannot read the audit log: {exc}") from None
-    entries = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        return [], []
+    except OSError as exc:
+        return [], [f"{path}: cannot read the audit log: {exc.strerror or exc}"]
+    entries, problems = [], []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
         try:
-            data = json.loads(line)
+            data = json.loads(raw.decode("utf-8"))
             entries.append(
                 AuditEntry(
                     action=str(data["action"]),
@@ -377,11 +445,38 @@ def audit_log(target: str | Path | None = None) -> list[AuditEntry]:
                     restored_from=data.get("restored_from"),
                 )
             )
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise PublishedPolicyError(
-                f"{path} line {number} is not a valid audit entry ({exc})"
-            ) from None
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            reason = show_value(str(exc), 80)[1:-1]
+            problems.append(f"{path} line {number} is not a valid audit entry ({reason})")
+    return entries, problems
+
+
+def history(target: str | Path | None = None) -> list[PublishedPolicy]:
+    """Every readable published version of ``target``, oldest first (each one verified).
+
+    A damaged history file is skipped (and logged); `damage` says which.
+    """
+    versions, problems = _read_history(resolve_target(target))
+    for problem in problems:
+        log.warning("skipping a damaged history file: %s", problem)
+    return versions
+
+
+def audit_log(target: str | Path | None = None) -> list[AuditEntry]:
+    """The readable audit entries of ``target``, oldest first.
+
+    A damaged line (e.g. torn by a crash) is skipped (and logged); `damage` says which.
+    """
+    entries, problems = _read_audit(resolve_target(target))
+    for problem in problems:
+        log.warning("skipping a damaged audit line: %s", problem)
     return entries
+
+
+def damage(target: str | Path | None = None) -> list[str]:
+    """What in the history folder of ``target`` cannot be read: one message per problem."""
+    target = resolve_target(target)
+    return _read_history(target)[1] + _read_audit(target)[1]
 
 
 # --------------------------------------------------------------------------------------
@@ -461,6 +556,131 @@ def _append_line(path: Path, line: str) -> None:
         os.fsync(handle.fileno())
 
 
+def _pending_path(target: Path, version: int) -> Path:
+    return history_dir(target) / f"v{version:06d}.pending"
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _audit_entry(envelope: PublishedPolicy, diff: tuple[str, ...]) -> AuditEntry:
+    return AuditEntry(
+        action=envelope.action,
+        version=envelope.version,
+        from_version=envelope.version - 1 or None,
+        who=envelope.published_by,
+        when=envelope.published_at.isoformat().replace("+00:00", "Z"),
+        note=envelope.note,
+        checksum=envelope.checksum,
+        diff=diff,
+        restored_from=envelope.restored_from,
+    )
+
+
+def _finish(target: Path, envelope: PublishedPolicy, diff: tuple[str, ...]) -> None:
+    """Commit step: the audit line (once), then the pending file becomes the history file."""
+    path = audit_path(target)
+    entries, _ = _read_audit(target)
+    if not any(e.version == envelope.version for e in entries):
+        _append_line(path, _audit_entry(envelope, diff).to_json())
+    os.replace(_pending_path(target, envelope.version), _version_path(target, envelope.version))
+    _fsync_folder(history_dir(target))
+
+
+def _recover(target: Path) -> list[str]:
+    """Bring history and audit in line with the live file after a crash (lock held)."""
+    done: list[str] = []
+    folder = history_dir(target)
+    leftovers = []
+    with contextlib.suppress(OSError):
+        prefix = f".{target.name}."
+        leftovers += [
+            target.parent / name
+            for name in os.listdir(target.parent)
+            if name.startswith(prefix) and name.endswith(".tmp")
+        ]
+    with contextlib.suppress(OSError):
+        leftovers += [folder / name for name in os.listdir(folder) if name.endswith(".tmp")]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+        done.append(f"removed the temporary file {path.name} of an interrupted publish")
+    audit = audit_path(target)
+    with contextlib.suppress(FileNotFoundError), open(audit, "rb+") as handle:
+        content = handle.read()
+        if content and not content.endswith(b"\n"):
+            handle.truncate(content.rfind(b"\n") + 1)
+            handle.flush()
+            os.fsync(handle.fileno())
+            done.append("removed a torn last audit line of an interrupted publish")
+    try:
+        names = sorted(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return done
+    live = _live_or_none(target)
+    for name in names:
+        match = _PENDING_FILE.match(name)
+        if not match:
+            continue
+        pending = folder / name
+        try:
+            envelope = load_published(pending)
+        except PublishedPolicyError:
+            envelope = None
+        went_live = (
+            envelope is not None
+            and live is not None
+            and envelope.version == int(match.group(1))
+            and live.envelope_checksum == envelope.envelope_checksum
+        )
+        if went_live:
+            previous = None
+            with contextlib.suppress(PublishedPolicyError):
+                previous = load_version(target, envelope.version - 1)
+            diff = tuple(describe_changes(previous.policy, envelope.policy)) if previous else ()
+            _finish(target, envelope, diff)
+            done.append(f"version {envelope.version} was live: its history and audit completed")
+        else:
+            pending.unlink(missing_ok=True)
+            done.append(f"{name} never went live: removed")
+    return done
+
+
+def recover(
+    target: str | Path | None = None, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS
+) -> list[str]:
+    """Finish or undo a publish that was interrupted, and remove its leftovers.
+
+    Publishing and rolling back do this first by themselves; call it when starting a
+    reader that wants history and audit complete. Returns what was done (often nothing).
+
+    Raises:
+        PublishError: the target cannot be written or the lock is busy.
+    """
+    target = resolve_target(target)
+    if not target.parent.exists():
+        return []
+    with _exclusive_lock(target, lock_timeout):
+        try:
+            return _recover(target)
+        except OSError as exc:
+            raise PublishError(_cannot_write(target, exc)) from None
+
+
+def _check_words(note: str, by: str) -> None:
+    if len(note) > MAX_NOTE_CHARS:
+        raise PublishError(f"the note is {len(note)} characters; keep it under {MAX_NOTE_CHARS}")
+    if len(by) > MAX_BY_CHARS or any(not c.isprintable() for c in by):
+        raise PublishError(
+            f"who publishes ({show_value(by, 40)}) must be a name of printable characters,"
+            f" at most {MAX_BY_CHARS}"
+        )
+
+
 def _commit(
     policy: Policy,
     target: Path,
@@ -472,7 +692,13 @@ def _commit(
     restored_from: int | None,
     lock_timeout: float,
 ) -> PublishOutcome:
+    by = by if by is not None else _default_by()
+    _check_words(note, by)
     with _exclusive_lock(target, lock_timeout):
+        try:
+            _recover(target)
+        except OSError as exc:
+            raise PublishError(_cannot_write(target, exc)) from None
         versions = _history_versions(target)
         live = _live_or_none(target)
         latest = max(versions[-1] if versions else 0, live.version if live else 0)
@@ -496,52 +722,44 @@ def _commit(
         envelope = PublishedPolicy(
             version=latest + 1,
             checksum=checksum,
+            envelope_checksum="0" * 64,
             published_at=_now_utc(),
-            published_by=by if by is not None else _default_by(),
+            published_by=by,
             note=note,
             action=action,
             restored_from=restored_from,
             policy=policy,
-        )
+        ).sealed()
         text = envelope.to_json()
-        try:  # the JSON written must reproduce the checksum when read back (floats, dates)
+        try:  # the JSON written must reproduce the checksums when read back (floats, dates)
             parse_published(text, "the config about to be published")
         except PublishedPolicyError as exc:
             raise PublishError(f"nothing was published: {exc}") from None
 
         version_file = _version_path(target, envelope.version)
-        try:
+        pending = _pending_path(target, envelope.version)
+        try:  # 1. prepare
             history_dir(target).mkdir(exist_ok=True)
             if version_file.exists():
                 raise PublishError(
                     f"{version_file} already exists although the latest version is {latest}:"
                     " the history folder was edited by hand; nothing was published"
                 )
-            _write_readable(version_file, text)
+            _write_readable(pending, text)
         except OSError as exc:
             raise PublishError(_cannot_write(target, exc)) from None
-        try:
+        try:  # 2. switch
             _write_readable(target, text)
         except OSError as exc:
-            version_file.unlink(missing_ok=True)
+            pending.unlink(missing_ok=True)
             raise PublishError(_cannot_write(target, exc)) from None
-        entry = AuditEntry(
-            action=action,
-            version=envelope.version,
-            from_version=latest or None,
-            who=envelope.published_by,
-            when=envelope.published_at.isoformat().replace("+00:00", "Z"),
-            note=note,
-            checksum=checksum,
-            diff=diff,
-            restored_from=restored_from,
-        )
-        try:
-            _append_line(audit_path(target), entry.to_json())
+        try:  # 3. commit
+            _finish(target, envelope, diff)
         except OSError as exc:
             raise PublishError(
-                f"version {envelope.version} is live at {target}, but the audit log"
-                f" {audit_path(target)} could not be written ({exc.strerror or exc})"
+                f"version {envelope.version} is live at {target}, but its history or audit"
+                f" line could not be written ({exc.strerror or exc}); the next publish or"
+                " `python -m policies status` completes them"
             ) from None
         return PublishOutcome(published=envelope, changed=True, previous=previous, diff=diff)
 
@@ -560,7 +778,7 @@ def publish_policy(
         raise TypeError(f"policy must be a Policy, got {type(policy).__name__}")
     # Re-validate: a model built with model_construct() or edited by hand skips validation.
     policy = policy_from_dict(policy_to_dict(policy), "the policy to publish")
-    target = Path(target) if target is not None else default_target()
+    target = resolve_target(target)
     return _commit(
         policy,
         target,
@@ -616,7 +834,7 @@ def rollback_policy(
     lock_timeout: float = LOCK_TIMEOUT_SECONDS,
 ) -> PublishOutcome:
     """Republish an earlier version and say what happened (see `rollback`)."""
-    target = Path(target) if target is not None else default_target()
+    target = resolve_target(target)
     old = load_version(target, version)
     return _commit(
         old.policy,

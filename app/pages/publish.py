@@ -24,6 +24,7 @@ from policies.errors import PublishedPolicyError, StalePublishError
 from policies.publish import (
     audit_log,
     current_version,
+    damage,
     default_target,
     history,
     load_published,
@@ -94,7 +95,8 @@ if live is not None:
     c1.metric(t("publish.version"), live.version)
     c2.metric(t("publish.published_at"), live.published_at.strftime("%Y-%m-%d %H:%M UTC"))
     c3.metric(t("publish.checksum"), short_id(live.checksum))
-    st.write(
+    # Plain text, never markdown: a note is free text (links, images, fake headings).
+    st.text(
         t(
             "publish.live_summary",
             name=live.policy.program.name,
@@ -190,12 +192,11 @@ if st.button(t("publish.button"), type="primary", disabled=not ready, key="publi
 
 # -- History and rollback -------------------------------------------------------------------
 st.subheader(t("publish.history"))
-try:
-    versions = history(target)
-    audit = audit_log(target)
-except PublishedPolicyError as exc:
-    st.error(t("publish.history_damaged", error=exc))
-    st.stop()
+# A damaged history file or audit line is skipped and reported; the rest stays usable.
+versions = history(target)
+audit = audit_log(target)
+for problem in damage(target):
+    st.warning(t("publish.history_damaged", error=problem))
 if not versions:
     st.info(t("publish.no_history"))
     st.stop()
@@ -221,11 +222,9 @@ table = pd.DataFrame(
 st.dataframe(table, hide_index=True, width="stretch")
 with st.expander(t("publish.audit")):
     for entry in reversed(audit):
-        st.markdown(
-            f"**v{entry.version}** · {entry.when} · {entry.who} · {entry.action} · {entry.note}"
-        )
+        st.text(f"v{entry.version} · {entry.when} · {entry.who} · {entry.action} · {entry.note}")
         if entry.diff:
-            st.markdown("\n".join(f"  - {line}" for line in entry.diff))
+            st.text("\n".join(f"  - {line}" for line in entry.diff))
 
 earlier = [item.version for item in versions if item.version != live_version]
 if earlier:

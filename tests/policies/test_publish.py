@@ -1,5 +1,6 @@
 """Publishing to the live file: versions, history, audit, rollback, verification, failures."""
 
+import importlib
 import itertools
 import json
 import threading
@@ -33,6 +34,9 @@ from policies.schema import policy_schema, published_schema
 def with_gold(data, threshold):
     data["tiers"]["tiers"][2]["threshold"] = threshold
     return policy_from_dict(data)
+
+
+publishing = importlib.import_module("policies.publish")
 
 
 def all_files(folder):
@@ -168,13 +172,28 @@ def test_target_under_proc_fails_cleanly(classic_policy):
         publish(classic_policy, "/proc/memberlab-no-such/policy.json")
 
 
-def test_failed_live_write_leaves_no_history_or_temp_file(tmp_path, classic_policy):
+def test_failed_live_write_leaves_no_history_or_temp_file(tmp_path, classic_policy, monkeypatch):
     target = tmp_path / "policy.json"
-    target.mkdir()  # a folder where the live file should be: the rename must fail
+    real_write = publishing._write_readable
+
+    def failing_switch(path, text):
+        if path == target:
+            raise OSError(28, "No space left on device")
+        real_write(path, text)
+
+    monkeypatch.setattr(publishing, "_write_readable", failing_switch)
     with pytest.raises(PublishError, match="cannot publish"):
         publish(classic_policy, target)
-    assert all_files(tmp_path) == ["policy.json", "policy.json.history", "policy.json.lock"]
+    assert all_files(tmp_path) == ["policy.json.history", "policy.json.lock"]
     assert not audit_path(target).exists()
+
+
+def test_a_folder_as_target_is_refused_before_anything_is_written(tmp_path, classic_policy):
+    target = tmp_path / "policy.json"
+    target.mkdir()
+    with pytest.raises(PublishError, match="is a folder"):
+        publish(classic_policy, target)
+    assert all_files(tmp_path) == ["policy.json"]
 
 
 def test_tampered_live_file_is_refused(tmp_path, classic_policy):
