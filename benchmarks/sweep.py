@@ -1,0 +1,143 @@
+"""Sweep throughput: member-days per second on local cores and on a 2-worker Dask cluster.
+
+Sweeps the classic policy's Gold threshold over ``--points`` values (``--members`` synthetic
+members, ``--months`` months, ``--replications`` replications per point) twice: in this
+process (the engine's threads use the local cores) and on a `distributed.LocalCluster` of
+``--workers`` worker processes (each with its share of the cores), then checks that both
+backends give the identical table (same seeds, so they must).
+
+Both backends are warmed up first on a one-point sweep (compiled kernel loaded), so the
+figures are the marginal speed a long sweep runs at, not start-up; the population is built
+once, outside the timings (sending it to the workers is inside the cluster's).
+Member-days = population members x simulated days x replications x points (new members
+joining during the horizon come on top).
+
+Wall time is what a user waits; on a shared machine the CPU time of the processes doing the
+work (this one, and the workers) is the steadier figure of the engine's speed.
+
+Usage: ``python benchmarks/sweep.py`` (seconds), ``--points 8 --members 20000`` (a moderate
+size), ``--full`` for the issue's figure: 50 points x 100k members x 24 months x 10
+replications (about 36 billion member-days; only on a quiet machine).
+"""
+
+import argparse
+import dataclasses
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+
+from simulations import sweep  # noqa: E402
+
+POLICY = ROOT / "policies" / "examples" / "classic_four_tier.yaml"
+START = dt.date(2026, 1, 1)
+FULL = {"points": 50, "members": 100_000, "months": 24, "replications": 10}
+
+
+def make_spec(points: int, members: int, months: int, replications: int) -> sweep.SweepSpec:
+    """A sweep of the Gold threshold over ``points`` values from ¥5,000 up in ¥200 steps."""
+    return sweep.SweepSpec(
+        policy=str(POLICY),
+        population={"members": members},
+        months=months,
+        replications=replications,
+        seed=7,
+        start=START,
+        parameters={
+            "tiers.tiers[Gold].threshold": {"values": [5000 + 200 * i for i in range(points)]}
+        },
+    )
+
+
+def days(months: int) -> int:
+    """Simulated days of ``months`` calendar months from START."""
+    end_month = START.month - 1 + months
+    end = dt.date(START.year + end_month // 12, end_month % 12 + 1, 1)
+    return (end - START).days
+
+
+def timed(spec, setup, client=None) -> tuple[pd.DataFrame, float, float]:
+    """The sweep's table, its wall time and the CPU time of every process doing the work."""
+
+    def cpu_now() -> float:
+        workers = sum(client.run(time.process_time).values()) if client is not None else 0.0
+        return time.process_time() + workers
+
+    began, cpu = time.perf_counter(), cpu_now()
+    table = sweep.run_sweep(spec, client=client, store_points=False, setup=setup, notice=print)
+    return table, time.perf_counter() - began, cpu_now() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=4)
+    parser.add_argument("--members", type=int, default=2_000)
+    parser.add_argument("--months", type=int, default=6)
+    parser.add_argument("--replications", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
+    parser.add_argument(
+        "--full", action="store_true", help="the issue's figure: 50 x 100k x 24 months x 10"
+    )
+    args = parser.parse_args()
+    size = FULL if args.full else {k: getattr(args, k) for k in FULL}
+    spec = make_spec(**size)
+    member_days = size["points"] * size["members"] * days(size["months"]) * size["replications"]
+    print(
+        f"{size['points']} points x {size['members']:,} members x {size['months']} months x "
+        f"{size['replications']} replications = {member_days / 1e9:.3f} billion member-days; "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run"
+    )
+
+    began = time.perf_counter()
+    setup = sweep.build_setup(spec)
+    print(f"population of {size['members']:,} built in {time.perf_counter() - began:.1f} s")
+    # One point, one month, one replication, on the same population.
+    warm = make_spec(1, size["members"], 1, 1)
+    warm_setup = dataclasses.replace(setup, months=1, replications=1)
+    sweep.run_sweep(warm, store_points=False, setup=warm_setup, notice=print)
+
+    figures = {}
+    local, wall, cpu = timed(spec, setup)
+    figures["local cores"] = (wall, cpu)
+
+    from distributed import Client, LocalCluster
+
+    threads = str(max((os.cpu_count() or 1) // args.workers, 1))
+    began = time.perf_counter()
+    with (
+        LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            # Each worker's engine uses its share of the cores, not all of them.
+            env={"MEMBERLAB_THREADS": threads},
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        # Every worker loads the compiled kernel before the clock starts.
+        client.run(sweep.evaluate_point, warm_setup, sweep.grid_points(warm)[0])
+        print(f"cluster started and warmed up in {time.perf_counter() - began:.1f} s")
+        remote, wall, cpu = timed(spec, setup, client)
+        figures[f"LocalCluster, {args.workers} workers"] = (wall, cpu)
+
+    for backend, (wall, cpu) in figures.items():
+        print(
+            f"{backend:>24}: {wall:7.1f} s wall, {member_days / wall / 1e6:7.1f} M member-days/s"
+            f" ({member_days / wall / 500e6:.1%} of 500M/s); {cpu:7.1f} s CPU,"
+            f" {member_days / cpu / 1e6:7.1f} M member-days per CPU-second"
+        )
+    pd.testing.assert_frame_equal(local, remote)
+    points = local["point"].nunique()
+    print(f"tables identical on both backends ({len(local):,} rows, {points} points)")
+    print(f"load average after the run: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
