@@ -21,6 +21,19 @@ Model structure:
   log1p(balance / balance_scale) + tier_coefs[tier])`` and then redeems ``redeem_share`` of
   the redeemable balance (rounded down to the redemption unit).
 * **Program effects** (the levers a policy pulls), defaults from published research.
+
+Extending the model
+-------------------
+`BehaviorParams` is the extension point for an analyst's own assumptions: the engine reads
+nothing about behavior from anywhere else, so an assumption expressed through its fields
+runs unchanged in the engine, the app, sweeps and ``python -m simulations run --behavior``.
+Write the assumption as a function from parameters to parameters (e.g. refit
+``redemption.intercept`` and ``balance_coef`` to a client's survey of redemption by
+balance, or set ``campaign_uplift.member_day`` from a test) and build the result with
+``BehaviorParams.model_validate(data)`` (not ``model_copy(update=...)``, which skips
+validation), so a value the engine cannot use is refused naming the field; `save_behavior`
+makes it a file. ``notebooks/07_extend_behavior.ipynb`` walks through one against the
+default. An assumption the fields cannot express (a new mechanism) belongs in the engine.
 """
 
 from __future__ import annotations
