@@ -205,6 +205,24 @@ TEXT: dict[str, dict[str, str]] = {
     "publish.published_at": {"en": "Published", "zh": "发布时间"},
     "publish.checksum": {"en": "Checksum", "zh": "校验值"},
     "publish.by": {"en": "Published by", "zh": "发布人"},
+    "publish.read_only": {
+        "en": "Publishing is read-only here: no publisher is configured. An administrator sets"
+        " MEMBERLAB_PUBLISHER_SECRET (name:secret pairs) or single sign-on ([auth] in"
+        " .streamlit/secrets.toml); see README, Publishing.",
+        "zh": "此处发布为只读：尚未配置发布人。管理员需设置 MEMBERLAB_PUBLISHER_SECRET"
+        "（name:secret 对）或单点登录（.streamlit/secrets.toml 中的 [auth]），"
+        "见 README 的发布一节。",
+    },
+    "publish.login_name": {"en": "Publisher name", "zh": "发布人名称"},
+    "publish.login_secret": {"en": "Publisher secret", "zh": "发布密钥"},
+    "publish.login_button": {"en": "Log in to publish", "zh": "登录以发布"},
+    "publish.login_oidc": {"en": "Log in to publish", "zh": "登录以发布"},
+    "publish.login_failed": {
+        "en": "Unknown publisher or wrong secret: check both and try again.",
+        "zh": "发布人不存在或密钥错误：请检查后重试。",
+    },
+    "publish.logged_in": {"en": "Publishing as {name}", "zh": "当前发布人：{name}"},
+    "publish.logout": {"en": "Log out", "zh": "退出登录"},
     "publish.live_summary": {
         "en": "**{name}**, published by {by}. Note: {note}",
         "zh": "**{name}**，发布人 {by}。备注：{note}",

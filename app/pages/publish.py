@@ -5,6 +5,9 @@ based on a version that is no longer live (compare-and-set on ``expect_version``
 replaces the file atomically, so several browser sessions cannot corrupt it.
 """
 
+import logging
+import os
+
 import pandas as pd
 import streamlit as st
 
@@ -31,6 +34,77 @@ from policies.publish import (
     publish_policy,
     rollback_policy,
 )
+from policies.publishers import PUBLISHER_SECRET_ENV, authenticate, parse_publishers
+
+log = logging.getLogger(__name__)
+PUBLISHER = "ml_publisher"
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises its own error type
+        return False
+
+
+def _configured_publishers() -> tuple[dict[str, str], str | None]:
+    text = os.environ.get(PUBLISHER_SECRET_ENV)
+    if text is None:
+        try:
+            text = st.secrets.get("memberlab", {}).get("publishers")
+        except Exception:  # no secrets file
+            text = None
+    try:
+        return parse_publishers(text), None
+    except ValueError as exc:
+        return {}, str(exc)
+
+
+def publisher_identity() -> str | None:
+    """Who is logged in as a publisher (None: publishing and rollback stay read-only)."""
+    if _oidc_configured():
+        if st.user.is_logged_in:
+            who = st.user.get("email") or st.user.get("name") or "unknown"
+            c1, c2 = st.columns([3, 1])
+            c1.caption(t("publish.logged_in", name=who))
+            c2.button(t("publish.logout"), on_click=st.logout, key="publish_logout")
+            return str(who)
+        st.button(t("publish.login_oidc"), on_click=st.login, key="publish_login_oidc")
+        return None
+    publishers, problem = _configured_publishers()
+    if problem:
+        log.warning("publisher configuration refused: %s", problem)
+    if not publishers:
+        st.info(t("publish.read_only"))
+        return None
+    if st.session_state.get(PUBLISHER) in publishers:
+        who = st.session_state[PUBLISHER]
+        c1, c2 = st.columns([3, 1])
+        c1.caption(t("publish.logged_in", name=who))
+        if c2.button(t("publish.logout"), key="publish_logout"):
+            st.session_state.pop(PUBLISHER, None)
+            st.rerun()
+        return who
+    c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    name = c1.text_input(t("publish.login_name"), key="publish_login_name")
+    secret = c2.text_input(t("publish.login_secret"), type="password", key="publish_login_secret")
+    if c3.button(t("publish.login_button"), key="publish_login"):
+        who = authenticate(publishers, name, secret)
+        if who is None:
+            log.warning("failed publisher login for %r", name[:60])
+            st.error(t("publish.login_failed"))
+        else:
+            st.session_state[PUBLISHER] = who
+            st.rerun()
+    return None
+
+
+def failure_summary(exc: Exception) -> str:
+    """An actionable first line for the browser; the full message goes to the server log."""
+    log.warning("publish or rollback failed: %s", exc)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return first if len(first) <= 300 else first[:297] + "..."
+
 
 st.title(t("publish.title"))
 state.show_flash()
@@ -153,9 +227,9 @@ if live is not None:
 
 # -- Publish --------------------------------------------------------------------------------
 st.subheader(t("publish.action"))
-c1, c2 = st.columns([2, 1])
-note = c1.text_input(t("publish.note"), key="publish_note", placeholder=t("publish.note_hint"))
-by = c2.text_input(t("publish.by"), key="publish_by")
+# Publishing and rollback need an authenticated publisher; ``by`` is that identity.
+by = publisher_identity()
+note = st.text_input(t("publish.note"), key="publish_note", placeholder=t("publish.note_hint"))
 # A new checkbox after each publish or rollback from this session, so it starts unticked.
 PUBLISHED = "ml_publish_count"
 confirm_key = f"publish_confirm_{st.session_state.get(PUBLISHED, 0)}"
@@ -167,7 +241,7 @@ confirm = st.checkbox(
 )
 if confirm and reviewed_version() != live_version:
     st.warning(t("publish.moved", reviewed=reviewed_version(), live=live_version))
-ready = valid and confirm and bool(note.strip()) and not same_as_live
+ready = by is not None and valid and confirm and bool(note.strip()) and not same_as_live
 if not note.strip():
     st.caption(t("publish.need_note"))
 if st.button(t("publish.button"), type="primary", disabled=not ready, key="publish_button"):
@@ -176,13 +250,13 @@ if st.button(t("publish.button"), type="primary", disabled=not ready, key="publi
             policy,
             target=target,
             note=note.strip(),
-            by=by.strip() or None,
+            by=by,
             expect_version=reviewed_version(),
         )
     except StalePublishError:
         st.error(t("publish.stale"))
     except PolicyError as exc:
-        st.error(t("publish.failed", error=exc))
+        st.error(t("publish.failed", error=failure_summary(exc)))
     else:
         st.session_state.pop(REVIEWED, None)
         st.session_state[PUBLISHED] = st.session_state.get(PUBLISHED, 0) + 1
@@ -242,20 +316,22 @@ if earlier:
         args=(rollback_key,),
     )
     if st.button(
-        t("publish.rollback_button"), disabled=not rollback_confirm, key="publish_rollback"
+        t("publish.rollback_button"),
+        disabled=by is None or not rollback_confirm,
+        key="publish_rollback",
     ):
         try:
             outcome = rollback_policy(
                 target,
                 int(restore),
                 note=rollback_note.strip(),
-                by=by.strip() or None,
+                by=by,
                 expect_version=reviewed_version(),
             )
         except StalePublishError:
             st.error(t("publish.stale"))
         except PolicyError as exc:
-            st.error(t("publish.failed", error=exc))
+            st.error(t("publish.failed", error=failure_summary(exc)))
         else:
             st.session_state.pop(REVIEWED, None)
             st.session_state[PUBLISHED] = st.session_state.get(PUBLISHED, 0) + 1

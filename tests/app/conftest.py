@@ -38,6 +38,8 @@ def workspace(tmp_path, monkeypatch, small_database):
     live = tmp_path / "live" / "policy.json"
     monkeypatch.setenv("MEMBERLAB_DATA_DIR", str(data_dir))
     monkeypatch.setenv("MEMBERLAB_PUBLISH_TARGET", str(live))
+    # Two named publishers (tests log in as ana; see tests/app/test_designer_and_publish.py).
+    monkeypatch.setenv("MEMBERLAB_PUBLISHER_SECRET", "ana:secret-of-ana,ben:secret-of-ben")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{(data_dir / 'memberlab.sqlite').as_posix()}")
     get_settings.cache_clear()
     yield {"data_dir": data_dir, "live": live}

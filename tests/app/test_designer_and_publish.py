@@ -123,7 +123,17 @@ def _confirm_box(at):
     return next(box for box in at.checkbox if box.key.startswith("publish_confirm_"))
 
 
+def _log_in(at, name="ana", secret=None):
+    at.text_input(key="publish_login_name").set_value(name)
+    at.text_input(key="publish_login_secret").set_value(secret or f"secret-of-{name}")
+    at.button(key="publish_login").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def _publish(at, note):
+    if not any(b.key == "publish_logout" for b in at.button):
+        _log_in(at)
     at.text_input(key="publish_note").set_value(note)
     _confirm_box(at).check()
     at.run()
@@ -188,6 +198,7 @@ def test_two_sessions_publishing_from_the_same_version(app, open_page, workspace
     open_page(second, "policy_designer")
     _tier_edit(second, {2: {"threshold": 9000}})
     open_page(second, "publish")
+    _log_in(second, "ben")
     second.text_input(key="publish_note").set_value("from session two")
     second.checkbox(key="publish_confirm_0").check()
     second.run()  # session two has reviewed and confirmed against "nothing published"
@@ -199,6 +210,41 @@ def test_two_sessions_publishing_from_the_same_version(app, open_page, workspace
     assert any("Someone published in the meantime" in e.value for e in second.error)
     live = load_published(workspace["live"])
     assert live.version == 1 and live.note == "from session one"
+    assert live.published_by == "ana"  # the identity, not a free-text field
+
+
+def test_without_a_configured_publisher_publishing_is_read_only(
+    app, open_page, workspace, monkeypatch
+):
+    monkeypatch.delenv("MEMBERLAB_PUBLISHER_SECRET")
+    at = open_page(app, "publish")
+    assert any("read-only" in info.value for info in at.info)
+    at.text_input(key="publish_note").set_value("no one may")
+    _confirm_box(at).check()
+    at.run()
+    assert at.button(key="publish_button").disabled
+    assert not any(b.key == "publish_login" for b in at.button)
+
+
+def test_a_wrong_secret_does_not_log_in(app, open_page, workspace):
+    at = open_page(app, "publish")
+    _log_in(at, "ana", "secret-of-ben")
+    assert any("wrong secret" in e.value for e in at.error)
+    at.text_input(key="publish_note").set_value("try")
+    _confirm_box(at).check()
+    at.run()
+    assert at.button(key="publish_button").disabled
+    _log_in(at, "ana")
+    assert any("Publishing as ana" in c.value for c in at.caption)
+
+
+def test_notes_are_shown_as_plain_text(app, open_page, workspace):
+    at = open_page(app, "publish")
+    _publish(at, "see ![x](http://example.com/pixel.png) **bold**")
+    at.run()
+    shown = [element.value for element in at.text]
+    assert any("![x](http://example.com/pixel.png)" in value for value in shown)
+    assert not any("example.com" in md.value for md in at.markdown)
 
 
 def test_campaign_dates_out_of_order_are_explained(app, open_page):
