@@ -172,11 +172,7 @@ class _Book:
             bonus = policy.points.bonuses.signup
             self.earn(account, day, bonus)
             self.add(account, day, "bonus", bonus, note="signup")
-        if (
-            account.is_birthday(day)
-            and account.last_purchase is not None
-            and (day - account.last_purchase).days <= 365
-        ):
+        if account.is_birthday(day) and rules.birthday_bonus_due(day, account.last_purchase):
             bonus = int(rules.birthday_bonus(policy, np.array([account.tier]))[0])
             self.earn(account, day, bonus)
             self.add(account, day, "bonus", bonus, note="birthday")
@@ -191,15 +187,12 @@ class _Book:
         since_join = np.array([(day - a.join_date).days for a in accounts])
         since_purchase = np.array([(day - (a.last_purchase or a.join_date)).days for a in accounts])
         count = np.array([a.purchases for a in accounts])
+        first, last = rules.quadrant_months(month)
+        window = range(first, last + 1)
         count_12m = np.array(
-            [
-                sum(a.purchases_by_month.get(m, 0) for m in range(month - 12, month))
-                for a in accounts
-            ]
+            [sum(a.purchases_by_month.get(m, 0) for m in window) for a in accounts]
         )
-        spend_12m = np.array(
-            [sum(a.spend_by_month.get(m, 0.0) for m in range(month - 12, month)) for a in accounts]
-        )
+        spend_12m = np.array([sum(a.spend_by_month.get(m, 0.0) for m in window) for a in accounts])
         priced = rules.price_purchases(
             policy,
             day,

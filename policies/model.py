@@ -44,10 +44,12 @@ from pydantic import (
     model_validator,
 )
 
+from policies.compiled import days_in_month, plain
 from policies.errors import show_value
 
 __all__ = [
     "CAMPAIGN_KINDS",
+    "CONTACT_KINDS",
     "FIRST_DATE",
     "LAST_DATE",
     "MAX_CAMPAIGNS",
@@ -68,6 +70,7 @@ __all__ = [
     "Margins",
     "NoExpiry",
     "PointsEconomics",
+    "PRICING_KINDS",
     "Policy",
     "Program",
     "QualifyingPeriod",
@@ -95,6 +98,11 @@ CAMPAIGN_KINDS = (
     "reactivation",
     "redemption_event",
 )
+"""Every kind of campaign (`Campaign` says what each does)."""
+PRICING_KINDS = ("member_day", "bonus_points", "birthday", "threshold_reduction")
+"""Kinds that change a purchase's price or points (`Campaign.prices_purchases`)."""
+CONTACT_KINDS = ("activation", "reactivation")
+"""Kinds that contact members (`Campaign.contacts_members`)."""
 
 
 class _Frozen(BaseModel):
@@ -343,7 +351,7 @@ class AnnualWindow(_Frozen):
             ("start", self.start_month, self.start_day),
             ("end", self.end_month, self.end_day),
         ):
-            last = _days_in_month(2024, month)  # leap year: 29 Feb is allowed
+            last = plain(days_in_month)(2024, month)  # leap year: 29 Feb is allowed
             if day > last:
                 raise ValueError(
                     f"{which}_day(={day}) does not exist in month {month}: use 1..{last}"
@@ -415,7 +423,7 @@ class FixedDateExpiry(_Frozen):
 
     @model_validator(mode="after")
     def _real_day(self) -> FixedDateExpiry:
-        last = _days_in_month(2023, self.month)  # 29 Feb would not exist most years
+        last = plain(days_in_month)(2023, self.month)  # 29 Feb would not exist most years
         if self.day > last:
             raise ValueError(
                 f"day(={self.day}) does not exist in month {self.month}: use 1..{last}"
@@ -469,6 +477,11 @@ class Target(_Frozen):
     lifecycle: tuple[Literal["new", "active", "silent", "dormant", "churned"], ...] = ()
     quadrants: tuple[Literal["close_friends", "butterflies", "barnacles", "passers_by"], ...] = ()
 
+    @property
+    def everyone(self) -> bool:
+        """Whether no axis is restricted (the campaign is for every member)."""
+        return not (self.tiers or self.lifecycle or self.quadrants)
+
     def may_overlap(self, other: Target) -> bool:
         """Whether some member could be targeted by both."""
         for mine, theirs in (
@@ -506,15 +519,7 @@ class Campaign(_Frozen):
 
     id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_\-]+$")
     name: Text = Field(min_length=1, max_length=120)
-    kind: Literal[
-        "member_day",
-        "bonus_points",
-        "birthday",
-        "threshold_reduction",
-        "activation",
-        "reactivation",
-        "redemption_event",
-    ]
+    kind: Literal[CAMPAIGN_KINDS]
     start: CalendarDate
     end: CalendarDate
     recurrence: Recurrence = Recurrence()
@@ -570,6 +575,31 @@ class Campaign(_Frozen):
                 out.append(day)
             day += dt.timedelta(days=1)
         return out
+
+    @property
+    def prices_purchases(self) -> bool:
+        """Whether it changes the price or points of purchases (`PRICING_KINDS`)."""
+        return self.kind in PRICING_KINDS
+
+    @property
+    def contacts_members(self) -> bool:
+        """Whether it contacts members (activation, reactivation: `CONTACT_KINDS`)."""
+        return self.kind in CONTACT_KINDS
+
+    @property
+    def opens_redemption(self) -> bool:
+        """Whether it opens redemption on its days (a redemption event, for every member)."""
+        return self.kind == "redemption_event"
+
+    @property
+    def is_targeted(self) -> bool:
+        """Whether it applies to some members only: a target on any axis, or a birthday offer.
+
+        A targeted campaign changes a member's price, points or purchase rate only when the
+        member qualifies (`policies.rules` and the simulator test it member by member); an
+        untargeted one applies to everyone on the days it runs.
+        """
+        return self.kind == "birthday" or not self.target.everyone
 
     def effect_types(self) -> frozenset[str]:
         """The kinds of effect this campaign has on a purchase (for overlap checks)."""
@@ -831,8 +861,3 @@ def _clashing_pair(
         return None
     a, b = np.argwhere(meets)[0]  # row-major: the smallest i, then the smallest j
     return int(group[a]), int(group[b])
-
-
-def _days_in_month(year: int, month: int) -> int:
-    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return (nxt - dt.timedelta(days=1)).day

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from policies import compiled
 from policies.model import (
     LIFECYCLE_STATES,
     QUADRANTS,
@@ -48,6 +49,7 @@ __all__ = [
     "QUADRANT_CODES",
     "PricedPurchases",
     "birthday_bonus",
+    "birthday_bonus_due",
     "campaigns_on",
     "consume_fifo",
     "expiry_month_of_lot",
@@ -58,6 +60,7 @@ __all__ = [
     "price_purchases",
     "qualified_tier",
     "quadrant_codes",
+    "quadrant_months",
     "redeemable_points",
     "redemption_allowed_on",
     "redemption_points",
@@ -67,8 +70,7 @@ __all__ = [
     "upgrade_now",
 ]
 
-EPSILON = 1e-9
-"""Tolerance added before rounding down, so 19.99 * 100 does not floor to 1998."""
+EPSILON = compiled.EPSILON
 
 NO_EXPIRY = np.iinfo(np.int32).max
 """Expiry month index of points that never expire by date."""
@@ -187,11 +189,11 @@ def price_purchases(
     stack_cut = np.zeros(n)
     best_cut = np.zeros(n)
     for campaign in campaigns_on(policy, day):
+        if not campaign.prices_purchases:
+            continue
         mask = _targeted(policy, campaign, tier, lifecycle, quadrant)
         if campaign.kind == "birthday":
             mask &= birthday_today if campaign.birthday_scope == "day" else birthday_month
-        elif campaign.kind in ("activation", "reactivation", "redemption_event"):
-            continue
         if not mask.any():
             continue
         if campaign.kind == "threshold_reduction":
@@ -239,6 +241,15 @@ def price_purchases(
     # base is then capped so the bonus is never negative.
     base = np.minimum(base, points)
     return PricedPurchases(gross, discount, net, base, points)
+
+
+def birthday_bonus_due(day: dt.date, last_purchase: dt.date | None) -> bool:
+    """Whether a member who last bought on ``last_purchase`` (None: never) gets the bonus.
+
+    The rule is `policies.compiled.birthday_bonus_due` (a purchase in the 365 days before).
+    """
+    last = compiled.NEVER if last_purchase is None else last_purchase.toordinal()
+    return bool(compiled.plain(compiled.birthday_bonus_due)(day.toordinal(), last))
 
 
 def birthday_bonus(policy: Policy, tier: np.ndarray) -> np.ndarray:
@@ -352,29 +363,37 @@ def lifecycle_codes(
     """Lifecycle state codes (`LIFECYCLE_CODES`) from days since joining / last purchase.
 
     ``days_since_purchase`` is measured from the join date for members who never bought.
+    The rule itself is `policies.compiled.lifecycle_code`.
     """
     rules = policy.segments
-    recency = np.asarray(days_since_purchase)
-    code = np.full(recency.shape, LIFECYCLE_CODES["churned"], dtype=np.int8)
-    code[recency <= rules.dormant_days] = LIFECYCLE_CODES["dormant"]
-    code[recency <= rules.silent_days] = LIFECYCLE_CODES["silent"]
-    code[recency <= rules.active_days] = LIFECYCLE_CODES["active"]
-    new = (np.asarray(days_since_join) <= rules.new_days) & (np.asarray(purchases) <= 1)
-    code[new] = LIFECYCLE_CODES["new"]
-    return code
+    return compiled.lifecycle_codes(
+        rules.new_days, rules.active_days, rules.silent_days, rules.dormant_days,
+        np.asarray(days_since_join, dtype=np.int64).ravel(),
+        np.asarray(days_since_purchase, dtype=np.int64).ravel(),
+        np.asarray(purchases, dtype=np.int64).ravel(),
+    ).reshape(np.shape(days_since_purchase))  # fmt: skip
+
+
+def quadrant_months(month: int) -> tuple[int, int]:
+    """First and last month index (inclusive) of the quadrant window in force in ``month``.
+
+    The `policies.compiled.QUADRANT_MONTHS` (12) full months before ``month``; the ledger,
+    the simulator and the analytics all use this window.
+    """
+    return compiled.quadrant_months(month)
 
 
 def quadrant_codes(policy: Policy, purchases_12m: np.ndarray, spend_12m: np.ndarray) -> np.ndarray:
-    """Four-quadrant codes (`QUADRANT_CODES`) from 12-month purchase count and spend."""
+    """Four-quadrant codes (`QUADRANT_CODES`) from purchase count and spend over the window.
+
+    The window is `quadrant_months`; the rule itself is `policies.compiled.quadrant_code`.
+    """
     rules = policy.segments
-    many = np.asarray(purchases_12m) >= rules.quadrant_min_purchases
-    high = np.round(np.asarray(spend_12m, dtype=np.float64), 2) >= rules.quadrant_min_spend
-    code = np.where(
-        many,
-        np.where(high, QUADRANT_CODES["close_friends"], QUADRANT_CODES["barnacles"]),
-        np.where(high, QUADRANT_CODES["butterflies"], QUADRANT_CODES["passers_by"]),
-    )
-    return code.astype(np.int8)
+    return compiled.quadrant_codes(
+        rules.quadrant_min_purchases, float(rules.quadrant_min_spend),
+        np.asarray(purchases_12m, dtype=np.int64).ravel(),
+        np.asarray(spend_12m, dtype=np.float64).ravel(),
+    ).reshape(np.shape(purchases_12m))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -385,7 +404,7 @@ def redemption_allowed_on(policy: Policy, day: dt.date) -> bool:
     """Whether redemption is open on ``day``: a policy window or a redemption event."""
     if policy.points.redemption.window_open(day):
         return True
-    return any(c.kind == "redemption_event" for c in campaigns_on(policy, day))
+    return any(c.opens_redemption for c in campaigns_on(policy, day))
 
 
 def redeemable_points(

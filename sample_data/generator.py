@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from policies import rules
+from policies import compiled, rules
 from policies.io import content_id, load_policy
 from policies.ledger import replay
 from policies.model import Campaign, Policy
@@ -467,13 +467,7 @@ def rate_multipliers(
 
 def _uplift_campaigns(policy: Policy, season: SeasonalityParams) -> list[Campaign]:
     """Campaigns that lift everyone's purchase rate on the days they run."""
-    return [
-        c
-        for c in policy.campaigns
-        if c.kind in season.campaign_uplift
-        and c.kind != "birthday"
-        and not (c.target.tiers or c.target.lifecycle or c.target.quadrants)
-    ]
+    return [c for c in policy.campaigns if c.kind in season.campaign_uplift and not c.is_targeted]
 
 
 def acquisition_weights(
@@ -611,19 +605,13 @@ def _birthday_matches(birthday: pd.Series, dates: pd.Series, scope: str) -> np.n
     return (b_month == d_month) & (b_day == d_day)
 
 
-def _is_targeted(campaign: Campaign) -> bool:
-    target = campaign.target
-    return bool(target.tiers or target.lifecycle or target.quadrants)
-
-
 def _campaign_ids(policy: Policy, tx: pd.DataFrame, birthday: pd.Series) -> np.ndarray:
     """The untargeted campaigns whose offer applied to each purchase, ``;``-separated."""
     out = np.full(len(tx), "", dtype=object)
     unique_days = pd.DatetimeIndex(tx["date"].unique())
     for campaign in policy.campaigns:
-        if campaign.kind not in ("member_day", "bonus_points", "birthday", "threshold_reduction"):
-            continue
-        if _is_targeted(campaign):
+        # Offers the log can label without member state: no target (birthdays match below).
+        if not campaign.prices_purchases or not campaign.target.everyone:
             continue
         running = unique_days[_campaign_days(campaign, unique_days)]
         hit = tx["date"].isin(running).to_numpy().copy()
@@ -718,7 +706,7 @@ def _window_openings(policy: Policy, first: dt.date, last: dt.date) -> list[list
     for year in range(first.year, last.year + 1):
         for window in windows or ():
             # 29 February falls back to the 28th in common years, as birthdays do.
-            start_day = min(window.start_day, _month_days(year, window.start_month))
+            start_day = min(window.start_day, _days_in_month(year, window.start_month))
             start = dt.date(year, window.start_month, start_day)
             end_year = year + (
                 (window.end_month, window.end_day) < (window.start_month, window.start_day)
@@ -726,7 +714,10 @@ def _window_openings(policy: Policy, first: dt.date, last: dt.date) -> list[list
             end = dt.date(
                 end_year,
                 window.end_month,
-                min(window.end_day, _month_days(end_year, window.end_month)),
+                min(
+                    window.end_day,
+                    _days_in_month(end_year, window.end_month),
+                ),
             )
             openings.append((start, end))
         if not windows:
@@ -740,8 +731,7 @@ def _window_openings(policy: Policy, first: dt.date, last: dt.date) -> list[list
     return out
 
 
-def _month_days(year: int, month: int) -> int:
-    return (pd.Timestamp(year, month, 1) + pd.offsets.MonthEnd(0)).day
+_days_in_month = compiled.plain(compiled.days_in_month)
 
 
 def _redemption_requests(

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from policies import compiled, rules
+from policies.model import LIFECYCLE_STATES, QUADRANTS, SegmentRules
 from simulations.breakage import breakage_by_month, roll_forward_breakage
 from simulations.calibration.data import check_transactions, parse_dates
 from simulations.calibration.errors import CalibrationDataError
@@ -36,12 +38,12 @@ __all__ = [
     "four_quadrants",
     "lifecycle_states",
     "points_roll_forward",
+    "policy_quadrants",
     "revenue_concentration",
     "rfm_scores",
 ]
 
-QUADRANTS = ("close_friends", "butterflies", "barnacles", "passers_by")
-LIFECYCLE_STATES = ("new", "active", "silent", "dormant", "churned")
+_SEGMENTS = SegmentRules()
 DateLike = str | dt.date | pd.Timestamp
 
 
@@ -189,18 +191,19 @@ def lifecycle_states(
     members: pd.DataFrame,
     transactions: pd.DataFrame,
     as_of: DateLike | None = None,
-    new_days: int = 30,
-    active_days: int = 90,
-    silent_days: int = 180,
-    dormant_days: int = 365,
-    new_max_purchases: int = 1,
+    new_days: int = _SEGMENTS.new_days,
+    active_days: int = _SEGMENTS.active_days,
+    silent_days: int = _SEGMENTS.silent_days,
+    dormant_days: int = _SEGMENTS.dormant_days,
 ) -> pd.DataFrame:
     """Lifecycle state of each member on ``as_of`` (潜在 -> 新 -> 活跃 -> 沉默 -> 沉睡 -> 流失).
 
-    ``new``: joined at most ``new_days`` ago with at most ``new_max_purchases`` purchases;
-    otherwise by days since the last purchase (since joining for members who never bought):
-    ``active`` at most ``active_days``, ``silent`` at most ``silent_days``, ``dormant`` at
-    most ``dormant_days``, else ``churned``. Members who join after ``as_of`` are left out.
+    The policy's rule (`policies.compiled.lifecycle_code`, thresholds as in
+    `policies.model.SegmentRules`, whose defaults these are): ``new``: joined at most
+    ``new_days`` ago with at most one purchase; otherwise by days since the last purchase
+    (since joining for members who never bought): ``active`` at most ``active_days``,
+    ``silent`` at most ``silent_days``, ``dormant`` at most ``dormant_days``, else
+    ``churned``. Members who join after ``as_of`` are left out.
 
     Returns:
         Index ``member_id``; ``days_since_join``, ``days_since_purchase``, ``purchases``,
@@ -226,26 +229,68 @@ def lifecycle_states(
     since_join = (end - joined).dt.days.astype(np.int64)
     last = base["last_purchase"].fillna(joined)
     since_purchase = (end - last).dt.days.astype(np.int64)
-    state = np.select(
-        [
-            (since_join <= new_days) & (purchases <= new_max_purchases),
-            since_purchase <= active_days,
-            since_purchase <= silent_days,
-            since_purchase <= dormant_days,
-        ],
-        ["new", "active", "silent", "dormant"],
-        default="churned",
-    )
+    codes = compiled.lifecycle_codes(
+        new_days, active_days, silent_days, dormant_days, since_join.to_numpy(),
+        since_purchase.to_numpy(), purchases.to_numpy(),
+    )  # fmt: skip
     out = pd.DataFrame(
         {
             "days_since_join": since_join,
             "days_since_purchase": since_purchase,
             "purchases": purchases,
-            "state": state,
+            "state": np.asarray(LIFECYCLE_STATES, dtype=object)[codes],
         }
     )
     out.index.name = "member_id"
     return out
+
+
+def policy_quadrants(
+    transactions: pd.DataFrame,
+    segments: SegmentRules,
+    as_of: DateLike | None = None,
+    members: Iterable[str] | None = None,
+    amount_column: str = "amount",
+) -> pd.DataFrame:
+    """The policy's four quadrants on ``as_of``: what a quadrant-targeted campaign sees.
+
+    The window is the policy's (`policies.rules.quadrant_months`: the 12 full months before
+    the month of ``as_of``), the cut-offs are ``segments``' and the rule is
+    `policies.compiled.quadrant_code`, exactly as in the live ledger and the simulator.
+    ``as_of`` defaults to the day after the last purchase in the log, so a log that ends on
+    a month's last day is judged over its last 12 months.
+
+    Every purchase counts (as in the ledger), and spend is ``amount_column`` (the ledger
+    uses ``net_amount``).
+
+    Returns:
+        Index ``member_id``: ``purchases``, ``spend``, ``quadrant``; ``attrs`` holds the
+        cut-offs and the window's first and last day.
+    """
+    log = _log(transactions, amount_column)
+    day = (log["date"].max() + pd.Timedelta(days=1)) if as_of is None else pd.Timestamp(as_of)
+    first, last = rules.quadrant_months(rules.month_index(day.date()))
+    start = pd.Timestamp(first // 12, first % 12 + 1, 1)
+    end = pd.Timestamp(last // 12, last % 12 + 1, 1) + pd.offsets.MonthEnd(0)
+    known = pd.Index(log["member_id"].unique(), name="member_id")
+    if members is not None:
+        known = known.union(pd.Index([str(m) for m in members], name="member_id"))
+    window = log[(log["date"] >= start) & (log["date"] <= end)]
+    grouped = window.groupby("member_id", sort=True)["amount"]
+    # Every purchase counts, as in the ledger (not purchase occasions).
+    table = pd.DataFrame({"purchases": grouped.size(), "spend": grouped.sum()})
+    table = table.reindex(known.sort_values(), fill_value=0)
+    codes = compiled.quadrant_codes(
+        segments.quadrant_min_purchases, float(segments.quadrant_min_spend),
+        table["purchases"].to_numpy(np.int64), table["spend"].to_numpy(np.float64),
+    )  # fmt: skip
+    table["quadrant"] = np.asarray(QUADRANTS, dtype=object)[codes]
+    table.attrs = {
+        "many_purchases": f">= {segments.quadrant_min_purchases:g}",
+        "high_spend": f">= {segments.quadrant_min_spend:.2f}",
+    }
+    table.attrs.update(window_first=start.date(), window_last=end.date())
+    return table
 
 
 def _spend_by_member(transactions, members, amount_column) -> pd.Series:

@@ -83,6 +83,7 @@ import numpy as np
 import simpy
 
 from policies import rules
+from policies.compiled import RING_MONTHS, days_in_month, plain
 from policies.model import Campaign, InactivityExpiry, NoExpiry, Policy
 from simulations import kernel
 from simulations.behavior import BehaviorParams
@@ -91,7 +92,6 @@ from simulations.kernel import (
     FAR,
     LOT_DTYPE,
     NEVER,
-    PURCHASE_KINDS,
     CampaignTable,
     betaln,
     price_purchases_compiled,
@@ -115,7 +115,6 @@ _LOT_OVERFLOW = (
     "a member's points in one expiry lot would exceed 2,147,483,647 points; the simulation"
     " keeps lots as 32-bit numbers: lower the earn rate or multipliers of the policy"
 )
-_CONTACT_KINDS = ("activation", "reactivation")
 
 
 def _cores() -> int:
@@ -223,9 +222,9 @@ class _Calendar:
             running = rules.campaigns_on(policy, day)
             targeted, contacts = [], []
             for campaign in running:
-                if campaign.kind in _CONTACT_KINDS:
+                if campaign.contacts_members:
                     contacts.append(campaign)
-                elif _is_targeted(campaign):
+                elif campaign.is_targeted:
                     targeted.append(campaign)
                 else:
                     factor *= uplift[campaign.kind] * (1.0 + lift * campaign.discount_pct)
@@ -251,7 +250,7 @@ class _Calendar:
         self.guide = (np.searchsorted(self.cumulative, levels, side="right") - 1).astype(np.int64)
         self.pricing = CampaignTable.build(
             policy,
-            [tuple(c for c in running if c.kind in PURCHASE_KINDS) for running in self.campaigns],
+            [tuple(c for c in running if c.prices_purchases) for running in self.campaigns],
             lambda c: c.points_multiplier - 1.0,
         )
         self.targeting = CampaignTable.build(
@@ -275,11 +274,6 @@ class _Calendar:
         firsts = sorted(starts)
         self.windows = list(zip(firsts, [f - 1 for f in firsts[1:]] + [self.n_days - 1],
                                 strict=True))  # fmt: skip
-
-
-def _is_targeted(campaign: Campaign) -> bool:
-    target = campaign.target
-    return campaign.kind == "birthday" or bool(target.tiers or target.lifecycle or target.quadrants)
 
 
 class _Simulation:
@@ -332,13 +326,13 @@ class _Simulation:
         joins = []
         recorded = behavior.recorded_arrivals
         for first, last in zip(cal.month_starts, cal.month_ends, strict=True):
-            days_in_month = (cal.dates[last] - cal.dates[first]).days + 1
-            full = _days_in_month(cal.dates[first])
+            covered = (cal.dates[last] - cal.dates[first]).days + 1
+            full = plain(days_in_month)(cal.dates[first].year, cal.dates[first].month)
             month = cal.dates[first].strftime("%Y-%m")
             if month in recorded:
                 count = recorded[month]
             else:
-                count = rng_arrivals.poisson(behavior.new_members_per_month * days_in_month / full)
+                count = rng_arrivals.poisson(behavior.new_members_per_month * covered / full)
             joins.append(rng_arrivals.integers(first, last + 1, size=count))
         new_join = np.sort(np.concatenate(joins)).astype(np.int32) if joins else np.zeros(0)
         n = n0 + new_join.size
@@ -371,7 +365,8 @@ class _Simulation:
         del lam0, p0, nu0, alive0
         self.trial_time = np.concatenate([np.zeros(n0), rng.random(m_new)])
 
-        # Purchase history rings (column = month index % 12), qualifying score ring.
+        # Purchase history rings (column = month index % RING_MONTHS: the quadrant window and
+        # the month in progress), qualifying score ring.
         start_month = rules.month_index(start)
         self.start_month = start_month
         tiers = policy.tiers
@@ -383,8 +378,10 @@ class _Simulation:
         metric = tiers.qualifying_metric
         self.score_unit = 100.0 if metric == "spend" else 1.0
         base_rate = policy.points.earn.points_per_unit / policy.points.earn.per_amount
-        if metric == "spend" and self.score_len == 12:
+        if metric == "spend" and self.score_len <= RING_MONTHS:
+            # The spend ring covers the qualifying period: share it.
             self.score_ring = self.spend_ring
+            self.score_len = RING_MONTHS
         else:
             # Purchase counts fit 32 bits; spend in cents and points may not.
             dtype = np.int32 if metric == "purchases" else np.int64
@@ -527,7 +524,7 @@ class _Simulation:
         # for all of them at once.
         targeted_max = 1.0
         for campaign in policy.campaigns:
-            if campaign.kind not in _CONTACT_KINDS and _is_targeted(campaign):
+            if not campaign.contacts_members and campaign.is_targeted:
                 targeted_max *= max(1.0, uplift[campaign.kind]) * (
                     1 + effects.discount_rate_lift * campaign.discount_pct
                 )
@@ -566,7 +563,7 @@ class _Simulation:
                                      self.purchases[idx])  # fmt: skip
 
     def _quadrant(self, idx: np.ndarray | slice, month: int) -> np.ndarray:
-        col = month % 12
+        col = month % RING_MONTHS
         count = row_sums_except(self.count_ring[idx], col)
         spend = row_sums_except(self.spend_ring[idx], col)
         return rules.quadrant_codes(self.policy, count, spend / 100.0)
@@ -764,7 +761,7 @@ class _Simulation:
         report = b in self._month_end_set
         month_first = next(s for s in reversed(cal.month_starts) if s <= a)
         window = (
-            a, b, month, self._slot(rules.expiry_month_of_lot(policy, month)), month % 12,
+            a, b, month, self._slot(rules.expiry_month_of_lot(policy, month)), month % RING_MONTHS,
             month % self.score_len, cal.dates[a].month,
             policy.tiers.upgrade_timing == "immediate", new_month,
             new_month and self.open_days.size > 0, self.open_days, expire_kind,
@@ -1016,11 +1013,6 @@ def _children(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequen
     ]
 
 
-def _days_in_month(day: dt.date) -> int:
-    nxt = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-    return (nxt - dt.date(day.year, day.month, 1)).days
-
-
 def _months_between(start: dt.date, days: np.ndarray) -> np.ndarray:
     """Month index offsets (relative to ``start``'s month) of day offsets from ``start``.
 
@@ -1039,15 +1031,16 @@ def _months_between(start: dt.date, days: np.ndarray) -> np.ndarray:
 
 
 def _ring(history: np.ndarray, n: int, start_month: int, dtype) -> np.ndarray:
-    """``(n, 12)`` ring of monthly history: column ``month % 12``, rows past the history zero.
+    """``(n, RING_MONTHS)`` ring of monthly history: column ``month % RING_MONTHS``.
 
-    ``history`` holds the ``HISTORY_MONTHS`` (12) months before ``start_month``, oldest
-    first; the oldest lands in column ``start_month % 12`` (the ring is a rotation).
+    ``history`` holds the ``HISTORY_MONTHS`` months before ``start_month``, oldest first (the
+    quadrant window of the first month); rows past the history and the first month's column
+    are zero.
     """
-    ring = np.zeros((n, 12), dtype=dtype)
-    n0, k = history.shape[0], start_month % 12
-    ring[:n0, k:] = history[:, : 12 - k]
-    ring[:n0, :k] = history[:, 12 - k :]
+    ring = np.zeros((n, RING_MONTHS), dtype=dtype)
+    n0, months = history.shape
+    for j in range(months):
+        ring[:n0, (start_month - months + j) % RING_MONTHS] = history[:, j]
     return ring
 
 

@@ -32,18 +32,17 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from policies import rules
+from policies import compiled, rules
 from policies.model import Campaign, Policy
 from simulations.streams import exponential, gamma, uniform
 
-NEVER = -(1 << 30)
+NEVER = compiled.NEVER
 """Day index meaning 'never happened'."""
 
 FAR = np.iinfo(np.int32).max
 """Day index meaning 'not within the horizon'."""
 
 _EPSILON = rules.EPSILON
-PURCHASE_KINDS = ("member_day", "bonus_points", "birthday", "threshold_reduction")
 LOT_DTYPE = np.int32  # points per member and lot (a member's balance is 64-bit)
 LOT_MAX = int(np.iinfo(LOT_DTYPE).max)
 CHUNK = 2048  # members per unit of parallel work (and per row of the accumulators)
@@ -140,7 +139,7 @@ class CampaignTable:
 
 def pricing_rows(policy: Policy, day: dt.date) -> tuple[Campaign, ...]:
     """Campaigns that price a purchase on ``day`` (what `rules.price_purchases` applies)."""
-    return tuple(c for c in rules.campaigns_on(policy, day) if c.kind in PURCHASE_KINDS)
+    return tuple(c for c in rules.campaigns_on(policy, day) if c.prices_purchases)
 
 
 def pricing_params(policy: Policy) -> tuple:
@@ -303,34 +302,29 @@ def price_purchases_compiled(
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _lifecycle_one(segments, d, join, last_purchase, purchases):
-    """Scalar `rules.lifecycle_codes` for one member on day ``d``."""
-    codes = segments[4]
+    """`policies.compiled.lifecycle_code` of one member on day ``d``."""
     since = d - (last_purchase if last_purchase > NEVER else join)
-    if d - join <= segments[0] and purchases <= 1:
-        return codes[0]
-    if since <= segments[1]:
-        return codes[1]
-    if since <= segments[2]:
-        return codes[2]
-    if since <= segments[3]:
-        return codes[3]
-    return codes[4]
+    return segments[4][
+        compiled.lifecycle_code(
+            segments[0], segments[1], segments[2], segments[3], d - join, since, purchases
+        )  # fmt: skip
+    ]
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _quadrant_one(quadrants, count_ring, spend_ring, m, column):
-    """Scalar `rules.quadrant_codes` over the 12 months before the month of ``column``."""
-    min_purchases, min_spend, codes = quadrants[0], quadrants[1], quadrants[2]
+    """`policies.compiled.quadrant_code` over the ring's months but the one of ``column``.
+
+    The rings hold `policies.compiled.RING_MONTHS` months: the quadrant window and the month
+    in progress (``column``), which does not count.
+    """
     count = 0
     spend = 0
     for j in range(count_ring.shape[1]):
         if j != column:
             count += count_ring[m, j]
             spend += spend_ring[m, j]
-    high = _round_to(spend / 100.0, 100.0) >= min_spend
-    if count >= min_purchases:
-        return codes[0] if high else codes[2]
-    return codes[1] if high else codes[3]
+    return quadrants[2][compiled.quadrant_code(quadrants[0], quadrants[1], count, spend / 100.0)]
 
 
 @numba.njit(cache=True)
@@ -580,7 +574,7 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
      max_year) = redeem  # fmt: skip
     shared = score_kind < 0
     is_leap = leap[a]
-    n_quadrant_col = (month + 1) % 12
+    n_quadrant_col = (month + 1) % count_ring.shape[1]
     for m in range(lo, hi):
         if trace and n_rec + SLACK > record[0].size:
             return n_rec, m
@@ -637,7 +631,7 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
             if birthday == d:
                 birthday = FAR
                 last = last_purchase[m]
-                if j <= d and last > NEVER and d - last <= 365:
+                if j <= d and compiled.birthday_bonus_due(d, last):
                     bonus += birthday_points[tier[m]]
             if bonus > 0:
                 if not _book(m, slot, bonus, lots, balance):

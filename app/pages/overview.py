@@ -10,6 +10,7 @@ from app import charts, database, state
 from app.formatting import money, number, pct, points
 from app.i18n import t
 from policies import rules
+from policies.model import SegmentRules
 from simulations import analytics
 
 st.title(t("overview.title"))
@@ -40,13 +41,12 @@ def program_analytics(url: str, generation: int, segment_rules: str) -> dict:
         silent_days=rules_["silent_days"],
         dormant_days=rules_["dormant_days"],
     )
-    quadrants = analytics.four_quadrants(
+    # The policy's own quadrant window and rule (what a quadrant-targeted campaign sees).
+    quadrants = analytics.policy_quadrants(
         tx,
-        start=end - pd.DateOffset(years=1) + pd.Timedelta(days=1),
-        end=end,
-        min_purchases=rules_["quadrant_min_purchases"],
-        min_spend=rules_["quadrant_min_spend"],
+        SegmentRules.model_validate(rules_),
         members=people["member_id"],
+        amount_column="net_amount",
     )
     quadrant_table = (
         quadrants.groupby("quadrant")

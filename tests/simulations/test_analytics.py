@@ -1,9 +1,14 @@
+import datetime as dt
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policies.io import load_policy
+from policies.ledger import replay
 from simulations.analytics import (
     breakage_to_date,
     cohort_retention,
@@ -11,10 +16,13 @@ from simulations.analytics import (
     four_quadrants,
     lifecycle_states,
     points_roll_forward,
+    policy_quadrants,
     revenue_concentration,
     rfm_scores,
 )
 from simulations.calibration import CalibrationDataError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "policies" / "examples"
 
 
 def tx(rows):
@@ -222,3 +230,52 @@ def test_roll_forward_balances_exactly(rows):
     months = pd.PeriodIndex(table["month"], freq="M")
     assert (np.diff(months.asi8) == 1).all()
     assert table["issued"].sum() == sum(p for _, _, k, p in signed if k in ("earn", "bonus"))
+
+
+def test_policy_quadrants_use_the_ledgers_window_and_rule():
+    """The Overview's quadrants are the ones a quadrant-targeted campaign sees in the ledger."""
+    policy = load_policy(EXAMPLES / "classic_four_tier.yaml")
+    segments = policy.segments.model_copy(
+        update={"quadrant_min_purchases": 2, "quadrant_min_spend": 100.0}
+    )
+    log = tx(
+        [
+            ("old", "2024-02-29", 80.0),  # 13 months before March 2025: outside the window
+            ("old", "2024-03-01", 60.0),  # the window's first day
+            ("old", "2025-02-28", 30.0),  # its last day
+            ("now", "2025-03-01", 500.0),  # the month in progress never counts
+            ("now", "2025-03-02", 500.0),
+            ("edge", "2024-03-31", 100.0),
+        ]
+    )
+    table = policy_quadrants(log, segments, as_of="2025-03-15", members=["none"])
+    assert table.attrs["window_first"] == dt.date(2024, 3, 1)
+    assert table.attrs["window_last"] == dt.date(2025, 2, 28)
+    assert table["purchases"].to_dict() == {"edge": 1, "none": 0, "now": 0, "old": 2}
+    assert table["quadrant"].to_dict() == {
+        "edge": "butterflies",
+        "none": "passers_by",
+        "now": "passers_by",
+        "old": "barnacles",
+    }
+    # In the ledger, a 5x campaign for barnacles on 15 March 2025 rewards exactly them.
+    data = policy.model_dump()
+    data["segments"] = segments.model_dump()
+    data["campaigns"] = (
+        {
+            "id": "barnacles",
+            "name": "Barnacles x5",
+            "kind": "bonus_points",
+            "start": "2025-03-15",
+            "end": "2025-03-15",
+            "points_multiplier": 5,
+            "target": {"quadrants": ["barnacles"]},
+        },
+    )
+    targeted = type(policy).model_validate(data)
+    members = pd.DataFrame({"member_id": ["old", "now", "edge"], "join_date": ["2024-01-01"] * 3})
+    probe = tx([(m, "2025-03-15", 100.0) for m in ("old", "now", "edge")])
+    priced = replay(targeted, members, pd.concat([log, probe]), start=dt.date(2024, 1, 1)).purchases
+    on_day = priced[priced["date"] == dt.date(2025, 3, 15)].set_index("member_id")
+    rewarded = set(on_day.index[on_day["points_earned"] == 500])
+    assert rewarded == set(table.index[table["quadrant"] == "barnacles"]) == {"old"}

@@ -43,6 +43,106 @@ def variant(**changes):
     return type(CLASSIC).model_validate(data)
 
 
+# Every campaign kind, targeted on one axis, running through the horizon (the last months
+# too, where a 12-month quadrant window first differs from a shorter one).
+_KINDS = {
+    "member_day": {"recurrence": {"weekday": 5}, "points_multiplier": 3, "discount_pct": 5},
+    "bonus_points": {"recurrence": {"day_of_month": 15}, "points_multiplier": 4},
+    "birthday": {"birthday_scope": "month", "points_multiplier": 2, "bonus_points": 300},
+    "threshold_reduction": {"threshold": 200, "reduction": 30},
+    "activation": {"recurrence": {"day_of_month": 1}, "coupon_value": 10},
+    "reactivation": {"recurrence": {"day_of_month": 20}, "recency_days": 30},
+    "redemption_event": {"recurrence": {"day_of_month": 25}},
+}
+
+
+def targeted(axis: str, values_by_kind: dict, extra=(), **changes):
+    """The classic policy with one campaign of every kind, each targeted on ``axis``."""
+    campaigns = (
+        *extra,
+        *(
+            {
+                "id": f"{axis}-{kind}",
+                "name": f"{kind} for {axis}",
+                "kind": kind,
+                "start": "2026-01-01",
+                "end": "2027-12-31",
+                "target": {axis: values_by_kind[kind]} if values_by_kind[kind] else {},
+                "stacking": "stack",
+                **fields,
+            }
+            for kind, fields in _KINDS.items()
+        ),
+    )
+    return variant(campaigns=campaigns, **changes)
+
+
+# Cut-offs near the busy members' yearly purchases and spend, so the window's oldest month
+# often decides the quadrant.
+_QUADRANT_CUTS = {"quadrant_min_purchases": 60, "quadrant_min_spend": 15000.0}
+
+TARGETED = {
+    "quadrant_targeted": targeted(
+        "quadrants",
+        {
+            "member_day": ("close_friends",),
+            "bonus_points": ("barnacles", "close_friends"),
+            "birthday": ("butterflies", "close_friends"),
+            "threshold_reduction": ("passers_by",),
+            "activation": ("passers_by",),
+            "reactivation": ("barnacles", "passers_by"),
+            "redemption_event": ("close_friends",),
+        },
+        segments={**CLASSIC.segments.model_dump(), **_QUADRANT_CUTS},
+    ),
+    "lifecycle_targeted": targeted(
+        "lifecycle",
+        {
+            "member_day": ("active",),
+            "bonus_points": ("new", "silent"),
+            "birthday": ("active", "dormant"),
+            "threshold_reduction": ("silent", "dormant", "churned"),
+            "activation": ("new",),
+            "reactivation": ("silent", "dormant"),
+            "redemption_event": ("active",),
+        },
+        segments={"new_days": 20, "active_days": 30, "silent_days": 60, "dormant_days": 120},
+    ),
+    # Everyone on every axis: birthday offers target by the birthday alone (the day and the
+    # month), with a program birthday bonus on top.
+    "birthday_targeted": targeted(
+        "tiers",
+        dict.fromkeys(_KINDS, ()),
+        extra=(
+            {
+                "id": "birthday-day",
+                "name": "Triple points on the birthday",
+                "kind": "birthday",
+                "start": "2026-01-01",
+                "end": "2027-12-31",
+                "birthday_scope": "day",
+                "points_multiplier": 3,
+                "discount_pct": 10,
+                "bonus_points": 100,
+                "stacking": "best",
+            },
+        ),
+        points__bonuses__birthday=80,
+    ),
+    "tier_targeted": targeted(
+        "tiers",
+        {
+            "member_day": ("Silver", "Gold"),
+            "bonus_points": ("Regular",),
+            "birthday": ("Gold", "Diamond"),
+            "threshold_reduction": ("Regular", "Silver"),
+            "activation": ("Regular",),
+            "reactivation": ("Silver",),
+            "redemption_event": ("Diamond", "Gold"),
+        },
+    ),
+}
+
 POLICIES = {
     "classic": CLASSIC,
     "inactivity_anytime_capped": variant(
@@ -76,6 +176,7 @@ POLICIES = {
         points__earn__rounding="round",
         points__redemption__windows=(),
     ),
+    **TARGETED,
 }
 
 
@@ -124,14 +225,17 @@ def _by_member_month(entries: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.parametrize("name", sorted(POLICIES))
 def test_replayed_trace_books_the_same_points_and_tiers(name):
     policy = POLICIES[name]
-    months = 14
+    # The quadrant policy runs 20 months: the 12-month window first reaches back past a
+    # member's first month in the 13th, and members who joined in the first months need a
+    # few months more to meet it.
+    months = 20 if name == "quadrant_targeted" else 14
     out = simulate_replication(
         policy, BUSY, Population.empty(START), START, months, np.random.SeedSequence(7), trace=True
     )
-    assert 120 <= len(out.member_id) <= 400
+    assert 120 <= len(out.member_id) <= 500
     members, purchases, redemptions = _ledger_inputs(out)
     assert len(purchases) > 1000
-    end = dt.date(2027, 2, 28)
+    end = dt.date(2027, 8, 31) if name == "quadrant_targeted" else dt.date(2027, 2, 28)
     result = replay(policy, members, purchases, redemptions, start=START, end=end)
 
     engine = _by_member_month(_engine_points(out))
