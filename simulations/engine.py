@@ -45,11 +45,12 @@ Behavior model (every number is a `BehaviorParams` field)
   raise the factor before the candidate (a purchase, a tier change, a redemption, a contact)
   draws a new candidate from that moment (see `simulations.kernel`).
 * Redemption: at the start of each month with an open window (policy windows or a redemption
-  event), each alive member who joined before the month and whose balance reaches the minimum
+  event), each member who joined before the month and whose balance reaches the minimum
   decides to redeem with the logistic propensity of `RedemptionParams`, on a day drawn
   uniformly among the month's remaining open days, requesting ``redeem_share`` of the
-  redeemable points (whole units). Members who dropped out do not redeem: their points end as
-  breakage.
+  redeemable points (whole units). Redemption is a process of its own over every balance
+  holder, as the model is fitted: members who stopped buying (dropped out) still redeem;
+  only the post-redemption purchase lift needs a member still buying.
 * Contacts: activation campaigns contact last month's new members, reactivation campaigns
   members with no purchase for ``recency_days`` (not contacted since their last purchase).
   Contacted members buy at ``campaign_uplift[kind]`` for ``effects.contact_effect_days``; a

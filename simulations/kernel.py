@@ -587,7 +587,9 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
         j = join[m]
         if plan:
             planned = NEVER
-            if alive[m] and j < a and balance[m] >= max(minimum, 1):
+            # Every balance holder, whether still buying or not: the redemption model is
+            # fitted on all of them (lapsed buyers redeem too).
+            if j < a and balance[m] >= max(minimum, 1):
                 logit = (intercept + balance_coef * np.log1p(balance[m] / balance_scale)
                          + tier_coefs[tier[m]])  # fmt: skip
                 s_other, u = uniform(s_other)
@@ -751,60 +753,59 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
                 next_t[m], next_day[m] = _after(next_t[m], e / (lam[m] * bound), cumulative,
                                                 intensity, guide, width)  # fmt: skip
                 cand_bound[m] = bound
-            # A planned redemption (after the day's purchases), members still alive only.
+            # A planned redemption (after the day's purchases), by any balance holder.
             if redemption == d:
                 redemption = FAR
-                if alive[m]:
-                    held = balance[m]
-                    room = held
-                    if max_year >= 0:
-                        room = min(room, max(max_year - redeemed_year[m], 0))
-                    room = room // unit * unit
-                    allowed = room if held >= minimum and room > 0 else 0
-                    requested = np.int64(np.floor(allowed * share + _EPSILON)) // unit * unit
-                    units = max(min(requested, allowed), 0) // unit * unit
-                    points = units if units >= max(minimum, 1) else 0
-                    if trace and requested > 0:
-                        n_rec = _record(record, n_rec, R_REQUEST, m, d, 0.0, requested, 0)
-                    if points > 0:
-                        remaining = points
-                        for s in fifo:
-                            take = min(np.int64(lots[m, s]), remaining)
-                            lots[m, s] -= take
-                            remaining -= take
-                            if remaining == 0:
-                                break
-                        balance[m] -= points
-                        redeemed_year[m] += points
-                        last_activity[m] = month
-                        last_redeem[m] = d
-                        cnt[c, C_REDEEMED] += points
-                        cnt[c, C_REDEMPTIONS] += 1
-                        if trace:
-                            n_rec = _record(record, n_rec, R_REDEEM, m, d, 0.0, -points, 0)
-                        if redeem_lift > 0:
-                            # The post-redemption lift raises the factor from tomorrow on.
-                            t = tier[m]
-                            if not score_known and goal_lift > 0 and t < top:
-                                score_total = _score_total(score_ring, m, score_first,
-                                                           score_last)  # fmt: skip
-                                score_known = True
-                            progress = 0.0
-                            if t < top and goal_lift > 0:
-                                progress = (score_total / score_unit
-                                            / max(thresholds[t + 1], 1e-9))  # fmt: skip
-                            bound = targeted_max * _factor(
-                                tier_factor[t], t < top, progress, goal_lift, goal_start,
-                                True, redeem_lift, d + 1 - contact_day[m] <= contact_days,
-                                contact_uplift[contact_kind[m]], True,
-                            )  # fmt: skip
-                            if bound > cand_bound[m] >= 0:
-                                s_event, e = exponential(s_event)
-                                x = e / (lam[m] * bound)
-                                next_t[m], next_day[m] = _after(
-                                    d + 1.0, x, cumulative, intensity, guide, width
-                                )
-                                cand_bound[m] = bound
+                held = balance[m]
+                room = held
+                if max_year >= 0:
+                    room = min(room, max(max_year - redeemed_year[m], 0))
+                room = room // unit * unit
+                allowed = room if held >= minimum and room > 0 else 0
+                requested = np.int64(np.floor(allowed * share + _EPSILON)) // unit * unit
+                units = max(min(requested, allowed), 0) // unit * unit
+                points = units if units >= max(minimum, 1) else 0
+                if trace and requested > 0:
+                    n_rec = _record(record, n_rec, R_REQUEST, m, d, 0.0, requested, 0)
+                if points > 0:
+                    remaining = points
+                    for s in fifo:
+                        take = min(np.int64(lots[m, s]), remaining)
+                        lots[m, s] -= take
+                        remaining -= take
+                        if remaining == 0:
+                            break
+                    balance[m] -= points
+                    redeemed_year[m] += points
+                    last_activity[m] = month
+                    last_redeem[m] = d
+                    cnt[c, C_REDEEMED] += points
+                    cnt[c, C_REDEMPTIONS] += 1
+                    if trace:
+                        n_rec = _record(record, n_rec, R_REDEEM, m, d, 0.0, -points, 0)
+                    if redeem_lift > 0 and alive[m]:
+                        # The post-redemption lift raises the factor from tomorrow on.
+                        t = tier[m]
+                        if not score_known and goal_lift > 0 and t < top:
+                            score_total = _score_total(score_ring, m, score_first,
+                                                       score_last)  # fmt: skip
+                            score_known = True
+                        progress = 0.0
+                        if t < top and goal_lift > 0:
+                            progress = (score_total / score_unit
+                                        / max(thresholds[t + 1], 1e-9))  # fmt: skip
+                        bound = targeted_max * _factor(
+                            tier_factor[t], t < top, progress, goal_lift, goal_start,
+                            True, redeem_lift, d + 1 - contact_day[m] <= contact_days,
+                            contact_uplift[contact_kind[m]], True,
+                        )  # fmt: skip
+                        if bound > cand_bound[m] >= 0:
+                            s_event, e = exponential(s_event)
+                            x = e / (lam[m] * bound)
+                            next_t[m], next_day[m] = _after(
+                                d + 1.0, x, cumulative, intensity, guide, width
+                            )
+                            cand_bound[m] = bound
         states[m, 0], states[m, 1], states[m, 2] = s_event, s_spend, s_other
         # End of the last day: expiry run, then the month-end counts.
         lost = 0

@@ -297,6 +297,46 @@ def test_reactivation_contacts_bring_back_the_stated_share():
     assert abs(back - 0.2 * dead) < 4 * np.sqrt(dead * 0.2 * 0.8)
 
 
+def test_members_who_dropped_out_redeem_at_the_modelled_rate():
+    """Redemption is its own process over every balance holder, buying or not.
+
+    Members drop out right after their first repeat purchase (p close to 1) and keep a
+    sign-up bonus well above the minimum; the propensity is a flat 1/2 a month. Each month
+    every member who joined before it is a holder, so redemptions are binomial with that
+    many trials whether or not the holders still buy.
+    """
+    data = CLASSIC.model_dump()
+    data["tiers"]["tiers"] = [{"name": "Member", "threshold": 0}]
+    data["campaigns"], data["expiry"] = (), {"kind": "none"}
+    data["points"]["bonuses"]["signup"] = 20_000
+    data["points"]["redemption"].update(windows=(), minimum_points=1000, unit_points=100)
+    policy = type(CLASSIC).model_validate(data)
+    behavior = plain_behavior(
+        bgnbd=DEFAULT_BEHAVIOR.bgnbd.model_copy(
+            update={"r": 2.0, "alpha": 2.0, "a": 200.0, "b": 0.01}
+        ),  # fmt: skip
+        redemption=DEFAULT_BEHAVIOR.redemption.model_copy(
+            update={
+                "intercept": 0.0,
+                "balance_coef": 0.0,
+                "tier_coefs": (0.0,),
+                "redeem_share": 0.1,
+            }  # fmt: skip
+        ),
+        new_members_per_month=300.0,
+    )
+    out = simulate_replication(
+        policy, behavior, Population.empty(START), START, 6, np.random.SeedSequence(5)
+    )
+    joined = np.cumsum([0] + [m["new_members"] for m in out.monthly])[:-1]
+    churned = np.cumsum([m["churned_members"] for m in out.monthly])
+    redemptions = np.array([m["redemptions"] for m in out.monthly])
+    holders = int(joined.sum())
+    assert churned[-2] > 0.8 * joined[-1], "most holders should have dropped out"
+    assert holders > 3000
+    assert abs(redemptions.sum() - 0.5 * holders) < 4 * np.sqrt(holders * 0.25)
+
+
 def test_progress_moves_month_by_month_up_to_done():
     seen: list[tuple[float, str]] = []
     model = Model(
