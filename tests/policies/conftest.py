@@ -14,6 +14,23 @@ EXAMPLES_DIR = REPO_ROOT / "policies" / "examples"
 CLASSIC_PATH = EXAMPLES_DIR / "classic_four_tier.yaml"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_rules() -> None:
+    """Compile (or load from numba's cache) the scalar rules once, before timed properties.
+
+    The first call of a compiled rule in a process costs its compilation, which is not what
+    a property's deadline measures.
+    """
+    import numpy as np
+
+    from policies import rules
+
+    policy = load_policy(CLASSIC_PATH)
+    one = np.ones(1)
+    rules.lifecycle_codes(policy, one, one, one)
+    rules.quadrant_codes(policy, one, one)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
