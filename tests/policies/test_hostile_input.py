@@ -12,7 +12,7 @@ import json
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policies.errors import PolicyValidationError
@@ -300,7 +300,7 @@ def test_campaign_dates_outside_the_calendar_are_refused(classic_data, field):
     assert any(field in path for path, _ in data_problems(classic_data).problems)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_dumped_json_is_strict(policy_strategy, data):
     # Strict JSON: no bare Infinity/NaN that a reader in another language would choke on.
@@ -408,7 +408,7 @@ def first_clash_by_brute_force(campaigns):
     return found
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(campaigns=small_calendars())
 def test_overlap_sweep_agrees_with_the_day_by_day_definition(classic_policy, campaigns):
     data = policy_to_dict(classic_policy)

@@ -326,7 +326,11 @@ def test_schemas_are_stamped():
 _counter = itertools.count()
 
 
-@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_publish_then_load_returns_the_same_policy(tmp_path, policy_strategy, data):
     policy = data.draw(policy_strategy)
