@@ -21,10 +21,28 @@ Windows (the one definition every caller uses):
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 __all__ = [
+    "ALL",
+    "BIRTHDAY_DAY",
+    "BIRTHDAY_MONTH",
+    "BIRTHDAY_NONE",
     "BIRTHDAY_RECENCY_DAYS",
+    "KIND_MULTIPLIER",
+    "KIND_THRESHOLD",
+    "ROUNDING",
+    "CampaignTable",
+    "Pricing",
+    "price_many",
+    "price_one",
+    "qualified_tier",
+    "qualified_tiers",
+    "take_fifo",
+    "take_fifo_rows",
+    "targets",
     "EPSILON",
     "HAS_NUMBA",
     "NEVER",
@@ -40,6 +58,8 @@ __all__ = [
     "quadrant_code",
     "quadrant_codes",
     "quadrant_months",
+    "redeemable",
+    "redemption",
     "round_points",
     "round_to",
 ]
@@ -65,6 +85,62 @@ RING_MONTHS = QUADRANT_MONTHS + 1
 
 BIRTHDAY_RECENCY_DAYS = 365
 """The birthday bonus goes to members who bought within this many days before it."""
+
+
+ALL = -1
+"""Target bit mask matching every code."""
+
+KIND_MULTIPLIER, KIND_THRESHOLD = 0, 1
+"""Campaign table kinds: a points multiplier and/or discount; a threshold reduction."""
+
+BIRTHDAY_NONE, BIRTHDAY_DAY, BIRTHDAY_MONTH = 0, 1, 2
+"""Campaign table birthday scopes: not a birthday offer, on the day, in the month."""
+
+ROUNDING = {"floor": 0, "ceil": 1, "round": 2}
+"""Codes of `policies.model.EarnRule.rounding`."""
+
+
+class CampaignTable(NamedTuple):
+    """Campaigns of every day as flat arrays (rows ``ptr[d]`` to ``ptr[d + 1]`` for day d).
+
+    ``kind`` is `KIND_MULTIPLIER` or `KIND_THRESHOLD`; ``best`` the ``best`` stacking rule;
+    ``birthday`` a birthday scope code; ``value`` the points multiplier minus one (pricing)
+    or a purchase-rate factor (the simulator's targeted table); ``pct`` the discount;
+    ``threshold``, ``reduction``, ``repeatable`` those of a threshold reduction;
+    ``tier_mask``, ``lifecycle_mask`` and ``quadrant_mask`` bit masks of the codes a campaign
+    targets (`ALL`: everyone). Built by `policies.rules.campaign_table`.
+    """
+
+    ptr: np.ndarray
+    kind: np.ndarray
+    best: np.ndarray
+    birthday: np.ndarray
+    value: np.ndarray
+    pct: np.ndarray
+    threshold: np.ndarray
+    reduction: np.ndarray
+    repeatable: np.ndarray
+    tier_mask: np.ndarray
+    lifecycle_mask: np.ndarray
+    quadrant_mask: np.ndarray
+
+
+class Pricing(NamedTuple):
+    """A policy's pricing and earning numbers (built by `policies.rules.pricing_params`).
+
+    By tier: ``tier_discount`` (percent) and ``tier_multiplier``; ``basis_net`` (earn on the
+    net amount), ``rate`` (points per currency unit), ``rounding`` (`ROUNDING` code),
+    balance bands (``band_min``, ``band_multiplier``, increasing), tier ``thresholds``.
+    """
+
+    tier_discount: np.ndarray
+    tier_multiplier: np.ndarray
+    basis_net: bool
+    rate: float
+    rounding: int
+    band_min: np.ndarray
+    band_multiplier: np.ndarray
+    thresholds: np.ndarray
 
 
 def jit(function=None, **options):
@@ -136,6 +212,16 @@ def round_points(raw, rounding):
 
 
 # ---------------------------------------------------------------------------------------
+# Tiers
+
+
+@jit(inline="always")
+def qualified_tier(thresholds, score):
+    """Highest tier whose threshold ``score`` reaches (score rounded to 6 decimals first)."""
+    return np.int64(np.searchsorted(thresholds, round_to(score, 1e6) + EPSILON, side="right") - 1)
+
+
+# ---------------------------------------------------------------------------------------
 # Segments
 
 
@@ -174,6 +260,131 @@ def quadrant_code(min_purchases, min_spend, purchases, spend):
 
 
 # ---------------------------------------------------------------------------------------
+# Campaigns and pricing
+
+
+@jit(inline="always")
+def targets(table, j, tier, lifecycle, quadrant, birthday_today, birthday_month):
+    """Whether row ``j`` of a campaign table applies to a member.
+
+    The member's tier, lifecycle and quadrant codes must be among the targeted ones (on
+    every axis the campaign restricts); a birthday offer needs the birthday (its day or
+    month, by the campaign's scope).
+    """
+    tier_mask, lifecycle_mask, quadrant_mask = (
+        table.tier_mask[j], table.lifecycle_mask[j], table.quadrant_mask[j])  # fmt: skip
+    if tier_mask != ALL and not (tier_mask >> tier) & 1:
+        return False
+    if lifecycle_mask != ALL and not (lifecycle_mask >> lifecycle) & 1:
+        return False
+    if quadrant_mask != ALL and not (quadrant_mask >> quadrant) & 1:
+        return False
+    scope = table.birthday[j]
+    if scope == BIRTHDAY_DAY:
+        return birthday_today
+    if scope == BIRTHDAY_MONTH:
+        return birthday_month
+    return True
+
+
+@jit(inline="always")
+def price_one(table, lo, hi, pricing, gross, tier, balance, birthday_today, birthday_month,
+              lifecycle, quadrant):  # fmt: skip
+    """One purchase priced by campaign rows ``lo..hi-1``: (gross, discount, net, base, points).
+
+    The rules of `policies.rules` (module docstring): campaign multipliers and discounts
+    combine by their stacking rule, tier and campaign discounts apply one after the other
+    on the gross amount, threshold reductions count on the gross amount, the discount never
+    exceeds it; points are computed once on the total so rounding never compounds, and base
+    points (no multipliers) never exceed the points.
+    """
+    gross = round_to(gross, 100.0)
+    stack_mult, best_mult = 1.0, 1.0
+    stack_disc, best_disc = 0.0, 0.0
+    stack_cut, best_cut = 0.0, 0.0
+    for j in range(lo, hi):
+        if not targets(table, j, tier, lifecycle, quadrant, birthday_today, birthday_month):
+            continue
+        if table.kind[j] == KIND_THRESHOLD:
+            reached = np.floor(gross / table.threshold[j] + EPSILON)
+            if not table.repeatable[j]:
+                reached = min(reached, 1.0)
+            cut = reached * table.reduction[j]
+            if table.best[j]:
+                best_cut = max(best_cut, cut)
+            else:
+                stack_cut += cut
+            continue
+        extra = table.value[j]
+        if table.best[j]:
+            best_mult = max(best_mult, 1.0 + extra)
+            best_disc = max(best_disc, table.pct[j])
+        else:
+            stack_mult += extra
+            stack_disc += table.pct[j]
+    campaign_mult = max(stack_mult, best_mult)
+    campaign_disc = min(max(stack_disc, best_disc), 100.0)
+    threshold_cut = max(stack_cut, best_cut)
+    after_pct = gross * (1 - pricing.tier_discount[tier] / 100.0) * (1 - campaign_disc / 100.0)
+    discount = round_to(min(gross - after_pct + threshold_cut, gross), 100.0)
+    net = round_to(gross - discount, 100.0)
+    basis = net if pricing.basis_net else gross
+    band = 1.0
+    for b in range(pricing.band_min.size):
+        if balance >= pricing.band_min[b]:
+            band = pricing.band_multiplier[b]
+    raw_base = basis * pricing.rate
+    base = round_points(raw_base, pricing.rounding)
+    points = round_points(raw_base * pricing.tier_multiplier[tier] * campaign_mult * band,
+                          pricing.rounding)  # fmt: skip
+    return gross, discount, net, min(base, points), points
+
+
+# ---------------------------------------------------------------------------------------
+# Redemption
+
+
+@jit(inline="always")
+def redeemable(balance, redeemed_this_year, max_per_year, minimum, unit):
+    """Most points a member may redeem while redemption is open (0 below the minimum).
+
+    A whole number of ``unit`` points within the yearly limit ``max_per_year`` (-1: none).
+    """
+    room = balance
+    if max_per_year >= 0:
+        room = min(room, max(max_per_year - redeemed_this_year, 0))
+    room = room // unit * unit
+    return room if balance >= minimum and room > 0 else 0
+
+
+@jit(inline="always")
+def redemption(requested, allowed, minimum, unit):
+    """Points redeemed for a request: whole units, at most ``allowed``; below the minimum 0."""
+    units = max(min(requested, allowed), 0) // unit * unit
+    return units if units >= max(minimum, 1) else 0
+
+
+# ---------------------------------------------------------------------------------------
+# Points lots
+
+
+@jit(inline="always")
+def take_fifo(lots, order, amount):
+    """Remove ``amount`` points from ``lots`` (in place), the lots in ``order`` oldest first.
+
+    ``amount`` must not exceed the lots' total; returns what could not be taken (0).
+    """
+    remaining = amount
+    for s in order:
+        if remaining == 0:
+            break
+        take = min(np.int64(lots[s]), remaining)
+        lots[s] -= take
+        remaining -= take
+    return remaining
+
+
+# ---------------------------------------------------------------------------------------
 # Bonuses
 
 
@@ -209,3 +420,37 @@ def quadrant_codes(min_purchases, min_spend, purchases, spend):
     for i in range(purchases.size):
         out[i] = quadrant_code(min_purchases, min_spend, purchases[i], spend[i])
     return out
+
+
+@jit
+def qualified_tiers(thresholds, score):
+    """`qualified_tier` of each score (int64 array)."""
+    out = np.empty(score.size, dtype=np.int64)
+    for i in range(score.size):
+        out[i] = qualified_tier(thresholds, score[i])
+    return out
+
+
+@jit
+def price_many(table, lo, hi, pricing, gross, tier, balance, birthday_today, birthday_month,
+               lifecycle, quadrant):  # fmt: skip
+    """`price_one` for each purchase: ``(3, n)`` gross, discount, net; ``(2, n)`` base, points."""
+    n = gross.size
+    money = np.empty((3, n))
+    points = np.empty((2, n), dtype=np.int64)
+    for i in range(n):
+        g, disc, net, base, pts = price_one(
+            table, lo, hi, pricing, gross[i], tier[i], balance[i], birthday_today[i],
+            birthday_month[i], lifecycle[i], quadrant[i],
+        )  # fmt: skip
+        money[0, i], money[1, i], money[2, i] = g, disc, net
+        points[0, i], points[1, i] = base, pts
+    return money, points
+
+
+@jit
+def take_fifo_rows(lots, amount):
+    """`take_fifo` on each row of ``lots`` (oldest lot in column 0), in place."""
+    order = np.arange(lots.shape[1])
+    for i in range(lots.shape[0]):
+        take_fifo(lots[i], order, amount[i])

@@ -50,6 +50,7 @@ __all__ = [
     "PricedPurchases",
     "birthday_bonus",
     "birthday_bonus_due",
+    "campaign_table",
     "campaigns_on",
     "consume_fifo",
     "expiry_month_of_lot",
@@ -58,6 +59,8 @@ __all__ = [
     "lifecycle_codes",
     "month_index",
     "price_purchases",
+    "pricing_params",
+    "pricing_rows",
     "qualified_tier",
     "quadrant_codes",
     "quadrant_months",
@@ -84,20 +87,6 @@ def month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def _round_points(raw: np.ndarray, rounding: str) -> np.ndarray:
-    if rounding == "floor":
-        out = np.floor(raw + EPSILON)
-    elif rounding == "ceil":
-        out = np.ceil(raw - EPSILON)
-    else:
-        out = np.floor(raw + 0.5 + EPSILON)
-    return np.maximum(out, 0).astype(np.int64)
-
-
-def _cents(amount: np.ndarray) -> np.ndarray:
-    return np.round(np.asarray(amount, dtype=np.float64), 2)
-
-
 # ---------------------------------------------------------------------------------------
 # Campaigns
 
@@ -107,28 +96,75 @@ def campaigns_on(policy: Policy, day: dt.date) -> tuple[Campaign, ...]:
     return tuple(c for c in policy.campaigns if c.runs_on(day))
 
 
-def _targeted(
-    policy: Policy,
-    campaign: Campaign,
-    tier: np.ndarray,
-    lifecycle: np.ndarray | None,
-    quadrant: np.ndarray | None,
-) -> np.ndarray:
-    """Boolean mask of members the campaign targets."""
-    mask = np.ones(tier.shape, dtype=bool)
-    target = campaign.target
-    if target.tiers:
-        codes = [policy.tiers.tier_index(name) for name in target.tiers]
-        mask &= np.isin(tier, codes)
-    if target.lifecycle:
-        if lifecycle is None:
-            raise ValueError(f"campaign {campaign.id} targets lifecycle states: pass lifecycle")
-        mask &= np.isin(lifecycle, [LIFECYCLE_CODES[s] for s in target.lifecycle])
-    if target.quadrants:
-        if quadrant is None:
-            raise ValueError(f"campaign {campaign.id} targets quadrants: pass quadrant")
-        mask &= np.isin(quadrant, [QUADRANT_CODES[q] for q in target.quadrants])
-    return mask
+def campaign_table(policy: Policy, per_day: list, value) -> compiled.CampaignTable:
+    """`policies.compiled.CampaignTable` of the campaigns in ``per_day`` (one tuple per day).
+
+    ``value(campaign)`` fills the value column (the points multiplier minus one for
+    pricing).
+    """
+    rows = [c for running in per_day for c in running]
+    ptr = np.zeros(len(per_day) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(running) for running in per_day])
+
+    def mask(codes) -> int:
+        return compiled.ALL if not codes else int(sum(1 << code for code in set(codes)))
+
+    def column(fn, dtype):
+        return np.array([fn(c) for c in rows], dtype=dtype)
+
+    scopes = {"day": compiled.BIRTHDAY_DAY, "month": compiled.BIRTHDAY_MONTH}
+    return compiled.CampaignTable(
+        ptr=ptr,
+        kind=column(
+            lambda c: (
+                compiled.KIND_THRESHOLD
+                if c.kind == "threshold_reduction"
+                else compiled.KIND_MULTIPLIER
+            ),
+            np.int8,
+        ),
+        best=column(lambda c: c.stacking == "best", np.bool_),
+        birthday=column(
+            lambda c: scopes[c.birthday_scope] if c.kind == "birthday" else compiled.BIRTHDAY_NONE,
+            np.int8,
+        ),
+        value=column(value, np.float64),
+        pct=column(lambda c: c.discount_pct, np.float64),
+        threshold=column(lambda c: c.threshold, np.float64),
+        reduction=column(lambda c: c.reduction, np.float64),
+        repeatable=column(lambda c: c.repeatable, np.bool_),
+        tier_mask=column(
+            lambda c: mask([policy.tiers.tier_index(t) for t in c.target.tiers]), np.int64
+        ),  # fmt: skip
+        lifecycle_mask=column(
+            lambda c: mask([LIFECYCLE_CODES[s] for s in c.target.lifecycle]), np.int64
+        ),  # fmt: skip
+        quadrant_mask=column(
+            lambda c: mask([QUADRANT_CODES[q] for q in c.target.quadrants]), np.int64
+        ),  # fmt: skip
+    )
+
+
+def pricing_rows(policy: Policy, day: dt.date) -> tuple[Campaign, ...]:
+    """Campaigns that price a purchase on ``day``."""
+    return tuple(c for c in campaigns_on(policy, day) if c.prices_purchases)
+
+
+def pricing_params(policy: Policy) -> compiled.Pricing:
+    """The policy's pricing and earning numbers (`policies.compiled.Pricing`)."""
+    benefits = [t.benefits for t in policy.tiers.tiers]
+    earn = policy.points.earn
+    bands = earn.balance_bands
+    return compiled.Pricing(
+        tier_discount=np.array([b.discount_pct for b in benefits], dtype=np.float64),
+        tier_multiplier=np.array([b.earn_multiplier for b in benefits], dtype=np.float64),
+        basis_net=earn.basis == "net",
+        rate=earn.points_per_unit / earn.per_amount,
+        rounding=compiled.ROUNDING[earn.rounding],
+        band_min=np.array([b.min_balance for b in bands], dtype=np.float64),
+        band_multiplier=np.array([b.multiplier for b in bands], dtype=np.float64),
+        thresholds=np.array([t.threshold for t in policy.tiers.tiers], dtype=np.float64),
+    )
 
 
 @dataclass(frozen=True)
@@ -175,72 +211,27 @@ def price_purchases(
     Returns:
         `PricedPurchases` with discount, net amount, base points and total points.
     """
-    gross = _cents(gross)
-    tier = np.asarray(tier, dtype=np.int64)
+    gross = np.asarray(gross, dtype=np.float64)
     n = gross.shape[0]
-    zeros = np.zeros(n, dtype=bool)
-    birthday_today = zeros if birthday_today is None else np.asarray(birthday_today, bool)
-    birthday_month = zeros if birthday_month is None else np.asarray(birthday_month, bool)
+    table = campaign_table(policy, [pricing_rows(policy, day)], lambda c: c.points_multiplier - 1)
 
-    stack_mult = np.ones(n)
-    best_mult = np.ones(n)
-    stack_disc = np.zeros(n)
-    best_disc = np.zeros(n)
-    stack_cut = np.zeros(n)
-    best_cut = np.zeros(n)
-    for campaign in campaigns_on(policy, day):
-        if not campaign.prices_purchases:
-            continue
-        mask = _targeted(policy, campaign, tier, lifecycle, quadrant)
-        if campaign.kind == "birthday":
-            mask &= birthday_today if campaign.birthday_scope == "day" else birthday_month
-        if not mask.any():
-            continue
-        if campaign.kind == "threshold_reduction":
-            reached = np.floor(gross / campaign.threshold + EPSILON)
-            if not campaign.repeatable:
-                reached = np.minimum(reached, 1.0)
-            cut = np.where(mask, reached * campaign.reduction, 0.0)
-            if campaign.stacking == "best":
-                best_cut = np.maximum(best_cut, cut)
-            else:
-                stack_cut += cut
-            continue
-        extra = np.where(mask, campaign.points_multiplier - 1.0, 0.0)
-        pct = np.where(mask, campaign.discount_pct, 0.0)
-        if campaign.stacking == "best":
-            best_mult = np.maximum(best_mult, 1.0 + extra)
-            best_disc = np.maximum(best_disc, pct)
-        else:
-            stack_mult += extra
-            stack_disc += pct
-    campaign_mult = np.maximum(stack_mult, best_mult)
-    campaign_disc = np.minimum(np.maximum(stack_disc, best_disc), 100.0)
-    threshold_cut = np.maximum(stack_cut, best_cut)
+    def flags(values):
+        return np.zeros(n, dtype=np.bool_) if values is None else np.asarray(values, np.bool_)
 
-    benefits = [t.benefits for t in policy.tiers.tiers]
-    tier_disc = np.array([b.discount_pct for b in benefits])[tier]
-    tier_mult = np.array([b.earn_multiplier for b in benefits])[tier]
+    def codes(values, axis):
+        if values is None:
+            if any(getattr(c.target, axis) for c in pricing_rows(policy, day)):
+                raise ValueError(f"a campaign on {day} targets {axis}: pass {axis} codes")
+            return np.zeros(n, dtype=np.int64)
+        return np.asarray(values, np.int64)
 
-    after_pct = gross * (1 - tier_disc / 100.0) * (1 - campaign_disc / 100.0)
-    discount = _cents(np.minimum(gross - after_pct + threshold_cut, gross))
-    net = _cents(gross - discount)
-
-    earn = policy.points.earn
-    basis = net if earn.basis == "net" else gross
-    rate = earn.points_per_unit / earn.per_amount
-    band_mult = np.ones(n)
-    if earn.balance_bands:
-        held = np.zeros(n) if balance is None else np.asarray(balance, dtype=np.float64)
-        for band in earn.balance_bands:
-            band_mult = np.where(held >= band.min_balance, band.multiplier, band_mult)
-    raw_base = basis * rate
-    base = _round_points(raw_base, earn.rounding)
-    points = _round_points(raw_base * tier_mult * campaign_mult * band_mult, earn.rounding)
-    # Multipliers below 1 (a tier multiplier of 0.5, say) may give fewer than base points;
-    # base is then capped so the bonus is never negative.
-    base = np.minimum(base, points)
-    return PricedPurchases(gross, discount, net, base, points)
+    held = np.zeros(n) if balance is None else np.asarray(balance, dtype=np.float64)
+    money, points = compiled.price_many(
+        table, 0, int(table.ptr[1]), pricing_params(policy), gross,
+        np.asarray(tier, dtype=np.int64), held, flags(birthday_today), flags(birthday_month),
+        codes(lifecycle, "lifecycle"), codes(quadrant, "quadrants"),
+    )  # fmt: skip
+    return PricedPurchases(money[0], money[1], money[2], points[0], points[1])
 
 
 def birthday_bonus_due(day: dt.date, last_purchase: dt.date | None) -> bool:
@@ -268,9 +259,9 @@ def birthday_bonus(policy: Policy, tier: np.ndarray) -> np.ndarray:
 
 def qualified_tier(policy: Policy, score: np.ndarray) -> np.ndarray:
     """Highest tier whose threshold the qualifying score reaches (monotone in ``score``)."""
-    thresholds = np.array([t.threshold for t in policy.tiers.tiers])
-    score = np.round(np.asarray(score, dtype=np.float64), 6)
-    return np.searchsorted(thresholds, score + EPSILON, side="right").astype(np.int64) - 1
+    thresholds = np.array([t.threshold for t in policy.tiers.tiers], dtype=np.float64)
+    score = np.asarray(score, dtype=np.float64)
+    return compiled.qualified_tiers(thresholds, score.ravel()).reshape(score.shape)
 
 
 def score_months(policy: Policy, month: int) -> tuple[int, int]:
@@ -415,15 +406,17 @@ def redeemable_points(
     A whole number of redemption units, within the yearly per-member limit.
     """
     balance = np.asarray(balance, dtype=np.int64)
-    rules = policy.points.redemption
     if not redemption_allowed_on(policy, day):
         return np.zeros_like(balance)
-    room = balance
-    if rules.max_points_per_year is not None:
-        left = rules.max_points_per_year - np.asarray(redeemed_this_year, dtype=np.int64)
-        room = np.minimum(room, np.maximum(left, 0))
-    room = room // rules.unit_points * rules.unit_points
-    return np.where((balance >= rules.minimum_points) & (room > 0), room, 0)
+    rules = policy.points.redemption
+    limit = -1 if rules.max_points_per_year is None else rules.max_points_per_year
+    used = np.broadcast_to(np.asarray(redeemed_this_year, dtype=np.int64), balance.shape)
+    rule = compiled.plain(compiled.redeemable)
+    return np.array(
+        [rule(int(b), int(u), limit, rules.minimum_points, rules.unit_points)
+         for b, u in zip(balance.ravel(), used.ravel(), strict=True)],
+        dtype=np.int64,
+    ).reshape(balance.shape)  # fmt: skip
 
 
 def redemption_points(policy: Policy, requested: np.ndarray, redeemable: np.ndarray) -> np.ndarray:
@@ -432,9 +425,14 @@ def redemption_points(policy: Policy, requested: np.ndarray, redeemable: np.ndar
     A request below the minimum redemption is refused (0).
     """
     rules = policy.points.redemption
-    requested = np.minimum(np.asarray(requested, dtype=np.int64), redeemable)
-    units = np.maximum(requested, 0) // rules.unit_points * rules.unit_points
-    return np.where(units >= max(rules.minimum_points, 1), units, 0)
+    requested = np.asarray(requested, dtype=np.int64)
+    allowed = np.broadcast_to(np.asarray(redeemable, dtype=np.int64), requested.shape)
+    rule = compiled.plain(compiled.redemption)
+    return np.array(
+        [rule(int(r), int(a), rules.minimum_points, rules.unit_points)
+         for r, a in zip(requested.ravel(), allowed.ravel(), strict=True)],
+        dtype=np.int64,
+    ).reshape(requested.shape)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -504,6 +502,6 @@ def consume_fifo(lots: np.ndarray, amount: np.ndarray) -> np.ndarray:
         ``(members, n_lots)`` points taken from each lot; rows sum to ``amount``.
     """
     lots = np.asarray(lots, dtype=np.int64)
-    amount = np.asarray(amount, dtype=np.int64)[:, None]
-    before = np.cumsum(lots, axis=1) - lots
-    return np.clip(amount - before, 0, lots)
+    left = lots.copy()
+    compiled.take_fifo_rows(left, np.asarray(amount, dtype=np.int64))
+    return lots - left

@@ -93,10 +93,7 @@ from simulations.kernel import (
     FAR,
     LOT_DTYPE,
     NEVER,
-    CampaignTable,
     betaln,
-    price_purchases_compiled,
-    pricing_params,
     row_sums_except,
     sum_columns,
 )
@@ -108,7 +105,6 @@ __all__ = [
     "Model",
     "ReplicationOutput",
     "Trace",
-    "price_purchases_compiled",
     "simulate_replication",
 ]
 
@@ -249,12 +245,12 @@ class _Calendar:
         self.guide_width = total / self.n_days if total > 0 else 1.0
         levels = np.arange(self.n_days + 1) * self.guide_width
         self.guide = (np.searchsorted(self.cumulative, levels, side="right") - 1).astype(np.int64)
-        self.pricing = CampaignTable.build(
+        self.pricing = rules.campaign_table(
             policy,
             [tuple(c for c in running if c.prices_purchases) for running in self.campaigns],
             lambda c: c.points_multiplier - 1.0,
         )
-        self.targeting = CampaignTable.build(
+        self.targeting = rules.campaign_table(
             policy,
             self.targeted,
             lambda c: uplift[c.kind] * (1.0 + lift * c.discount_pct),
@@ -609,8 +605,8 @@ class _Simulation:
         policy, behavior = self.policy, self.behavior
         effects, segments = behavior.effects, policy.segments
         cal = self.cal
-        self.pricing = (cal.pricing.arrays(), pricing_params(policy))
-        self.targeted = cal.targeting.arrays()
+        self.pricing = (cal.pricing, rules.pricing_params(policy))
+        self.targeted = cal.targeting
         self.segments = (
             segments.new_days, segments.active_days, segments.silent_days,
             segments.dormant_days,

@@ -1,14 +1,15 @@
 """The engine's compiled per-member code (numba).
 
-Scalar forms of the `policies.rules` functions (pricing, qualified tier, lifecycle, quadrant,
-redemption) and the *window kernel*: between two calendar events the engine hands every member
-to `window`, which advances the member through the window's days on its own -- sign-up and
-birthday bonuses at the start of a day, the day's purchases, a planned redemption, the
-end-of-window expiry run and the month-end counts -- in exactly the order the live ledger
-books them (`policies.ledger`). Members are independent between calendar events, so each is
-advanced in one go while its state is in cache, and chunks of members run in parallel on the
-local cores. Every random number a member uses comes from its own streams
-(`simulations.streams`), so results do not depend on the number of threads.
+The *window kernel*. It calls the rules of `policies.compiled` (pricing, qualified tier,
+lifecycle, quadrant, birthday bonus), the very functions the live ledger runs. Between two
+calendar events the engine hands every member to `window`, which advances the member through
+the window's days on its own -- sign-up and birthday bonuses at the start of a day, the
+day's purchases, a planned redemption, the end-of-window expiry run and the month-end counts
+-- in exactly the order the live ledger books them (`policies.ledger`). Members are
+independent between calendar events, so each is advanced in one go while its state is in
+cache, and chunks of members run in parallel on the local cores. Every random number a
+member uses comes from its own streams (`simulations.streams`), so results do not depend on
+the number of threads.
 
 Purchases follow a member's time-varying rate by thinning (Lewis & Shedler 1979, "Simulation
 of nonhomogeneous Poisson processes by thinning", Naval Research Logistics Quarterly 26): the
@@ -25,15 +26,12 @@ time-varying process.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-from policies import compiled, rules
-from policies.model import Campaign, Policy
+from policies import compiled
 from simulations.streams import exponential, gamma, uniform
 
 NEVER = compiled.NEVER
@@ -42,7 +40,7 @@ NEVER = compiled.NEVER
 FAR = np.iinfo(np.int32).max
 """Day index meaning 'not within the horizon'."""
 
-_EPSILON = rules.EPSILON
+_EPSILON = compiled.EPSILON
 LOT_DTYPE = np.int32  # points per member and lot (a member's balance is 64-bit)
 LOT_MAX = int(np.iinfo(LOT_DTYPE).max)
 CHUNK = 2048  # members per unit of parallel work (and per row of the accumulators)
@@ -60,244 +58,6 @@ C_TIERS = 17  # one column per tier
 ERR_LOT, ERR_RECORD, ERR_BOUND = 1, 2, 3
 # Trace record kinds.
 R_PURCHASE, R_BONUS, R_REQUEST, R_REDEEM, R_EXPIRE = range(5)
-
-_KIND_MULTIPLIER, _KIND_THRESHOLD = 0, 1
-_BIRTHDAY_NONE, _BIRTHDAY_DAY, _BIRTHDAY_MONTH = 0, 1, 2
-_ROUNDING = {"floor": 0, "ceil": 1, "round": 2}
-_ALL = -1  # bit mask matching every code
-
-
-@dataclass(frozen=True)
-class CampaignTable:
-    """Campaigns of every day as flat arrays (row ``ptr[d]`` to ``ptr[d + 1]`` for day d).
-
-    ``tier_mask``, ``lifecycle_mask`` and ``quadrant_mask`` are bit masks of the codes a
-    campaign targets (-1: everyone). ``value`` is the rate factor (targeted table) or the
-    points multiplier minus one (pricing table).
-    """
-
-    ptr: np.ndarray
-    kind: np.ndarray
-    best: np.ndarray
-    birthday: np.ndarray
-    value: np.ndarray
-    pct: np.ndarray
-    threshold: np.ndarray
-    reduction: np.ndarray
-    repeatable: np.ndarray
-    tier_mask: np.ndarray
-    lifecycle_mask: np.ndarray
-    quadrant_mask: np.ndarray
-
-    @classmethod
-    def build(cls, policy: Policy, per_day: list, value) -> CampaignTable:
-        """The table of ``per_day`` campaigns; ``value(campaign)`` fills the value column."""
-        rows = [c for running in per_day for c in running]
-        ptr = np.zeros(len(per_day) + 1, dtype=np.int64)
-        ptr[1:] = np.cumsum([len(running) for running in per_day])
-
-        def mask(codes) -> int:
-            return _ALL if not codes else int(sum(1 << code for code in set(codes)))
-
-        def column(fn, dtype):
-            return np.array([fn(c) for c in rows], dtype=dtype)
-
-        birthday = {"day": _BIRTHDAY_DAY, "month": _BIRTHDAY_MONTH}
-        return cls(
-            ptr=ptr,
-            kind=column(
-                lambda c: _KIND_THRESHOLD if c.kind == "threshold_reduction" else _KIND_MULTIPLIER,
-                np.int8,
-            ),
-            best=column(lambda c: c.stacking == "best", np.bool_),
-            birthday=column(
-                lambda c: birthday[c.birthday_scope] if c.kind == "birthday" else _BIRTHDAY_NONE,
-                np.int8,
-            ),
-            value=column(value, np.float64),
-            pct=column(lambda c: c.discount_pct, np.float64),
-            threshold=column(lambda c: c.threshold, np.float64),
-            reduction=column(lambda c: c.reduction, np.float64),
-            repeatable=column(lambda c: c.repeatable, np.bool_),
-            tier_mask=column(
-                lambda c: mask([policy.tiers.tier_index(t) for t in c.target.tiers]), np.int64
-            ),
-            lifecycle_mask=column(
-                lambda c: mask([rules.LIFECYCLE_CODES[s] for s in c.target.lifecycle]), np.int64
-            ),
-            quadrant_mask=column(
-                lambda c: mask([rules.QUADRANT_CODES[q] for q in c.target.quadrants]), np.int64
-            ),
-        )
-
-    def arrays(self) -> tuple:
-        """The columns as the tuple the compiled functions take."""
-        return (self.ptr, self.kind, self.best, self.birthday, self.value, self.pct,
-                self.threshold, self.reduction, self.repeatable, self.tier_mask,
-                self.lifecycle_mask, self.quadrant_mask)  # fmt: skip
-
-
-def pricing_rows(policy: Policy, day: dt.date) -> tuple[Campaign, ...]:
-    """Campaigns that price a purchase on ``day`` (what `rules.price_purchases` applies)."""
-    return tuple(c for c in rules.campaigns_on(policy, day) if c.prices_purchases)
-
-
-def pricing_params(policy: Policy) -> tuple:
-    """The policy's pricing and earning numbers as the tuple `_price_one` takes."""
-    benefits = [t.benefits for t in policy.tiers.tiers]
-    earn = policy.points.earn
-    bands = earn.balance_bands
-    return (
-        np.array([b.discount_pct for b in benefits], dtype=np.float64),
-        np.array([b.earn_multiplier for b in benefits], dtype=np.float64),
-        earn.basis == "net",
-        earn.points_per_unit / earn.per_amount,
-        _ROUNDING[earn.rounding],
-        np.array([b.min_balance for b in bands], dtype=np.float64),
-        np.array([b.multiplier for b in bands], dtype=np.float64),
-        np.array([t.threshold for t in policy.tiers.tiers], dtype=np.float64),
-    )
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _round_to(x, scale):
-    # np.round(x, decimals): multiply by 10**decimals, round half to even, divide.
-    return np.rint(x * scale) / scale
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _round_points_one(raw, rounding):
-    if rounding == 0:
-        out = np.floor(raw + _EPSILON)
-    elif rounding == 1:
-        out = np.ceil(raw - _EPSILON)
-    else:
-        out = np.floor(raw + 0.5 + _EPSILON)
-    return np.int64(max(out, 0.0))
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _qualified_one(thresholds, score):
-    """Scalar `rules.qualified_tier`."""
-    s = _round_to(score, 1e6) + _EPSILON
-    return np.int64(np.searchsorted(thresholds, s, side="right") - 1)
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _targets(table, j, tier, lifecycle, quadrant, birthday_today, birthday_month):
-    """Whether row ``j`` of a campaign table applies to a member (scalar `rules._targeted`)."""
-    tier_mask, lifecycle_mask, quadrant_mask = table[9][j], table[10][j], table[11][j]
-    if tier_mask != _ALL and not (tier_mask >> tier) & 1:
-        return False
-    if lifecycle_mask != _ALL and not (lifecycle_mask >> lifecycle) & 1:
-        return False
-    if quadrant_mask != _ALL and not (quadrant_mask >> quadrant) & 1:
-        return False
-    scope = table[3][j]
-    if scope == _BIRTHDAY_DAY:
-        return birthday_today
-    if scope == _BIRTHDAY_MONTH:
-        return birthday_month
-    return True
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _price_one(table, lo, hi, params, gross, tier, balance, birthday_today, birthday_month,
-               lifecycle, quadrant):  # fmt: skip
-    """Scalar `rules.price_purchases`: (gross, discount, net, base points, points)."""
-    tier_disc, tier_mult, basis_net, rate, rounding, band_min, band_mult = params[:7]
-    gross = _round_to(gross, 100.0)
-    stack_mult, best_mult = 1.0, 1.0
-    stack_disc, best_disc = 0.0, 0.0
-    stack_cut, best_cut = 0.0, 0.0
-    for j in range(lo, hi):
-        if not _targets(table, j, tier, lifecycle, quadrant, birthday_today, birthday_month):
-            continue
-        if table[1][j] == _KIND_THRESHOLD:
-            reached = np.floor(gross / table[6][j] + _EPSILON)
-            if not table[8][j]:
-                reached = min(reached, 1.0)
-            cut = reached * table[7][j]
-            if table[2][j]:
-                best_cut = max(best_cut, cut)
-            else:
-                stack_cut += cut
-            continue
-        extra = table[4][j]
-        if table[2][j]:
-            best_mult = max(best_mult, 1.0 + extra)
-            best_disc = max(best_disc, table[5][j])
-        else:
-            stack_mult += extra
-            stack_disc += table[5][j]
-    campaign_mult = max(stack_mult, best_mult)
-    campaign_disc = min(max(stack_disc, best_disc), 100.0)
-    threshold_cut = max(stack_cut, best_cut)
-    after_pct = gross * (1 - tier_disc[tier] / 100.0) * (1 - campaign_disc / 100.0)
-    discount = _round_to(min(gross - after_pct + threshold_cut, gross), 100.0)
-    net = _round_to(gross - discount, 100.0)
-    basis = net if basis_net else gross
-    band = 1.0
-    for b in range(band_min.size):
-        if balance >= band_min[b]:
-            band = band_mult[b]
-    raw_base = basis * rate
-    base = _round_points_one(raw_base, rounding)
-    points = _round_points_one(raw_base * tier_mult[tier] * campaign_mult * band, rounding)
-    return gross, discount, net, min(base, points), points
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _price_many(table, lo, hi, params, gross, tier, balance, birthday_today, birthday_month,
-                lifecycle, quadrant):  # fmt: skip
-    n = gross.size
-    out = np.empty((3, n))
-    points = np.empty((2, n), dtype=np.int64)
-    for i in range(n):
-        g, disc, net, base, pts = _price_one(
-            table, lo, hi, params, gross[i], tier[i], balance[i], birthday_today[i],
-            birthday_month[i], lifecycle[i], quadrant[i],
-        )  # fmt: skip
-        out[0, i], out[1, i], out[2, i] = g, disc, net
-        points[0, i], points[1, i] = base, pts
-    return out, points
-
-
-def price_purchases_compiled(
-    policy: Policy,
-    day: dt.date,
-    gross: np.ndarray,
-    tier: np.ndarray,
-    *,
-    balance: np.ndarray | None = None,
-    birthday_today: np.ndarray | None = None,
-    birthday_month: np.ndarray | None = None,
-    lifecycle: np.ndarray | None = None,
-    quadrant: np.ndarray | None = None,
-) -> rules.PricedPurchases:
-    """The engine's compiled pricing with the signature of `rules.price_purchases`.
-
-    Gives the same discounts and points as `rules.price_purchases` (checked on random
-    policies and purchases by the tests); the engine calls the compiled form per purchase.
-    """
-    n = np.asarray(gross).shape[0]
-    table = CampaignTable.build(
-        policy, [pricing_rows(policy, day)], lambda c: c.points_multiplier - 1.0
-    )
-
-    def flags(values):
-        return np.zeros(n, dtype=np.bool_) if values is None else np.asarray(values, np.bool_)
-
-    def codes(values):
-        return np.zeros(n, dtype=np.int64) if values is None else np.asarray(values, np.int64)
-
-    held = np.zeros(n) if balance is None else np.asarray(balance, dtype=np.float64)
-    money, points = _price_many(
-        table.arrays(), 0, int(table.ptr[1]), pricing_params(policy),
-        np.asarray(gross, dtype=np.float64), np.asarray(tier, dtype=np.int64), held,
-        flags(birthday_today), flags(birthday_month), codes(lifecycle), codes(quadrant),
-    )  # fmt: skip
-    return rules.PricedPurchases(money[0], money[1], money[2], points[0], points[1])
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -566,9 +326,9 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
     (a, b, month, slot, ring_col, score_col, day_month, immediate, reset, plan, open_days,
      expire_kind, expire_slots, lapse_month, report, fifo, month_first) = window  # fmt: skip
     table, params = pricing
-    ptr = table[0]
+    ptr = table.ptr
     factors = targeted
-    t_ptr = factors[0]
+    t_ptr = factors.ptr
     need_lifecycle, need_quadrant = segments[5], quadrants[3]
     (intercept, balance_coef, balance_scale, tier_coefs, share, minimum, unit,
      max_year) = redeem  # fmt: skip
@@ -675,9 +435,9 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
                             quadrant = _quadrant_one(quadrants, count_ring, spend_ring, m,
                                                      ring_col)  # fmt: skip
                         for k in range(lo_t, hi_t):
-                            if _targets(factors, k, t, lifecycle, quadrant, today_birthday,
+                            if compiled.targets(factors, k, t, lifecycle, quadrant, today_birthday,
                                         birthday_month):  # fmt: skip
-                                h = h * factors[4][k]
+                                h = h * factors.value[k]
                     if h > cand_bound[m] * (1 + 1e-12):
                         # The thinning bound must hold; a broken bound would bias purchases.
                         cnt[c, C_ERROR] = ERR_BOUND
@@ -693,8 +453,8 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
                     quadrant = (_quadrant_one(quadrants, count_ring, spend_ring, m, ring_col)
                                 if need_quadrant else 0)  # fmt: skip
                     s_spend, g = gamma(s_spend, gg_p)
-                    gross = _round_to(g / nu[m], 100.0)
-                    gross, discount, net, base, points = _price_one(
+                    gross = compiled.round_to(g / nu[m], 100.0)
+                    gross, discount, net, base, points = compiled.price_one(
                         table, lo_p, hi_p, params, gross, t, float(balance[m]), today_birthday,
                         birthday_month, lifecycle, quadrant,
                     )  # fmt: skip
@@ -726,7 +486,9 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
                         acc[c, A_COUPON] += coupon[m]
                         coupon[m] = 0.0
                     if immediate:
-                        tier[m] = max(tier[m], _qualified_one(thresholds, score_total / score_unit))
+                        tier[m] = max(
+                            tier[m], compiled.qualified_tier(thresholds, score_total / score_unit)
+                        )
                     if not trial:
                         s_other, u = uniform(s_other)
                         if u < p[m] * dropout_factor[tier[m]]:
@@ -756,25 +518,14 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
             # A planned redemption (after the day's purchases), by any balance holder.
             if redemption == d:
                 redemption = FAR
-                held = balance[m]
-                room = held
-                if max_year >= 0:
-                    room = min(room, max(max_year - redeemed_year[m], 0))
-                room = room // unit * unit
-                allowed = room if held >= minimum and room > 0 else 0
+                allowed = compiled.redeemable(balance[m], redeemed_year[m], max_year, minimum,
+                                              unit)  # fmt: skip
                 requested = np.int64(np.floor(allowed * share + _EPSILON)) // unit * unit
-                units = max(min(requested, allowed), 0) // unit * unit
-                points = units if units >= max(minimum, 1) else 0
+                points = compiled.redemption(requested, allowed, minimum, unit)
                 if trace and requested > 0:
                     n_rec = _record(record, n_rec, R_REQUEST, m, d, 0.0, requested, 0)
                 if points > 0:
-                    remaining = points
-                    for s in fifo:
-                        take = min(np.int64(lots[m, s]), remaining)
-                        lots[m, s] -= take
-                        remaining -= take
-                        if remaining == 0:
-                            break
+                    compiled.take_fifo(lots[m], fifo, points)
                     balance[m] -= points
                     redeemed_year[m] += points
                     last_activity[m] = month

@@ -27,8 +27,11 @@ def compiled_rules() -> None:
 
     policy = load_policy(CLASSIC_PATH)
     one = np.ones(1)
+    rules.price_purchases(policy, dt.date(2026, 3, 8), one, one, lifecycle=one, quadrant=one)
+    rules.qualified_tier(policy, one)
     rules.lifecycle_codes(policy, one, one, one)
     rules.quadrant_codes(policy, one, one)
+    rules.consume_fifo(np.ones((1, 2)), one)
 
 
 @pytest.fixture(scope="session")
