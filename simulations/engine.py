@@ -885,7 +885,7 @@ class _Simulation:
             "active_members": int(lifecycle[0] + lifecycle[1]),
             "purchasing_members": int(counts[kernel.C_PURCHASING]),
             # The ring column of this month was reset when the month began.
-            "purchases": int(self.count_ring[:nj, int(self.cal.month[d]) % 12].sum()),
+            "purchases": int(self.count_ring[:nj, int(self.cal.month[d]) % RING_MONTHS].sum()),
             "new_members": acc["new_members"],
             "churned_members": acc["churned_members"],
             "members": nj,
