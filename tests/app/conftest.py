@@ -51,7 +51,8 @@ def app(workspace):
     """The workbench under AppTest with a generous timeout, not run yet (see open_page)."""
     from streamlit.testing.v1 import AppTest
 
-    return AppTest.from_file(ENTRY, default_timeout=60)
+    # A guard against a hung script, not a speed check: runs on a busy CI machine can be slow.
+    return AppTest.from_file(ENTRY, default_timeout=300)
 
 
 @pytest.fixture

@@ -194,7 +194,7 @@ def test_two_sessions_publishing_from_the_same_version(app, open_page, workspace
     from streamlit.testing.v1 import AppTest
 
     first = open_page(app, "publish")
-    second = open_page(AppTest.from_file(app._script_path, default_timeout=60), "publish")
+    second = open_page(AppTest.from_file(app._script_path, default_timeout=300), "publish")
     open_page(second, "policy_designer")
     _tier_edit(second, {2: {"threshold": 9000}})
     open_page(second, "publish")

@@ -40,12 +40,12 @@ def _members(path: Path) -> int:
 def test_first_start_loads_the_sample_once_and_shows_it_finished(empty_workspace):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(ENTRY, default_timeout=120).run()
+    at = AppTest.from_file(ENTRY, default_timeout=300).run()
     assert not at.exception, [e.value for e in at.exception]
     assert _members(empty_workspace) == 300
     done = [s for s in at.status if s.state == "complete"]
     assert done and done[0].label.startswith("The database is ready (")
-    again = AppTest.from_file(ENTRY, default_timeout=60).run()  # same server: no second load
+    again = AppTest.from_file(ENTRY, default_timeout=300).run()  # same server: no second load
     assert not again.exception
     assert not again.status
     assert _members(empty_workspace) == 300
