@@ -5,13 +5,14 @@ from pathlib import Path
 import streamlit as st
 
 from app import state
-from app.i18n import language_switch, t
+from app.i18n import language_switch, t, translate_uploaders
 
 # A local image: a Material-icon favicon is fetched from a font CDN, which fails offline.
 FAVICON = Path(__file__).resolve().parent / "app" / "static" / "favicon.png"
 st.set_page_config(page_title="MemberLab", page_icon=str(FAVICON), layout="wide")
 state.init()
 language_switch()
+translate_uploaders()
 
 GROUPS = {
     "nav.program": [("overview", ":material/dashboard:"), ("policy_designer", ":material/tune:")],

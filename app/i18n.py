@@ -12,7 +12,15 @@ from typing import Any
 
 import streamlit as st
 
-__all__ = ["LANGUAGES", "TEXT", "current_language", "labeler", "language_switch", "t"]
+__all__ = [
+    "LANGUAGES",
+    "TEXT",
+    "current_language",
+    "labeler",
+    "language_switch",
+    "t",
+    "translate_uploaders",
+]
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 _STATE_KEY = "ml_lang"  # app.state.LANGUAGE (kept here to avoid an import cycle)
@@ -1017,6 +1025,8 @@ TEXT: dict[str, dict[str, str]] = {
     "data.term.birthday": {"en": "Birthday", "zh": "生日"},
     "source.edited": {"en": "your edits", "zh": "您的修改"},
     "source.pasted": {"en": "pasted YAML", "zh": "粘贴的 YAML"},
+    "upload.button": {"en": "Upload", "zh": "上传"},
+    "upload.limit": {"en": "200MB per file", "zh": "每个文件不超过 200MB"},
     "designer.month_label": {
         "en": "timeFormat(datum.value, '%b')",
         "zh": "(month(datum.value) + 1) + '月'",
@@ -1123,6 +1133,27 @@ def labeler(prefix: str) -> Callable[[Any], str]:
     """
     lang = current_language()
     return lambda value: t(f"{prefix}.{value}", lang=lang)
+
+
+def translate_uploaders() -> None:
+    """Put the file uploader's own English words (button, size limit) in the session's language.
+
+    Streamlit draws them itself, with no option to translate; under 中文 a style sheet hides
+    them and shows ours instead (CSS ``content``), so the upload widget reads in Chinese too.
+    """
+    if current_language() == "en":
+        return
+    zone = "[data-testid='stFileUploaderDropzone']"
+    st.html(
+        "<style>"
+        f"{zone} button [data-testid='stMarkdownContainer'] p {{display: none}}"
+        f"{zone} button [data-testid='stMarkdownContainer']::after"
+        f" {{content: '{t('upload.button')}'}}"
+        "[data-testid='stFileUploaderDropzoneInstructions'] > div > span {display: none}"
+        "[data-testid='stFileUploaderDropzoneInstructions'] > div::after"
+        f" {{content: '{t('upload.limit')} · CSV, Parquet'}}"
+        "</style>"
+    )
 
 
 def _remember_language() -> None:

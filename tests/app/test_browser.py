@@ -1,12 +1,22 @@
-"""One end-to-end run in a real headless Chromium: edit, simulate, publish, check the file.
+"""The marketing lead's journey in a real headless Chromium, in English and in 中文.
 
 Started the way Streamlit's own suite does it: ``streamlit run`` on a free port as a
 subprocess, ``GET /_stcore/health`` until ``ok``, then wait for the app container and for
-the script to finish before each assertion or screenshot.
+the script to finish (no skeletons) before each assertion or screenshot.
+
+The journey, in each language: lower Gold's threshold to ¥8,000 in the tiers table, add a
+Double-11 campaign row in the campaign table, simulate, compare (the defaults: the edited
+policy against the live or classic one), open Finance, Overview and Data & calibration,
+publish with a note. Every page is saved as a screenshot under ``test-artifacts/`` in both
+languages. The test fails on a Python exception shown in any page and, under 中文, on any
+English word left in the interface (`english_left`): visible text, chart text (SVG) and
+the file uploader, minus an allow-list of names that are not interface text (the
+policy's own names, file names, P10/CSV-like abbreviations).
 """
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,13 +37,22 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+WIDTH, HEIGHT = 1400, 1000
+SMALL = {"runs.members": "500", "runs.months": "3", "runs.replications": "2"}
+
+ABBREVIATIONS = {
+    "P10", "P50", "P90", "CSV", "Excel", "YAML", "ROI", "IFRS", "BG", "NBD", "Gamma", "ISO",
+    "CNY", "UTF", "GB", "GBK", "Big5", "Parquet", "PARQUET", "MB", "URR", "SQLite", "JSON",
+    "KPI", "Pareto", "UTC", "id", "MemberLab", "Optuna",
+}  # fmt: skip
+"""Words that are the same in both languages (units, formats, model and product names)."""
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
         not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing: install it with `apt-get install chromium` (or run"
-        " scripts/system-packages.sh as root) to run the real-browser test",
+        reason=f"{CHROMIUM} is missing: install it with `apt-get install chromium fonts-noto-cjk`"
+        " (or run scripts/system-packages.sh as root) to run the real-browser test",
     ),
 ]
 
@@ -97,101 +116,303 @@ def server(workspace, tmp_path):
     log.close()
 
 
-def _settle(page, timeout=60_000):
+# -- what a page says ------------------------------------------------------------------------
+
+_VISIBLE_TEXT = """() => {
+  const parts = [];
+  for (const root of document.querySelectorAll("[data-testid=stMain], [data-testid=stSidebar]")) {
+    const copy = root.cloneNode(true);
+    // icon ligatures and code blocks (the policy file) are not interface text
+    copy.querySelectorAll("[data-testid=stIconMaterial], [data-testid=stCode], pre, code")
+      .forEach((el) => el.remove());
+    document.body.appendChild(copy);  // innerText needs layout: hidden tabs stay hidden
+    copy.style.position = "absolute"; copy.style.left = "-20000px"; copy.style.width = "1200px";
+    parts.push(copy.innerText);
+    copy.remove();
+  }
+  for (const el of document.querySelectorAll("[data-testid=stVegaLiteChart] svg text")) {
+    if (el.getBoundingClientRect().width > 0) parts.push(el.textContent);
+  }
+  for (const el of document.querySelectorAll("input, textarea")) {
+    if (el.placeholder) parts.push(el.placeholder);
+  }
+  return parts.join("\\n");
+}"""
+
+
+def english_left(text, allowed):
+    """English words in ``text`` that are not in ``allowed`` (with a little context)."""
+    text = re.sub(r"\b[0-9a-f]{12,}\b", " ", text)  # content ids and checksums
+    text = re.sub(r"\S+\.(?:sqlite|json|yaml|csv|xlsx|py)\b|sqlite:///\S+|/\S+", " ", text)
+    found = []
+    for match in re.finditer(r"[A-Za-z][A-Za-z0-9]*", text):
+        word = match.group(0)
+        if len(word) < 2 or word in allowed or word.lower() in allowed:
+            continue
+        found.append(text[max(0, match.start() - 30) : match.end() + 30].replace("\n", " "))
+    return found
+
+
+def _settle(page, timeout=90_000):
     """Wait for a rerun to start (if one is coming) and to finish, skeletons gone."""
     with contextlib.suppress(Exception):  # the run was already over, or none was triggered
-        page.wait_for_selector("[data-test-script-state='running']", timeout=1_000)
+        page.wait_for_selector("[data-test-script-state='running']", timeout=800)
     page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout)
     page.wait_for_selector("[data-testid='stSkeleton']", state="detached", timeout=timeout)
 
 
-def _open(page, title, shot):
-    page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
-    _settle(page)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
+class Journey:
+    """One browser session walking the workbench in one language at a time."""
+
+    def __init__(self, page, allowed):
+        self.page = page
+        self.allowed = allowed
+        self.lang = "en"
+        self.untranslated: dict[str, list[str]] = {}
+
+    def t(self, key, **fmt):
+        from app.i18n import t
+
+        return t(key, lang=self.lang, **fmt)
+
+    def check(self, name):
+        """No exception on the page; under 中文, no English word left."""
+        page = self.page
+        errors = page.locator("[data-testid='stException']")
+        assert errors.count() == 0, f"{name}: {errors.first.inner_text()}"
+        if self.lang == "zh":
+            left = english_left(page.evaluate(_VISIBLE_TEXT), self.allowed)
+            if left:
+                self.untranslated[name] = left
+
+    def shot(self, name):
+        """A screenshot of the whole page (the app scrolls inside its main block)."""
+        page = self.page
+        self.check(name)
+        height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+        page.set_viewport_size({"width": WIDTH, "height": min(max(height, HEIGHT), 12_000)})
+        page.wait_for_timeout(400)  # charts re-measure their width
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}_{self.lang}.png"))
+        page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+
+    def open(self, page_name):
+        title = self.t(f"page.{page_name}")
+        self.page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
+        _settle(self.page)
+
+    def language(self, lang):
+        page = self.page
+        page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
+        page.get_by_role("option", name={"en": "English", "zh": "中文"}[lang]).click()
+        self.lang = lang
+        _settle(page)
+
+    def tab(self, key):
+        self.page.get_by_role("tab", name=self.t(key)).click()
+        self.page.wait_for_timeout(300)
+
+    def grid(self, index_visible=0):
+        """The canvas of the ``index_visible``-th visible table of the page."""
+        grids = self.page.locator("[data-testid='stDataFrame']")
+        visible = [grids.nth(i) for i in range(grids.count()) if grids.nth(i).is_visible()]
+        return visible[index_visible].locator("[data-testid='data-grid-canvas']").bounding_box()
+
+    def keys(self, *names):
+        for name in names:
+            self.page.keyboard.press(name)
+            self.page.wait_for_timeout(120)
+
+    def type_cell(self, text, open_editor=False):
+        """Type into the selected cell and move right (the edit is sent, the page reruns).
+
+        Typing a Latin letter opens the cell's editor by itself; Chinese text is inserted
+        without key presses, so its editor is opened first (``open_editor``).
+        """
+        if open_editor:
+            self.keys("Enter")
+            self.page.wait_for_timeout(200)
+        self.page.keyboard.type(text, delay=25)
+        self.keys("Tab")
+        _settle(self.page)
+
+    def date_cell(self, month, day, year):
+        self.keys("Enter")
+        self.page.locator("input[type=date]").wait_for(timeout=5_000)
+        self.page.keyboard.type(f"{month:02d}{day:02d}{year}", delay=25)  # en-US date input
+        self.keys("Tab")
+        _settle(self.page)
+
+    def number_inputs(self, values):
+        for key, value in values.items():
+            field = self.page.get_by_label(self.t(key), exact=True)
+            field.fill(value)
+            field.press("Enter")
+            _settle(self.page)
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def lower_gold(self, threshold):
+        """Gold is the third row of the tiers table; its threshold the third column."""
+        page = self.page
+        self.tab("designer.tab.tiers")
+        box = self.grid(0)
+        page.mouse.click(box["x"] + 60, box["y"] + 35 + 17)  # first tier's name cell
+        self.keys("ArrowDown", "ArrowDown", "ArrowRight", "ArrowRight", "Enter")
+        page.keyboard.press("Control+A")
+        page.keyboard.type(str(threshold), delay=40)
+        self.keys("Enter")
+        _settle(page)
+        page.get_by_text(self.t("designer.valid")).wait_for()
+
+    def add_campaign(self, campaign_id, name, year):
+        """A new row at the end of the campaign table: id, name, dates, ×2 points, kind."""
+        page = self.page
+        self.tab("designer.tab.campaigns")
+        box = self.grid(0)
+        page.mouse.click(box["x"] + 80, box["y"] + 35 * 3 + 17)  # the empty row after two
+        _settle(page)
+        self.type_cell(campaign_id)
+        self.type_cell(name, open_editor=True)
+        self.keys("Tab")  # Kind: chosen last, from its list
+        self.date_cell(11, 1, year)
+        self.date_cell(11, 11, year)
+        self.keys("Tab", "Tab", "Tab", "Tab", "Enter")  # Day, Weekday, Months, Tiers -> Points ×
+        self.type_cell("2")
+        self.keys(*["Shift+Tab"] * 8, "Enter")  # back to Kind
+        page.wait_for_timeout(400)
+        page.keyboard.type(self.t("campaign.kind.bonus_points"), delay=25)  # filters the list
+        page.wait_for_timeout(300)
+        self.keys("Enter")
+        _settle(page)
+        page.get_by_text(self.t("designer.valid")).wait_for()
+        page.locator("[data-testid='stVegaLiteChart'] svg text", has_text=name).first.wait_for()
+
+    def simulate(self):
+        self.open("simulate")
+        self.number_inputs(SMALL)
+        self.page.get_by_role("button", name=self.t("simulate.run")).click()
+        _settle(self.page, timeout=180_000)
+        self.page.get_by_text(self.t("kpi.active_members_end")).first.wait_for()
+        assert self.page.locator("[data-testid='stVegaLiteChart']").count() >= 9
+        self.shot("simulate")
+
+    def compare(self):
+        self.open("compare")
+        self.number_inputs(SMALL)
+        self.page.get_by_role("button", name=self.t("compare.run")).click()
+        _settle(self.page, timeout=180_000)
+        self.page.get_by_text(self.t("compare.changes")).first.wait_for()
+        self.shot("compare")
+
+    def publish(self, note, version):
+        page = self.page
+        self.open("publish")
+        page.get_by_label(self.t("publish.note")).fill(note)
+        page.get_by_label(self.t("publish.note")).press("Enter")
+        _settle(page)
+        page.get_by_text(self.t("publish.confirm", version=version, target="policy.json")).click()
+        _settle(page)
+        page.get_by_role("button", name=self.t("publish.button"), exact=True).click()
+        _settle(page)
+        page.get_by_text(self.t("publish.done", version=version)).wait_for(timeout=30_000)
+        box = page.get_by_role("checkbox", name=re.compile(re.escape(self.t("publish.confirm",
+                               version=version + 1, target="policy.json"))))  # fmt: skip
+        assert not box.is_checked()  # the next publish is confirmed afresh
+        self.shot("publish")
 
 
-def test_edit_simulate_publish_in_a_real_browser(server, workspace):
+def _allowed_words(workspace):
+    """Names that are data, not interface: the policies' own names and ids, file names."""
+    from app.state import examples
+    from policies import load_policy
+
+    words = set(ABBREVIATIONS)
+    texts = [str(workspace["data_dir"]), str(workspace["live"]), "Double 11", "d11"]
+    for stem, path in examples().items():
+        policy = load_policy(path)
+        texts += [stem, policy.program.name, policy.program.currency]
+        texts += [tier.name for tier in policy.tiers.tiers]
+        texts += [c.name for c in policy.campaigns] + [c.id for c in policy.campaigns]
+    for text in texts:
+        words |= set(re.findall(r"[A-Za-z][A-Za-z0-9]*", text))
+    return words
+
+
+NOTES = {"en": "Gold from 8,000 and Double 11", "zh": "金卡门槛降至 8,000，新增双十一活动"}
+CAMPAIGN_NAMES = {"en": "Double 11", "zh": "双十一大促"}
+
+
+def _walk(server, workspace, languages):
+    """The journey in each of ``languages`` in turn, in one browser session."""
     playwright_api = pytest.importorskip("playwright.sync_api")
-    from policies.publish import load_published
+    from policies.publish import history, load_published
 
+    year = time.gmtime().tm_year
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
             page.goto(server)
             page.wait_for_selector("[data-testid='stAppViewContainer']", timeout=60_000)
             _settle(page)
-
-            # Policy designer: Gold's threshold 10,000 -> 8,000 in the tiers table.
-            _open(page, "Policy designer", "policy_designer")
-            grid = page.locator("[data-testid='stDataFrame']").first
-            box = grid.locator("[data-testid='data-grid-canvas']").bounding_box()
-            page.mouse.click(box["x"] + 60, box["y"] + 35 + 17)  # first tier's name cell
-            for key in ("ArrowDown", "ArrowDown", "ArrowRight", "ArrowRight"):
-                page.keyboard.press(key)
-            page.keyboard.press("Enter")  # open the cell editor
-            page.wait_for_timeout(300)
-            page.keyboard.press("Control+A")
-            page.keyboard.type("8000", delay=50)
-            page.keyboard.press("Enter")
-            _settle(page)
-            page.get_by_text("The policy is valid.").wait_for()
-            page.get_by_role("tab", name="YAML file").click()
-            page.get_by_text("threshold: 8000").first.wait_for()
-
-            # Simulate a small population and see the fan charts.
-            _open(page, "Simulate", "simulate_empty")
-            for label, value in (("Synthetic members", "500"), ("Horizon (months)", "3")):
-                field = page.get_by_label(label)
-                field.fill(value)
-                field.press("Enter")
-                _settle(page)
-            replications = page.get_by_label("Replications")
-            replications.fill("2")
-            replications.press("Enter")
-            _settle(page)
-            page.get_by_role("button", name="Run simulation").click()
-            _settle(page, timeout=120_000)
-            page.locator("[data-testid='stVegaLiteChart']").first.wait_for(timeout=60_000)
-            assert page.locator("[data-testid='stVegaLiteChart']").count() >= 9
-            assert page.get_by_text("Active members (end)").count() >= 1
-            page.screenshot(path=str(SHOTS / "simulate.png"), full_page=True)
-
-            for title, shot in (
-                ("Overview", "overview"),
-                ("Compare", "compare"),
-                ("Finance", "finance"),
-                ("Data & calibration", "data_calibration"),
-            ):
-                _open(page, title, shot)
-                assert page.locator("[data-testid='stException']").count() == 0, title
-
-            # Publish with a note and an explicit confirmation.
-            _open(page, "Publish", "publish_before")
-            assert not workspace["live"].exists()
-            page.get_by_label("Note").fill("Gold from 8,000")
-            page.get_by_label("Note").press("Enter")
-            _settle(page)
-            page.get_by_text("I confirm: publish this policy").click()
-            _settle(page)
-            page.get_by_role("button", name="Publish", exact=True).click()
-            _settle(page)
-            page.get_by_text("Version 1 is live.").wait_for(timeout=30_000)
-            page.screenshot(path=str(SHOTS / "publish.png"), full_page=True)
-            assert page.locator("[data-testid='stException']").count() == 0
-
-            # The same page in Chinese (CJK fonts must render).
-            page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
-            page.get_by_role("option", name="中文").click()
-            _settle(page)
-            page.get_by_text("发布到线上系统").wait_for(timeout=30_000)
-            page.screenshot(path=str(SHOTS / "publish_zh.png"), full_page=True)
+            walk = Journey(page, _allowed_words(workspace))
+            for version, lang in enumerate(languages, start=1):
+                if lang != walk.lang:
+                    walk.language(lang)
+                walk.open("overview")
+                walk.shot("overview")
+                walk.open("policy_designer")
+                if version > 1:  # start again from the classic example
+                    page.get_by_text(walk.t("designer.load")).click()
+                    page.get_by_role("button", name=walk.t("designer.load_example")).click()
+                    _settle(page)
+                walk.lower_gold(8000)
+                walk.add_campaign("d11", CAMPAIGN_NAMES[lang], year)
+                walk.shot("policy_designer")
+                for key in ("points", "expiry", "file"):
+                    walk.tab(f"designer.tab.{key}")
+                    walk.check(f"policy_designer_{key}")
+                walk.simulate()
+                walk.compare()
+                walk.open("finance")
+                walk.shot("finance")
+                walk.open("data_calibration")
+                walk.shot("data_calibration")
+                walk.publish(NOTES[lang], version=version)
+        except Exception:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "failure.png"))  # what the page showed
+            raise
         finally:
             browser.close()
 
     live = load_published(workspace["live"])
-    assert live.version == 1
-    assert live.note == "Gold from 8,000"
+    assert [item.note for item in history(workspace["live"])] == [NOTES[x] for x in languages]
     assert [tier.threshold for tier in live.policy.tiers.tiers] == [0, 3000, 8000, 30000]
+    double11 = next(c for c in live.policy.campaigns if c.id == "d11")
+    assert (double11.name, double11.kind, double11.points_multiplier) == (
+        CAMPAIGN_NAMES[languages[-1]],
+        "bonus_points",
+        2,
+    )
+    assert (double11.start.isoformat(), double11.end.isoformat()) == (
+        f"{year}-11-01",
+        f"{year}-11-11",
+    )
+    assert not walk.untranslated, "English left under 中文:\n" + "\n".join(
+        f"{page_name}: {snippet}"
+        for page_name, snippets in walk.untranslated.items()
+        for snippet in snippets
+    )
+
+
+def test_the_marketing_lead_journey_in_chinese(server, workspace):
+    """The default run: the whole journey under 中文 (the stricter language), ~2-3 minutes."""
+    _walk(server, workspace, ("zh",))
+
+
+@pytest.mark.slow
+def test_the_marketing_lead_journey_in_english_then_chinese(server, workspace):
+    """Both languages in one session (English first, then 中文 from the classic example)."""
+    _walk(server, workspace, ("en", "zh"))
