@@ -122,7 +122,9 @@ def fan(
     line = base.mark_line(point=True, strokeWidth=2.5).encode(
         y="p50:Q", tooltip=tooltip, **line_color
     )
-    return (band + line).properties(title=title, height=height)
+    chart = (band + line).properties(title=title, height=height)
+    # separate legends per layer: the bands' (none) must not suppress the lines' legend
+    return chart.resolve_legend(color="independent") if color else chart
 
 
 def tracking(frame: pd.DataFrame, title: str, unit: str, actual_label: str) -> alt.Chart:

@@ -204,8 +204,10 @@ for key, run in compared.items():
         continue
     changes = differ.describe_changes(base.policy, run.policy)
     with st.expander(t("compare.changes_of", label=shown[key], count=len(changes)), expanded=True):
-        if changes:
-            st.markdown("\n".join(f"- {change}" for change in changes))
+        if changes:  # policies.diff writes English only (a known gap under 中文)
+            st.container(key=f"policy_changes_{key}").markdown(
+                "\n".join(f"- {change}" for change in changes)
+            )
         else:
             st.write(t("compare.no_changes"))
         effect = profit_effects.get(key)

@@ -223,7 +223,8 @@ if live is not None:
         st.info(t("publish.same_as_live"))
     else:
         st.markdown(t("publish.changes", count=len(changes)))
-        st.markdown("\n".join(f"- {change}" for change in changes))
+        # policies.diff writes English only (a known gap under 中文)
+        st.container(key="policy_changes").markdown("\n".join(f"- {change}" for change in changes))
 
 # -- Publish --------------------------------------------------------------------------------
 st.subheader(t("publish.action"))
