@@ -1025,6 +1025,7 @@ TEXT: dict[str, dict[str, str]] = {
     "data.term.birthday": {"en": "Birthday", "zh": "生日"},
     "source.edited": {"en": "your edits", "zh": "您的修改"},
     "source.pasted": {"en": "pasted YAML", "zh": "粘贴的 YAML"},
+    "finance.breakage_to_date": {"en": "Breakage to date", "zh": "累计沉淀率"},
     "upload.button": {"en": "Upload", "zh": "上传"},
     "upload.limit": {"en": "200MB per file", "zh": "每个文件不超过 200MB"},
     "designer.month_label": {

@@ -408,8 +408,18 @@ st.altair_chart(
     charts.roll_forward(recent, t("finance.history_chart"), t("unit.points"), labels_map),
     width="stretch",
 )
+if "breakage_to_date" in history:  # a share: written as a percentage, blank before any
+    history = history.assign(
+        breakage_to_date=history["breakage_to_date"].map(lambda v: "" if pd.isna(v) else pct(v))
+    )
 st.dataframe(
-    history.rename(columns={"month": t("finance.month"), **labels_map}),
+    history.rename(
+        columns={
+            "month": t("finance.month"),
+            "breakage_to_date": t("finance.breakage_to_date"),
+            **labels_map,
+        }
+    ),
     hide_index=True,
     width="stretch",
     column_config={
