@@ -1102,6 +1102,12 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "变体 {point} 已载入为当前编辑的规则。",
     },
     "page.sweep_search": {"en": "Sweep & search", "zh": "扫描与寻优"},
+    "report.download": {"en": "Report for the client (HTML)", "zh": "客户报告（HTML）"},
+    "report.download_help": {
+        "en": "One self-contained file with the policy, results, charts and tables; opens "
+        "offline and prints to PDF from a browser.",
+        "zh": "包含规则、结果、图表和表格的单个文件；可离线打开，并可在浏览器中打印为 PDF。",
+    },
 }
 
 

@@ -187,6 +187,14 @@ def show_profit(run: Run, symbol: str) -> None:
         )
 
 
+def _report_html(run: Run, lang: str) -> str:
+    """The client report of a run (built only when the button is pressed)."""
+    from simulations import report
+
+    document = report.results_document(run.result, run.policy)
+    return report.build_report(document, lang=lang, policy=run.policy)
+
+
 def show_result(run: Run) -> None:
     """Everything the Simulate page shows about one run."""
     result = run.result
@@ -209,6 +217,17 @@ def show_result(run: Run) -> None:
     )
     show_headline(result, symbol)
     show_profit(run, symbol)
+    lang = current_language()
+    st.download_button(
+        t("report.download"),
+        data=lambda: _report_html(run, lang),
+        file_name=f"memberlab_report_{lang}.html",
+        mime="text/html",
+        on_click="ignore",
+        icon=":material/description:",
+        key=f"report_download_{lang}",
+        help=t("report.download_help"),
+    )
     metrics = available_metrics(result)
     for i in range(0, len(metrics), 2):
         columns = st.columns(2)
