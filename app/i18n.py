@@ -232,8 +232,8 @@ TEXT: dict[str, dict[str, str]] = {
     "publish.logged_in": {"en": "Publishing as {name}", "zh": "当前发布人：{name}"},
     "publish.logout": {"en": "Log out", "zh": "退出登录"},
     "publish.live_summary": {
-        "en": "**{name}**, published by {by}. Note: {note}",
-        "zh": "**{name}**，发布人 {by}。备注：{note}",
+        "en": "{name}, published by {by}. Note: {note}",
+        "zh": "{name}，发布人 {by}。备注：{note}",
     },
     "publish.download_live": {"en": "Download the live file", "zh": "下载线上文件"},
     "publish.edit_live": {"en": "Edit the live policy", "zh": "编辑线上规则"},
