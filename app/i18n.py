@@ -1102,7 +1102,7 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "变体 {point} 已载入为当前编辑的规则。",
     },
     "page.sweep_search": {"en": "Sweep & search", "zh": "扫描与寻优"},
-    "report.download": {"en": "Report for the client (HTML)", "zh": "客户报告（HTML）"},
+    "report.download": {"en": "Report for the client (HTML)", "zh": "下载客户报告（网页文件）"},
     "report.download_help": {
         "en": "One self-contained file with the policy, results, charts and tables; opens "
         "offline and prints to PDF from a browser.",

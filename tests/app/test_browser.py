@@ -43,7 +43,7 @@ SMALL = {"runs.members": "500", "runs.months": "3", "runs.replications": "2"}
 ABBREVIATIONS = {
     "P10", "P50", "P90", "CSV", "Excel", "YAML", "ROI", "IFRS", "BG", "NBD", "Gamma", "ISO",
     "CNY", "UTF", "GB", "GBK", "Big5", "Parquet", "PARQUET", "MB", "URR", "SQLite", "JSON",
-    "KPI", "Pareto", "UTC", "id", "MemberLab", "Optuna",
+    "KPI", "Pareto", "UTC", "id", "MemberLab", "Optuna", "HTML", "PDF",
     "Language",  # the language switch says its name in both languages, on purpose
 }  # fmt: skip
 """Words that are the same in both languages (units, formats, model and product names)."""
@@ -242,8 +242,19 @@ class Journey:
         _settle(self.page)
 
     def date_cell(self, month, day, year):
-        self.keys("Enter")
-        self.page.locator("input[type=date]").wait_for(timeout=5_000)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+        # Enter opens the cell's date editor; on a busy machine the first press can land
+        # while the grid is still redrawing, so press again (a UI wait, not a speed check).
+        for attempt in range(3):
+            self.keys("Enter")
+            try:
+                self.page.locator("input[type=date]").wait_for(timeout=5_000)
+                break
+            except PlaywrightTimeoutError:
+                if attempt == 2:
+                    raise
+                _settle(self.page)
         self.page.keyboard.type(f"{month:02d}{day:02d}{year}", delay=25)  # en-US date input
         self.keys("Tab")
         _settle(self.page)
