@@ -55,7 +55,7 @@ from simulations.calibration.data import (
 from simulations.calibration.errors import CalibrationDataError
 from simulations.calibration.gamma_gamma import conditional_expected_spend
 from simulations.calibration.redemption import check_ledger
-from simulations.population import HISTORY_MONTHS, Population
+from simulations.population import HISTORY_MONTHS, Population, ledger_lots
 
 __all__ = [
     "FLOW_METRICS",
@@ -167,8 +167,10 @@ def population_at(
     Only purchases and bookings dated before ``as_of`` count. Purchases are purchase days
     (`summarize_transactions`); the monthly history holds the 12 calendar months before the
     ``as_of`` month (net spend in cents); the balance is the ledger's sum (unknown, -1,
-    without a ledger; 0 with ``with_points=False``). Tiers are left to the engine to derive
-    from the qualifying score under the simulated policy.
+    without a ledger; 0 with ``with_points=False``) and its lots by earn month come from the
+    ledger too (`ledger_lots`), so opening points expire when their own validity ends.
+    Tiers are left to the engine to derive from the qualifying score under the simulated
+    policy.
     """
     tx, led, members = _clean_inputs(transactions, ledger, members)
     end = pd.Timestamp(as_of) - pd.Timedelta(days=1)
@@ -196,13 +198,16 @@ def population_at(
     np.add.at(counts, (row[keep], month_col[keep]), 1)
     cents = np.rint(occasions["amount"].to_numpy()[keep] * 100).astype(np.int64)
     np.add.at(spend, (row[keep], month_col[keep]), cents)
+    lots = None
     if not with_points:
         balance = np.zeros(len(ids), np.int64)
     elif led is None:
         balance = np.full(len(ids), -1, np.int64)
     else:
-        held = led[led["date"] <= end].groupby("member_id")["points"].sum()
+        booked = led[led["date"] <= end]
+        held = booked.groupby("member_id")["points"].sum()
         balance = held.reindex(ids, fill_value=0).to_numpy(np.int64)
+        lots = ledger_lots(booked, ids, as_of)
     bmonth = np.zeros(len(ids), np.int8)
     bday = np.zeros(len(ids), np.int8)
     if members is not None and "birthday" in members:
@@ -225,6 +230,7 @@ def population_at(
         purchases_by_month=counts,
         spend_by_month=spend,
         source=f"data as of {as_of.isoformat()}",
+        points_lots=lots,
     )
 
 

@@ -486,9 +486,16 @@ class _Simulation:
             return
         mult = np.array([t.benefits.earn_multiplier for t in policy.tiers.tiers])[self.tier[:n0]]
         known = pop.points_balance >= 0
-        # Known balances spread over the valid lots (skipped when no balance is known).
+        # Known balances go to the lots they were earned in when the population knows them
+        # (points the policy would already have expired join the oldest valid lot, so the
+        # balance stands), else spread evenly over the valid lots; skipped when no balance
+        # is known.
         share = None
-        if known.any():
+        if known.any() and pop.points_lots is not None:
+            share = pop.points_lots[:, [j for j, _ in valid]].astype(np.int64)
+            share[:, 0] += pop.points_lots.sum(axis=1) - share.sum(axis=1)
+            share[~known] = 0
+        elif known.any():
             share = _spread_over(np.where(known, pop.points_balance, 0), len(valid))
         # One allocation for the opening lots and the first month's (free columns are zero).
         missing = len(valid) + 1 - self.lots.shape[1]

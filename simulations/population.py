@@ -31,7 +31,7 @@ import pandas as pd
 
 from simulations.behavior import DEFAULT_BEHAVIOR, BehaviorParams
 
-__all__ = ["HISTORY_MONTHS", "Population", "policy_opening_balances"]
+__all__ = ["HISTORY_MONTHS", "Population", "ledger_lots", "policy_opening_balances"]
 
 HISTORY_MONTHS = 12
 """Months of purchase/spend history kept per member (the four-quadrant window)."""
@@ -70,6 +70,11 @@ class Population:
         points_balance: points held (-1 = unknown: derived from the spend history).
         purchases_by_month: ``(members, 12)`` purchases in the 12 months before ``as_of``.
         spend_by_month: ``(members, 12)`` net spend in cents in those months.
+        points_lots: optional ``(members, 12)`` points still held on ``as_of`` by the month
+            they were earned (same columns as ``spend_by_month``; points from before the 12
+            months in column 0, from the ``as_of`` month before ``as_of`` in column 11), e.g.
+            from a ledger (`ledger_lots`). The engine books a known balance to these lots, so
+            each point expires when its own validity ends; None = spread the balance evenly.
     """
 
     as_of: dt.date
@@ -85,6 +90,7 @@ class Population:
     purchases_by_month: np.ndarray
     spend_by_month: np.ndarray
     source: str = field(default="snapshot")
+    points_lots: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.member_id.shape[0])
@@ -497,3 +503,40 @@ def policy_opening_balances(
             if rules.expiry_month_of_lot(policy, first_month + k) <= month:
                 lots[:, k] = 0
     return np.where(known, population.points_balance, lots.sum(axis=1)).astype(np.int64)
+
+
+def ledger_lots(ledger: pd.DataFrame, member_ids: np.ndarray, as_of: dt.date) -> np.ndarray:
+    """Points each member still holds on ``as_of``, by the month they were earned.
+
+    Every redemption and expiry takes the oldest points first (FIFO, as `policies.ledger`
+    books them), so whatever left a member's account is a prefix of the points in the order
+    they were earned: the lots left are the earned points minus that prefix. Only the totals
+    per earn month matter, not the order of bookings within a month.
+
+    Args:
+        ledger: checked ledger (``member_id, date, kind, points``; redeem/expire negative)
+            with entries dated before ``as_of`` only.
+        member_ids: the members, in the order of the result's rows.
+        as_of: the snapshot date.
+
+    Returns:
+        ``(members, 12)`` int64 lots in the columns of `Population.points_lots`; a row sums
+        to the member's ledger balance whenever that balance is not negative.
+    """
+    from policies import rules
+
+    n = len(member_ids)
+    earned = np.zeros((n, HISTORY_MONTHS), np.int64)
+    if n == 0 or ledger.empty:
+        return earned
+    row = pd.Index(member_ids).get_indexer(ledger["member_id"])
+    months = ledger["date"].dt.year.to_numpy() * 12 + ledger["date"].dt.month.to_numpy() - 1
+    column = np.clip(months - (_month_index(as_of) - HISTORY_MONTHS), 0, HISTORY_MONTHS - 1)
+    points = ledger["points"].to_numpy(np.int64)
+    gain = ledger["kind"].isin(("earn", "bonus")).to_numpy() & (row >= 0)
+    np.add.at(earned, (row[gain], column[gain]), points[gain])
+    spent = np.zeros(n, np.int64)
+    loss = ~ledger["kind"].isin(("earn", "bonus")).to_numpy() & (row >= 0)
+    np.add.at(spent, row[loss], -points[loss])
+    spent = np.clip(spent, 0, earned.sum(axis=1))
+    return earned - rules.consume_fifo(earned, spent)

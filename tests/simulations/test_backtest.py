@@ -20,6 +20,7 @@ from simulations.backtest import (
     no_program_policy,
     population_at,
 )
+from simulations.behavior import DEFAULT_BEHAVIOR
 from simulations.calibration import calibrate
 from simulations.calibration.bgnbd import conditional_expected_purchases
 from simulations.calibration.data import summarize_transactions
@@ -203,3 +204,45 @@ def test_parameter_uncertainty_widens_the_band(bgnbd_log, none_backtest):
     assert drawn["p90"] - drawn["p10"] > narrow["p90"] - narrow["p10"]
     assert drawn["p50"] == pytest.approx(narrow["p50"], rel=0.05)
     assert wide.inputs["parameter_uncertainty"] is True
+
+
+def _held_points():
+    """a: 1000 points from May 2024 redeemed in December, 1000 from April 2025 held; b: 600
+    from May 2024 held."""
+    tx = pd.DataFrame(
+        {
+            "member_id": ["a", "a", "b"],
+            "date": pd.to_datetime(["2024-05-10", "2025-04-10", "2024-05-10"]),
+            "amount": [1000.0, 1000.0, 600.0],
+        }
+    )
+    ledger = pd.DataFrame(
+        {
+            "member_id": ["a", "a", "a", "b"],
+            "date": pd.to_datetime(["2024-05-10", "2024-12-05", "2025-04-10", "2024-05-10"]),
+            "kind": ["earn", "redeem", "earn", "earn"],
+            "points": [1000, -1000, 1000, 600],
+        }
+    )
+    members = pd.DataFrame({"member_id": ["a", "b"], "join_date": ["2024-05-10", "2024-05-10"]})
+    return tx, ledger, members
+
+
+def test_opening_points_keep_the_month_they_were_earned_in():
+    # Before: a known balance was spread evenly over 12 lots, so a's points (all from April
+    # 2025: the December redemption took the May 2024 ones) partly expired in May 2025 and
+    # only a twelfth of b's May 2024 points did.
+    from simulations.engine import Model
+
+    tx, ledger, members = _held_points()
+    pop = population_at(tx, ledger, members, dt.date(2025, 5, 1))
+    lots = dict(zip(pop.member_id, pop.points_lots.tolist(), strict=True))
+    assert lots["a"] == [0] * 11 + [1000]  # column 11 = April 2025
+    assert lots["b"] == [600] + [0] * 11  # column 0 = May 2024
+    quiet = CLASSIC.model_copy(update={"campaigns": ()})
+    behavior = DEFAULT_BEHAVIOR.model_copy(update={"new_members_per_month": 0.0})
+    model = Model(quiet, behavior=behavior, population=pop, months=1, replications=1, seed=1,
+                  start=dt.date(2025, 5, 1))  # fmt: skip
+    month = model.run().monthly.iloc[0]
+    assert month["points_opening"] == 1600
+    assert month["points_expired"] == 600  # b's May 2024 lot, none of a's
