@@ -12,6 +12,8 @@ from typing import Any
 
 import streamlit as st
 
+from simulations.results import LABELS
+
 __all__ = [
     "LANGUAGES",
     "TEXT",
@@ -370,50 +372,10 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "会员等级：期初 → {months} 个月后（P50）",
     },
     "kpi.range": {"en": "P10–P90: {p10} to {p90}", "zh": "P10–P90：{p10} 至 {p90}"},
-    "kpi.active_members_end": {"en": "Active members (end)", "zh": "期末活跃会员"},
-    "kpi.retention_12m_end": {"en": "12-month retention (end)", "zh": "期末 12 个月留存率"},
-    "kpi.revenue_net": {"en": "Net revenue", "zh": "净收入"},
-    "kpi.revenue_gross": {"en": "Gross revenue", "zh": "总收入"},
-    "kpi.discounts": {"en": "Discounts", "zh": "折扣"},
-    "kpi.program_cost": {"en": "Program cost", "zh": "计划成本"},
-    "kpi.reward_cost": {"en": "Reward cost", "zh": "兑换成本"},
-    "kpi.campaign_cost": {"en": "Campaign cost", "zh": "活动成本"},
-    "kpi.contact_cost": {"en": "Contact cost", "zh": "触达成本"},
-    "kpi.points_issued": {"en": "Points issued", "zh": "发放积分"},
-    "kpi.points_redeemed": {"en": "Points redeemed", "zh": "兑换积分"},
-    "kpi.points_expired": {"en": "Points expired", "zh": "过期积分"},
-    "kpi.points_closing": {"en": "Points outstanding (end)", "zh": "期末未兑换积分"},
-    "kpi.liability_closing": {
-        "en": "Cost to fulfil outstanding points (end)",
-        "zh": "期末未兑换积分履约成本",
-    },
-    "kpi.breakage": {"en": "Breakage", "zh": "积分沉淀率"},
-    "kpi.new_members": {"en": "New members", "zh": "新增会员"},
-    "kpi.churned_members": {"en": "Churned members", "zh": "流失会员"},
-    "kpi.incremental_revenue": {"en": "Incremental revenue", "zh": "增量收入"},
-    "kpi.incremental_cost": {"en": "Incremental cost", "zh": "增量成本"},
-    "kpi.roi": {"en": "ROI vs baseline", "zh": "相对基准的 ROI"},
-    "metric.active_members": {"en": "Active members", "zh": "活跃会员"},
-    "metric.retention_12m": {"en": "12-month retention", "zh": "12 个月留存率"},
-    "metric.revenue_net": {"en": "Net revenue per month", "zh": "月净收入"},
-    "metric.points_issued": {"en": "Points issued per month", "zh": "月发放积分"},
-    "metric.points_redeemed": {"en": "Points redeemed per month", "zh": "月兑换积分"},
-    "metric.points_expired": {"en": "Points expired per month", "zh": "月过期积分"},
-    "metric.points_closing": {"en": "Points outstanding", "zh": "未兑换积分余额"},
-    "metric.liability": {"en": "Cost to fulfil outstanding points", "zh": "未兑换积分履约成本"},
-    "metric.program_cost": {"en": "Program cost per month", "zh": "月计划成本"},
-    "metric.roi": {"en": "ROI vs baseline (month)", "zh": "相对基准的月 ROI"},
+    # metric and KPI names: declared once with the figures (simulations.results.LABELS)
+    **LABELS,
     # -- compare ------------------------------------------------------------------------------
     "compare.title": {"en": "Compare scenarios", "zh": "方案对比"},
-    "kpi.gross_profit": {
-        "en": "Gross profit after program cost",
-        "zh": "扣除计划成本后的毛利",
-    },
-    "kpi.incremental_gross_profit": {
-        "en": "Incremental gross profit",
-        "zh": "增量毛利",
-    },
-    "kpi.roi_profit": {"en": "ROI on profit vs baseline", "zh": "相对基准的毛利 ROI"},
     "compare.no_margin": {
         "en": "Revenue is not profit: set margins.gross_margin_pct in the policy (YAML) to see"
         " gross profit and the ROI on profit here.",
@@ -959,8 +921,9 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "积分沉淀率（过期 ÷（兑换 + 过期））：预测 {forecast}，实际 {actual}，"
         "截止日前 12 个月 {history}。",
     },
-    "kpi.purchases": {"en": "Purchases", "zh": "购买次数"},
-    "kpi.active_members": {"en": "Active members", "zh": "活跃会员"},
+    # backtest measures named like the monthly metrics they are
+    "kpi.purchases": LABELS["metric.purchases"],
+    "kpi.active_members": LABELS["metric.active_members"],
     # -- issue 12: units, run sources, campaign kinds, chart axes ------------------------------
     "unit.points_amount": {"en": "{value} pts", "zh": "{value} 积分"},
     "unit.pp": {"en": "{value} pp", "zh": "{value} 个百分点"},

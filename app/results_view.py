@@ -14,7 +14,7 @@ from app.formatting import money, number, pct, points
 from app.i18n import TEXT, current_language, t
 from policies import Policy
 from simulations import finance
-from simulations.results import KPI_UNITS, METRICS
+from simulations.results import KPI_UNITS, METRICS, PROFIT_KPIS, kpi
 
 __all__ = [
     "FAN_METRICS",
@@ -25,6 +25,7 @@ __all__ = [
     "format_delta",
     "tier_labels",
     "show_headline",
+    "show_kpi",
     "unit_label",
     "format_kpi",
     "metric_bands",
@@ -119,27 +120,31 @@ def available_metrics(result: Any) -> list[str]:
     ]
 
 
+def show_kpi(column: Any, name: str, band: dict, symbol: str) -> None:
+    """One KPI as a metric: P50, the P10-P90 range in the help (name and unit declared)."""
+    unit = KPI_UNITS[name]
+    column.metric(
+        t(kpi(name).label),
+        format_kpi(band["p50"], unit, symbol),
+        help=t(
+            "kpi.range",
+            p10=format_kpi(band["p10"], unit, symbol),
+            p90=format_kpi(band["p90"], unit, symbol),
+        ),
+    )
+
+
 def show_headline(result: Any, symbol: str) -> None:
     """The headline KPIs as metrics: P50 with the P10-P90 range in the help."""
     kpis = result.kpis
     columns = [*st.columns(3), *st.columns(3)]
-    for column, kpi in zip(columns, HEADLINE, strict=True):
-        if kpi not in kpis:
-            continue
-        band = kpis[kpi]
-        column.metric(
-            t(f"kpi.{kpi}"),
-            format_kpi(band["p50"], KPI_UNITS[kpi], symbol),
-            help=t(
-                "kpi.range",
-                p10=format_kpi(band["p10"], KPI_UNITS[kpi], symbol),
-                p90=format_kpi(band["p90"], KPI_UNITS[kpi], symbol),
-            ),
-        )
+    for column, name in zip(columns, HEADLINE, strict=True):
+        if name in kpis:
+            show_kpi(column, name, kpis[name], symbol)
 
 
 def show_profit(run: Run, symbol: str) -> None:
-    """Profit next to revenue when the policy states its gross margin.
+    """Profit next to revenue when the policy states its gross margin (`PROFIT_KPIS`).
 
     Gross profit after the program's cost; with a baseline, the incremental gross profit and
     the ROI on profit (replication by replication against the baseline run).
@@ -147,44 +152,15 @@ def show_profit(run: Run, symbol: str) -> None:
     if run.policy.margins is None:
         return
     margin = run.policy.margins.gross_margin_pct
-    monthly = run.result.monthly
-    own = finance.gross_profit(monthly, margin).quantile([0.1, 0.5, 0.9]).to_numpy()
-    columns = st.columns(3)
-    columns[0].metric(
-        t("kpi.gross_profit"),
-        format_kpi(own[1], "currency", symbol),
-        help=t(
-            "kpi.range",
-            p10=format_kpi(own[0], "currency", symbol),
-            p90=format_kpi(own[2], "currency", symbol),
-        ),
-    )
-    if "baseline_revenue_net" not in monthly:
-        return
-    baseline = monthly[["replication", "month"]].assign(
-        revenue_net=monthly["baseline_revenue_net"],
-        program_cost=monthly["baseline_program_cost"],
-    )
     base_margin = (
         run.baseline.margins.gross_margin_pct
         if run.baseline is not None and run.baseline.margins is not None
         else margin
     )
-    effect = finance.profit_effect(monthly, baseline, margin, base_margin)
-    for column, kpi, unit in (
-        (columns[1], "incremental_gross_profit", "currency"),
-        (columns[2], "roi_profit", "ratio"),
-    ):
-        band = effect[kpi]
-        column.metric(
-            t(f"kpi.{kpi}"),
-            format_kpi(band["p50"], unit, symbol),
-            help=t(
-                "kpi.range",
-                p10=format_kpi(band["p10"], unit, symbol),
-                p90=format_kpi(band["p90"], unit, symbol),
-            ),
-        )
+    bands = finance.profit_kpis(run.result.monthly, margin, baseline_margin_pct=base_margin)
+    shown = [declared.name for declared in PROFIT_KPIS if declared.name in bands]
+    for column, name in zip(st.columns(len(PROFIT_KPIS)), shown, strict=False):
+        show_kpi(column, name, bands[name], symbol)
 
 
 def _report_html(run: Run, lang: str) -> str:

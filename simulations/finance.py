@@ -20,6 +20,7 @@ __all__ = [
     "excel_report",
     "gross_profit",
     "profit_effect",
+    "profit_kpis",
     "liability_sensitivity",
     "roll_forward_table",
     "schedule_sensitivity",
@@ -301,6 +302,37 @@ def profit_effect(
         "incremental_gross_profit": _band(profit),
         "roi_profit": _band(roi),
     }
+
+
+def profit_kpis(
+    monthly: pd.DataFrame,
+    gross_margin_pct: float,
+    baseline: pd.DataFrame | None = None,
+    baseline_margin_pct: float | None = None,
+) -> dict[str, dict]:
+    """The `simulations.results.PROFIT_KPIS` of a run, P10/P50/P90 across replications.
+
+    Args:
+        monthly: the run's monthly records (`SimulationResult.monthly`).
+        gross_margin_pct: the run's gross margin on net sales, %.
+        baseline: the baseline's monthly records; by default the same-seed baseline the run
+            carries (its ``baseline_*`` columns), if it has one.
+        baseline_margin_pct: the baseline's gross margin (default: the run's).
+
+    Returns:
+        ``gross_profit``; with a baseline also what `profit_effect` gives
+        (``incremental_gross_profit``, ``roi_profit``, ``incremental_revenue``,
+        ``incremental_cost``).
+    """
+    bands = {"gross_profit": _band(gross_profit(monthly, gross_margin_pct))}
+    if baseline is None and "baseline_revenue_net" in monthly:
+        baseline = monthly[["replication", "month"]].assign(
+            revenue_net=monthly["baseline_revenue_net"],
+            program_cost=monthly["baseline_program_cost"],
+        )
+    if baseline is not None:
+        bands |= profit_effect(monthly, baseline, gross_margin_pct, baseline_margin_pct)
+    return bands
 
 
 def excel_report(sheets: dict[str, pd.DataFrame]) -> bytes:

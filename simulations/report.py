@@ -28,12 +28,13 @@ import pandas as pd
 
 from policies.io import policy_from_dict
 from policies.model import Policy
-from simulations.results import KPI_UNITS, across_replications
+from simulations.results import KPI_UNITS, LABELS, across_replications
 
 __all__ = [
     "ReportError",
     "build_report",
     "chart_files",
+    "figure_label",
     "load_document",
     "report_charts",
     "results_document",
@@ -161,52 +162,23 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Breakage (expired ÷ (redeemed + expired)): forecast {forecast}, history {actual}",
         "zh": "沉淀率（过期 ÷（兑换 + 过期））：预测 {forecast}，历史 {actual}",
     },
+    "axis.points": {"en": "Points", "zh": "积分"},
+    "col.period": {"en": "Period", "zh": "期间"},
+    "col.opening": {"en": "Opening", "zh": "期初"},
+    "col.issued": {"en": "Issued", "zh": "发放"},
+    "col.redeemed": {"en": "Redeemed", "zh": "兑换"},
+    "col.expired": {"en": "Expired", "zh": "过期"},
+    "col.closing": {"en": "Closing", "zh": "期末"},
+    "col.sales": {"en": "Sales", "zh": "销售额"},
+    "col.allocated_to_points": {"en": "Allocated to points", "zh": "分摊至积分"},
+    "col.revenue_goods": {"en": "Revenue on goods", "zh": "商品收入"},
+    "col.revenue_points": {"en": "Revenue on points", "zh": "积分收入"},
+    "col.contract_liability_closing": {"en": "Contract liability (closing)", "zh": "期末合同负债"},
     "footer": {
         "en": "Forecasts are simulations of member behavior under stated assumptions, not "
         "guarantees. Figures in {currency}.",
         "zh": "预测为基于上述假设的会员行为模拟，并非保证。金额单位：{currency}。",
     },
-}
-
-KPI_LABELS: dict[str, dict[str, str]] = {
-    "revenue_net": {"en": "Net revenue", "zh": "净收入"},
-    "revenue_gross": {"en": "Gross revenue", "zh": "总销售额"},
-    "discounts": {"en": "Member discounts", "zh": "会员折扣"},
-    "program_cost": {"en": "Program cost", "zh": "计划成本"},
-    "reward_cost": {"en": "Reward cost", "zh": "兑换成本"},
-    "campaign_cost": {"en": "Campaign cost", "zh": "活动成本"},
-    "contact_cost": {"en": "Contact cost", "zh": "触达成本"},
-    "gift_cost": {"en": "Gift cost", "zh": "礼品成本"},
-    "points_issued": {"en": "Points issued", "zh": "发放积分"},
-    "points_redeemed": {"en": "Points redeemed", "zh": "兑换积分"},
-    "points_expired": {"en": "Points expired", "zh": "过期积分"},
-    "points_closing": {"en": "Points outstanding (closing)", "zh": "期末未兑换积分"},
-    "liability_closing": {"en": "Cost to fulfil (closing)", "zh": "期末履约成本"},
-    "breakage": {"en": "Breakage", "zh": "积分沉淀率"},
-    "active_members_end": {"en": "Active members (end)", "zh": "期末活跃会员"},
-    "active_members": {"en": "Active members", "zh": "活跃会员"},
-    "new_members": {"en": "New members", "zh": "新会员"},
-    "churned_members": {"en": "Churned members", "zh": "流失会员"},
-    "retention_12m_end": {"en": "12-month retention (end)", "zh": "期末12个月留存率"},
-    "incremental_revenue": {"en": "Incremental revenue", "zh": "增量收入"},
-    "incremental_cost": {"en": "Incremental cost", "zh": "增量成本"},
-    "incremental_gross_profit": {"en": "Incremental gross profit", "zh": "增量毛利"},
-    "gross_profit": {"en": "Gross profit", "zh": "毛利"},
-    "roi": {"en": "ROI", "zh": "投资回报率"},
-    "roi_profit": {"en": "ROI on profit", "zh": "毛利投资回报率"},
-    "purchases": {"en": "Purchases", "zh": "购买次数"},
-    "opening": {"en": "Opening", "zh": "期初"},
-    "issued": {"en": "Issued", "zh": "发放"},
-    "redeemed": {"en": "Redeemed", "zh": "兑换"},
-    "expired": {"en": "Expired", "zh": "过期"},
-    "closing": {"en": "Closing", "zh": "期末"},
-    "liability": {"en": "Cost to fulfil", "zh": "履约成本"},
-    "period": {"en": "Period", "zh": "期间"},
-    "sales": {"en": "Sales", "zh": "销售额"},
-    "allocated_to_points": {"en": "Allocated to points", "zh": "分摊至积分"},
-    "revenue_goods": {"en": "Revenue on goods", "zh": "商品收入"},
-    "revenue_points": {"en": "Revenue on points", "zh": "积分收入"},
-    "contract_liability_closing": {"en": "Contract liability (closing)", "zh": "期末合同负债"},
 }
 
 KIND_LABELS: dict[str, dict[str, str]] = {
@@ -313,9 +285,17 @@ def _t(key: str, lang: str, **fmt: Any) -> str:
     return entry.get(lang, entry["en"]).format(**fmt)
 
 
-def _label(key: str, lang: str) -> str:
-    entry = KPI_LABELS.get(key)
-    return entry.get(lang, entry["en"]) if entry else key.replace("_", " ")
+def figure_label(key: str, lang: str) -> str:
+    """The screen name of a declared figure, as the app shows it (`results.LABELS`).
+
+    Args:
+        key: ``kpi.<name>`` or ``metric.<name>``; a bare name is read as a KPI if one is
+            declared, else as a monthly metric (a backtest names its measures so).
+        lang: ``en`` or ``zh``.
+    """
+    keys = [key] if "." in key else [f"kpi.{key}", f"metric.{key}"]
+    entry = next((LABELS[k] for k in keys if k in LABELS), None)
+    return entry[lang] if entry else key.replace("_", " ")
 
 
 def _number(value: Any, decimals: int = 0) -> str:
@@ -414,7 +394,7 @@ def _policy_section(policy: Policy, lang: str) -> str:
         for c in policy.campaigns:
             offer = []
             if getattr(c, "points_multiplier", 1) not in (None, 1, 1.0):
-                offer.append(f"×{c.points_multiplier:g} " + _label("points_issued", lang))
+                offer.append(f"×{c.points_multiplier:g} " + _t("metric.points", lang))
             if getattr(c, "discount_pct", 0):
                 offer.append(f"{c.discount_pct:g}% " + _t("discount", lang))
             if c.kind == "threshold_reduction" and c.threshold > 0:
@@ -463,9 +443,9 @@ def _flows(monthly: pd.DataFrame, lang: str) -> alt.Chart:
     keys = ["issued", "redeemed", "expired", "closing"]
     frame = means.reset_index().melt(id_vars="month", var_name="column", value_name="points")
     frame["key"] = frame["column"].str.replace("points_", "", regex=False)
-    frame["series"] = [_label(k, lang) for k in frame["key"]]
+    frame["series"] = [_t(f"col.{k}", lang) for k in frame["key"]]
     frame["month"] = frame["month"].astype(str)
-    labels = [_label(k, lang) for k in keys]
+    labels = [_t(f"col.{k}", lang) for k in keys]
     colour = alt.Color(
         "series:N",
         title=None,
@@ -477,8 +457,7 @@ def _flows(monthly: pd.DataFrame, lang: str) -> alt.Chart:
         .mark_line(strokeWidth=2)
         .encode(
             x=alt.X("month:O", title=_t("month", lang), axis=alt.Axis(labelAngle=-45)),
-            y=alt.Y("points:Q", title=_label("points_issued", lang).split()[0]
-                    if lang == "en" else "积分"),
+            y=alt.Y("points:Q", title=_t("axis.points", lang)),
             color=colour,
         )
         .properties(title=_t("rollforward", lang), width=820, height=240)
@@ -494,12 +473,14 @@ def report_charts(document: dict, lang: str = "en") -> dict[str, alt.Chart]:
     charts: dict[str, alt.Chart] = {}
     for column, unit in (
         ("revenue_net", currency),
-        ("active_members", _label("active_members", lang)),
-        ("points_closing", _label("points_closing", lang)),
+        ("active_members", figure_label("metric.active_members", lang)),
+        ("points_closing", figure_label("metric.points_closing", lang)),
         ("liability", currency),
     ):
         if column in monthly:
-            charts[column] = _fan(monthly, column, _label(column, lang), lang, unit)
+            charts[column] = _fan(
+                monthly, column, figure_label(f"metric.{column}", lang), lang, unit
+            )
     if {"points_issued", "points_redeemed", "points_expired", "points_closing"} <= set(monthly):
         charts["points_flows"] = _flows(monthly, lang)
     return charts
@@ -548,7 +529,7 @@ def _kpi_section(document: dict, lang: str, symbol: str) -> str:
     rows = []
     for kpi, bands in document["summary"].items():
         unit = units.get(kpi) or KPI_UNITS.get(kpi, "")
-        rows.append([html.escape(_label(kpi, lang)), *(
+        rows.append([html.escape(figure_label(f"kpi.{kpi}", lang)), *(
             _format(bands.get(q), unit, symbol) for q in ("p10", "p50", "p90"))])  # fmt: skip
     header = [_t("kpi", lang), _t("p10", lang), _t("p50", lang), _t("p90", lang)]
     return (
@@ -568,7 +549,7 @@ def _rollforward_section(document: dict, lang: str, symbol: str) -> str:
         [html.escape(str(row["month"])), *(_number(row[c]) for c in columns)]
         for _, row in means.iterrows()
     ]
-    header = [_label("period", lang)] + [_label(c.replace("points_", ""), lang) for c in columns]
+    header = [_t("col.period", lang)] + [_t(c.replace("points_", "col."), lang) for c in columns]
     return (
         f"<section><h2>{_t('rollforward', lang)}</h2>{_table(header, rows)}"
         f"<p class='note'>{_t('rollforward_note', lang)}</p></section>"
@@ -606,7 +587,7 @@ def _deferral_section(document: dict, policy: Policy | None, lang: str, symbol: 
         [html.escape(str(r["period"])), *(_format(r[c], "currency", symbol) for c in columns)]
         for _, r in schedule.iterrows()
     ]
-    header = [_label("period", lang)] + [_label(c, lang) for c in columns]
+    header = [_t("col.period", lang)] + [_t(f"col.{c}", lang) for c in columns]
     note = _t("deferral_note", lang, symbol=symbol, value=f"{value:g}", urr=f"{urr:.1%}")
     return (
         f"<section><h2>{_t('deferral', lang)}</h2>{_table(header, rows)}"
@@ -624,7 +605,7 @@ def _compare_section(documents: Sequence[dict], names: Sequence[str], lang: str,
     for kpi in kpis:
         unit = units.get(kpi) or KPI_UNITS.get(kpi, "")
         cells = [_format(d["summary"].get(kpi, {}).get("p50"), unit, symbol) for d in documents]
-        rows.append([html.escape(_label(kpi, lang)), *cells])
+        rows.append([html.escape(figure_label(f"kpi.{kpi}", lang)), *cells])
     header = [_t("kpi", lang), *(html.escape(n) for n in names)]
     return (
         f"<section><h2>{_t('compare', lang)}</h2>"
@@ -679,7 +660,7 @@ def _backtest_section(backtest: dict | None, lang: str, symbol: str) -> str:
         unit = "currency" if "revenue" in str(r["metric"]) else ""
         error = r.get("error")
         rows.append([
-            html.escape(_label(str(r["metric"]), lang)),
+            html.escape(figure_label(str(r["metric"]), lang)),
             _format(r.get("actual"), unit, symbol),
             _format(r.get("p10"), unit, symbol),
             _format(r.get("p50"), unit, symbol),
@@ -719,7 +700,7 @@ def _references_table(backtest: dict, summary: pd.DataFrame, lang: str) -> str:
     names = list(dict.fromkeys(refs["reference"]))
     rows = []
     for _, r in summary.iterrows():
-        cells = [html.escape(_label(str(r["metric"]), lang)), _signed(r.get("error"))]
+        cells = [html.escape(figure_label(str(r["metric"]), lang)), _signed(r.get("error"))]
         for name in names:
             match = refs[(refs["reference"] == name) & (refs["metric"] == r["metric"])]
             cells.append(_signed(match["error"].iloc[0]) if len(match) else "")
@@ -837,7 +818,6 @@ def run_cli(args) -> int:
 
     from policies.errors import PolicyValidationError
     from policies.io import load_policy, write_atomic
-
     out = Path(args.out)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():

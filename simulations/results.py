@@ -6,8 +6,11 @@ baseline run), which single figure stands for a month across replications, and w
 Simulate page draws it -- and `KPIS` every horizon figure with how the months of one
 replication combine into it (a sum for flows, the last month for stocks). The engine fills
 the engine metrics; the app, the command line and the finance tables read units, labels and
-aggregation rules from here instead of keeping lists of their own. Screen labels are the
-translation keys ``metric.<name>`` and ``kpi.<name>`` (`Metric.label`, `Kpi.label`).
+aggregation rules from here instead of keeping lists of their own. Each figure carries its
+screen name in English and Chinese (`Label`); `LABELS` maps the translation keys
+``metric.<name>`` and ``kpi.<name>`` (`Metric.label`, `Kpi.label`) to them, and both the
+app's texts and the client report read it, so a figure has one name wherever it is shown.
+`PROFIT_KPIS` declares the figures that also need the policy's gross margin.
 
 A `SimulationResult` is immutable: the engine's monthly records of every replication (and
 of the baseline run, when there is one), the tier migration counts and the URR estimate of
@@ -23,7 +26,7 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -33,9 +36,12 @@ __all__ = [
     "KEYS",
     "KPIS",
     "KPI_UNITS",
+    "LABELS",
     "METRICS",
+    "PROFIT_KPIS",
     "UNITS",
     "Kpi",
+    "Label",
     "Metric",
     "SimulationResult",
     "across_replications",
@@ -51,6 +57,13 @@ KEYS = ("replication", "month")
 """Columns that identify a monthly record rather than measure anything."""
 
 
+class Label(NamedTuple):
+    """A figure's screen name in each language of the workbench (and of the client report)."""
+
+    en: str
+    zh: str
+
+
 @dataclass(frozen=True)
 class Metric:
     """One column of the monthly records (a value per replication and month).
@@ -59,6 +72,8 @@ class Metric:
         name: the column name; ``members_{tier}``-style names declare a family of columns,
             one per tier, lifecycle state or quadrant (see ``per``).
         unit: one of `UNITS`.
+        title: the screen name, in English and Chinese (the app's ``metric.<name>`` text and
+            the client report's).
         description: what the value means (month-end stock or flow during the month).
         source: who fills it: ``engine`` (the month-end report of a replication), ``result``
             (derived by `SimulationResult` from the engine's records and the replication's
@@ -73,6 +88,7 @@ class Metric:
 
     name: str
     unit: Unit
+    title: Label
     description: str
     source: Literal["engine", "result", "baseline"] = "engine"
     central: Literal["mean", "median"] = "median"
@@ -92,58 +108,83 @@ class Metric:
         return column.startswith(prefix) and len(column) > len(prefix)
 
 
-def _flow(name: str, unit: Unit, description: str, **more) -> Metric:
-    return Metric(name, unit, description, central="mean", **more)
+def _flow(name: str, unit: Unit, title: Label, description: str, **more) -> Metric:
+    return Metric(name, unit, title, description, central="mean", **more)
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("active_members", "members",
-           "members who bought in the last 365 days (active or silent), month end", chart=True),
-    Metric("purchasing_members", "members", "members who bought during the month"),
-    _flow("purchases", "count", "purchases during the month"),
-    Metric("new_members", "members", "members who joined during the month"),
-    Metric("churned_members", "members", "members who dropped out during the month"),
-    Metric("members", "members", "members who have joined so far, month end"),
-    Metric("retention_12m", "share",
-           "share of the members active 12 months earlier (at the start for the first 12"
-           " months) who are active now", chart=True),
-    _flow("revenue_gross", "currency", "members' purchases before discounts"),
-    _flow("discounts", "currency", "member, tier and campaign discounts given"),
-    _flow("revenue_net", "currency", "revenue after discounts", chart=True),
-    _flow("points_opening", "points", "points outstanding at the start of the month"),
-    _flow("points_issued_base", "points", "points earned on purchases at the base rate"),
-    _flow("points_issued_bonus", "points",
+    Metric("active_members", "members", Label("Active members", "活跃会员"),
+           "members in lifecycle state new or active at month end (policies.rules.lifecycle_codes):"
+           " joined within the policy's segments.new_days with at most one purchase, or bought"
+           " within its segments.active_days (90 by default)", chart=True),
+    Metric("purchasing_members", "members", Label("Members buying", "当月购买会员"),
+           "members who bought during the month"),
+    _flow("purchases", "count", Label("Purchases", "购买次数"), "purchases during the month"),
+    Metric("new_members", "members", Label("New members per month", "月新增会员"),
+           "members who joined during the month"),
+    Metric("churned_members", "members", Label("Churned members per month", "月流失会员"),
+           "members who dropped out during the month"),
+    Metric("members", "members", Label("Members", "会员总数"),
+           "members who have joined so far, month end"),
+    Metric("retention_12m", "share", Label("12-month retention", "12 个月留存率"),
+           "share of the members active 12 months earlier (at the start, for the first 12"
+           " months) who are active now; active here means bought in the 365 days up to the"
+           " month end (not the lifecycle state of active_members)", chart=True),
+    _flow("revenue_gross", "currency", Label("Gross revenue per month", "月总收入"),
+          "members' purchases before discounts"),
+    _flow("discounts", "currency", Label("Discounts per month", "月折扣"),
+          "member, tier and campaign discounts given"),
+    _flow("revenue_net", "currency", Label("Net revenue per month", "月净收入"),
+          "revenue after discounts", chart=True),
+    _flow("points_opening", "points", Label("Points outstanding (month start)", "月初未兑换积分"),
+          "points outstanding at the start of the month"),
+    _flow("points_issued_base", "points", Label("Base points issued per month", "月发放基础积分"),
+          "points earned on purchases at the base rate"),
+    _flow("points_issued_bonus", "points", Label("Bonus points issued per month", "月发放奖励积分"),
           "bonus points: multipliers, sign-up, birthday, campaigns"),
-    _flow("points_issued", "points", "all points issued", chart=True),
-    _flow("points_redeemed", "points", "points redeemed", chart=True),
-    _flow("points_expired", "points", "points expired", chart=True),
-    _flow("points_closing", "points",
+    _flow("points_issued", "points", Label("Points issued per month", "月发放积分"),
+          "all points issued", chart=True),
+    _flow("points_redeemed", "points", Label("Points redeemed per month", "月兑换积分"),
+          "points redeemed", chart=True),
+    _flow("points_expired", "points", Label("Points expired per month", "月过期积分"),
+          "points expired", chart=True),
+    _flow("points_closing", "points", Label("Points outstanding", "未兑换积分余额"),
           "points outstanding at month end (opening + issued - redeemed - expired)", chart=True),
     _flow("liability", "currency",
+          Label("Cost to fulfil outstanding points", "未兑换积分履约成本"),
           "points outstanding x cost per point x the replication's URR (IFRS 15 B39-B43)",
           source="result", chart=True),
-    _flow("reward_cost", "currency", "points redeemed x cost per point"),
-    _flow("tier_gift_cost", "currency", "tier gifts: members per tier x gift cost / 12"),
-    _flow("campaign_cost", "currency", "campaign discounts' cost and fixed campaign costs"),
-    _flow("contact_cost", "currency", "coupons used by contacted members"),
-    _flow("program_cost", "currency",
+    _flow("reward_cost", "currency", Label("Reward cost per month", "月兑换成本"),
+          "points redeemed x cost per point"),
+    _flow("tier_gift_cost", "currency", Label("Tier gift cost per month", "月等级礼品成本"),
+          "tier gifts: members per tier x gift cost / 12"),
+    _flow("campaign_cost", "currency", Label("Campaign cost per month", "月活动成本"),
+          "campaign discounts' cost and fixed campaign costs"),
+    _flow("contact_cost", "currency", Label("Contact cost per month", "月触达成本"),
+          "coupons used by contacted members"),
+    _flow("program_cost", "currency", Label("Program cost per month", "月计划成本"),
           "reward + tier gift + campaign + contact cost", chart=True),
-    Metric("contacts", "count", "activation and reactivation contacts made"),
-    Metric("redemptions", "count", "redemptions made"),
-    Metric("members_{tier}", "members", "members in each tier, month end", per="tier"),
-    Metric("lifecycle_{state}", "members", "members in each lifecycle state, month end",
-           per="lifecycle"),
-    Metric("quadrant_{name}", "members", "members in each spend x frequency quadrant,"
-           " month end", per="quadrant"),
-    _flow("baseline_revenue_net", "currency", "the baseline run's net revenue",
-          source="baseline"),
-    _flow("baseline_program_cost", "currency", "the baseline run's program cost",
-          source="baseline"),
-    _flow("incremental_revenue", "currency", "net revenue - baseline net revenue",
-          source="result"),
-    _flow("incremental_cost", "currency", "program cost - baseline program cost",
-          source="result"),
-    Metric("roi", "ratio",
+    Metric("contacts", "count", Label("Contacts", "触达次数"),
+           "activation and reactivation contacts made"),
+    Metric("redemptions", "count", Label("Redemptions", "兑换次数"), "redemptions made"),
+    Metric("members_{tier}", "members", Label("Members by tier", "各等级会员数"),
+           "members in each tier, month end", per="tier"),
+    Metric("lifecycle_{state}", "members",
+           Label("Members by lifecycle state", "各生命周期阶段会员数"),
+           "members in each lifecycle state, month end", per="lifecycle"),
+    Metric("quadrant_{name}", "members", Label("Members by spend × frequency", "各消费象限会员数"),
+           "members in each spend x frequency quadrant, month end", per="quadrant"),
+    _flow("baseline_revenue_net", "currency",
+          Label("Baseline net revenue per month", "基准月净收入"),
+          "the baseline run's net revenue", source="baseline"),
+    _flow("baseline_program_cost", "currency",
+          Label("Baseline program cost per month", "基准月计划成本"),
+          "the baseline run's program cost", source="baseline"),
+    _flow("incremental_revenue", "currency", Label("Incremental revenue per month", "月增量收入"),
+          "net revenue - baseline net revenue", source="result"),
+    _flow("incremental_cost", "currency", Label("Incremental cost per month", "月增量成本"),
+          "program cost - baseline program cost", source="result"),
+    Metric("roi", "ratio", Label("ROI vs baseline (month)", "相对基准的月 ROI"),
            "(incremental revenue - incremental cost) / incremental cost; empty when the"
            " incremental cost is zero", source="result", chart=True),
 )  # fmt: skip
@@ -176,13 +217,19 @@ class Kpi:
         name: the KPI's name (``kpi.<name>`` is its translation key).
         over_months: how one replication's months combine: ``sum`` (flows), ``last``
             (stocks at the end of the horizon), ``breakage`` (1 - the replication's URR) or
-            ``roi`` (the ROI of the horizon's incremental sums, not a sum of monthly ROIs).
+            ``roi`` (the ROI of the horizon's incremental sums, not a sum of monthly ROIs)
+            or ``profit`` (needs the policy's gross margin: `PROFIT_KPIS`, computed by
+            `simulations.finance.profit_kpis`).
+        title: the screen name, in English and Chinese (the app's ``kpi.<name>`` text and the
+            client report's).
         of: the monthly metric read by ``sum`` and ``last`` (default: ``name``).
-        unit: the unit when there is no monthly metric (``breakage``, ``roi``).
+        own_unit: the unit when there is no monthly metric (``breakage``, ``roi``,
+            ``profit``).
     """
 
     name: str
-    over_months: Literal["sum", "last", "breakage", "roi"]
+    over_months: Literal["sum", "last", "breakage", "roi", "profit"]
+    title: Label
     of: str | None = None
     own_unit: Unit | None = None
 
@@ -207,33 +254,57 @@ class Kpi:
 
 
 KPIS: tuple[Kpi, ...] = (
-    Kpi("revenue_net", "sum"),
-    Kpi("revenue_gross", "sum"),
-    Kpi("discounts", "sum"),
-    Kpi("program_cost", "sum"),
-    Kpi("reward_cost", "sum"),
-    Kpi("campaign_cost", "sum"),
-    Kpi("contact_cost", "sum"),
-    Kpi("points_issued", "sum"),
-    Kpi("points_redeemed", "sum"),
-    Kpi("points_expired", "sum"),
-    Kpi("points_closing", "last"),
-    Kpi("liability_closing", "last", of="liability"),
-    Kpi("breakage", "breakage", own_unit="share"),
-    Kpi("active_members_end", "last", of="active_members"),
-    Kpi("new_members", "sum"),
-    Kpi("churned_members", "sum"),
-    Kpi("retention_12m_end", "last", of="retention_12m"),
-    Kpi("incremental_revenue", "sum"),
-    Kpi("incremental_cost", "sum"),
-    Kpi("roi", "roi", own_unit="ratio"),
-)
+    Kpi("revenue_net", "sum", Label("Net revenue", "净收入")),
+    Kpi("revenue_gross", "sum", Label("Gross revenue", "总收入")),
+    Kpi("discounts", "sum", Label("Discounts", "折扣")),
+    Kpi("program_cost", "sum", Label("Program cost", "计划成本")),
+    Kpi("reward_cost", "sum", Label("Reward cost", "兑换成本")),
+    Kpi("campaign_cost", "sum", Label("Campaign cost", "活动成本")),
+    Kpi("contact_cost", "sum", Label("Contact cost", "触达成本")),
+    Kpi("points_issued", "sum", Label("Points issued", "发放积分")),
+    Kpi("points_redeemed", "sum", Label("Points redeemed", "兑换积分")),
+    Kpi("points_expired", "sum", Label("Points expired", "过期积分")),
+    Kpi("points_closing", "last", Label("Points outstanding (end)", "期末未兑换积分")),
+    Kpi("liability_closing", "last",
+        Label("Cost to fulfil outstanding points (end)", "期末未兑换积分履约成本"),
+        of="liability"),
+    Kpi("breakage", "breakage", Label("Breakage", "积分沉淀率"), own_unit="share"),
+    Kpi("active_members_end", "last", Label("Active members (end)", "期末活跃会员"),
+        of="active_members"),
+    Kpi("new_members", "sum", Label("New members", "新增会员")),
+    Kpi("churned_members", "sum", Label("Churned members", "流失会员")),
+    Kpi("retention_12m_end", "last", Label("12-month retention (end)", "期末 12 个月留存率"),
+        of="retention_12m"),
+    Kpi("incremental_revenue", "sum", Label("Incremental revenue", "增量收入")),
+    Kpi("incremental_cost", "sum", Label("Incremental cost", "增量成本")),
+    Kpi("roi", "roi", Label("ROI vs baseline", "相对基准的 ROI"), own_unit="ratio"),
+)  # fmt: skip
 """Headline KPIs of the horizon, in summary order."""
 
-_KPIS_BY_NAME = MappingProxyType({k.name: k for k in KPIS})
+PROFIT_KPIS: tuple[Kpi, ...] = (
+    Kpi("gross_profit", "profit",
+        Label("Gross profit after program cost", "扣除计划成本后的毛利"), own_unit="currency"),
+    Kpi("incremental_gross_profit", "profit", Label("Incremental gross profit", "增量毛利"),
+        own_unit="currency"),
+    Kpi("roi_profit", "profit", Label("ROI on profit vs baseline", "相对基准的毛利 ROI"),
+        own_unit="ratio"),
+)  # fmt: skip
+"""Profit KPIs: they need the policy's gross margin, which a result does not hold, so they
+are not in `SimulationResult.kpis`; `simulations.finance.profit_kpis` computes them (the
+incremental ones only against a baseline)."""
 
-KPI_UNITS = MappingProxyType({k.name: k.unit for k in KPIS})
-"""KPI name -> unit (read from `KPIS`)."""
+_KPIS_BY_NAME = MappingProxyType({k.name: k for k in (*KPIS, *PROFIT_KPIS)})
+
+KPI_UNITS = MappingProxyType({k.name: k.unit for k in (*KPIS, *PROFIT_KPIS)})
+"""KPI name -> unit (read from `KPIS` and `PROFIT_KPIS`)."""
+
+LABELS = MappingProxyType({
+    declared.label: MappingProxyType(declared.title._asdict())
+    for declared in (*METRICS, *KPIS, *PROFIT_KPIS)
+})  # fmt: skip
+"""Translation key (``metric.<name>``, ``kpi.<name>``) -> {"en": ..., "zh": ...}: the one
+place the screen names of the declared figures are written; the app's texts and the client
+report both read it."""
 
 COHORT_COLUMNS = ("replication", "cohort", "month", "months_since_join", "cohort_size",
                   "purchasing")  # fmt: skip
@@ -241,10 +312,10 @@ COHORT_COLUMNS = ("replication", "cohort", "month", "months_since_join", "cohort
 
 
 def kpi(name: str) -> Kpi:
-    """The declaration of a KPI.
+    """The declaration of a KPI (of `KPIS` or `PROFIT_KPIS`).
 
     Raises:
-        KeyError: ``name`` is not one of `KPIS`.
+        KeyError: ``name`` is not declared.
     """
     if name not in _KPIS_BY_NAME:
         raise KeyError(f"kpi(={name!r}) is not declared; declared: {', '.join(_KPIS_BY_NAME)}")

@@ -21,7 +21,7 @@ from app.results_view import (
 )
 from policies import diff as differ
 from simulations import finance
-from simulations.results import KPI_UNITS
+from simulations.results import KPI_UNITS, PROFIT_KPIS, kpi
 
 st.title(t("compare.title"))
 
@@ -96,21 +96,23 @@ symbol = base.policy.program.currency_symbol
 shown = {key: runs.scenario_label(key, run.policy) for key, run in compared.items()}
 
 # -- KPI table: P50 and the difference from the baseline; ranges below -----------------------
-kpis = [*HEADLINE, "points_issued", "points_expired", "incremental_revenue", "roi"]
 rows, ranges = [], []
-for kpi in kpis:
-    row = {t("compare.kpi"): t(f"kpi.{kpi}")}
+
+
+def _kpi_row(name: str, bands: dict) -> None:
+    """One KPI's row (P50 and change) and its ranges' row; ``bands``: scenario -> P10/50/90."""
+    unit = KPI_UNITS[name]
+    row = {t("compare.kpi"): t(kpi(name).label)}
     spread = dict(row)
-    unit = KPI_UNITS.get(kpi, "ratio")
-    for key, run in compared.items():
-        band = run.result.kpis.get(kpi)
+    base_band = bands.get(saved["baseline"])
+    for key in compared:
+        band = bands.get(key)
         if band is None:
             row[shown[key]] = spread[shown[key]] = "–"
             continue
         text = format_kpi(band["p50"], unit, symbol)
-        if key != saved["baseline"] and kpi in base.result.kpis:
-            delta = band["p50"] - base.result.kpis[kpi]["p50"]
-            text += f"  ({format_delta(delta, unit, symbol)})"
+        if key != saved["baseline"] and base_band is not None:
+            text += f"  ({format_delta(band['p50'] - base_band['p50'], unit, symbol)})"
         row[shown[key]] = text
         spread[shown[key]] = t(
             "compare.range",
@@ -121,6 +123,10 @@ for kpi in kpis:
     ranges.append(spread)
 
 
+for name in [*HEADLINE, "points_issued", "points_expired", "incremental_revenue", "roi"]:
+    _kpi_row(name, {key: run.result.kpis.get(name) for key, run in compared.items()})
+
+
 def _margin(policy) -> float | None:
     return policy.margins.gross_margin_pct if policy.margins is not None else None
 
@@ -128,33 +134,23 @@ def _margin(policy) -> float | None:
 # Profit, not revenue: with a gross margin in the policies, the KPI table and the list of
 # changes carry gross profit after the program's cost and the ROI on that profit.
 known = [m for m in (_margin(run.policy) for run in compared.values()) if m is not None]
-profit_effects = {}
+profits = {}
 if known:
     fallback = _margin(base.policy) if _margin(base.policy) is not None else known[0]
     margins = {key: _margin(run.policy) or fallback for key, run in compared.items()}
-    row = {t("compare.kpi"): t("kpi.gross_profit"), **dict.fromkeys(shown.values(), "–")}
-    spread = dict(row)
-    for key, run in compared.items():
-        profit = finance.gross_profit(run.result.monthly, margins[key])
-        own = profit.quantile([0.1, 0.5, 0.9]).to_numpy()
-        row[shown[key]] = format_kpi(own[1], "currency", symbol)
-        spread[shown[key]] = t(
-            "compare.range",
-            p10=format_kpi(own[0], "currency", symbol),
-            p90=format_kpi(own[2], "currency", symbol),
+    profits = {
+        key: finance.profit_kpis(
+            run.result.monthly,
+            margins[key],
+            baseline=base.result.monthly,
+            baseline_margin_pct=margins[base.label],
         )
-        if key != saved["baseline"]:
-            profit_effects[key] = finance.profit_effect(
-                run.result.monthly, base.result.monthly, margins[key], margins[base.label]
-            )
-    rows.append(row)
-    ranges.append(spread)
-    for kpi, unit in (("incremental_gross_profit", "currency"), ("roi_profit", "ratio")):
-        row = {t("compare.kpi"): t(f"kpi.{kpi}")}
-        for key in compared:
-            band = profit_effects.get(key, {}).get(kpi)
-            row[shown[key]] = "–" if band is None else format_kpi(band["p50"], unit, symbol)
-        rows.append(row)
+        if key != saved["baseline"]
+        else finance.profit_kpis(run.result.monthly, margins[key])
+        for key, run in compared.items()
+    }
+    for declared in PROFIT_KPIS:
+        _kpi_row(declared.name, {key: bands.get(declared.name) for key, bands in profits.items()})
 st.subheader(t("compare.kpis"))
 st.caption(t("compare.kpis_help", baseline=shown[saved["baseline"]]))
 if not known:
@@ -210,7 +206,7 @@ for key, run in compared.items():
             )
         else:
             st.write(t("compare.no_changes"))
-        effect = profit_effects.get(key)
+        effect = profits.get(key)
         if effect is not None:
             st.markdown(
                 t(

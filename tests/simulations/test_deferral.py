@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulations import deferral, finance
+from simulations import deferral, finance, results
 
 EXAMPLE_52 = pd.DataFrame(
     {
@@ -238,6 +238,22 @@ def test_profit_not_revenue_a_generous_policy_can_lose_money():
     assert gp.tolist() == pytest.approx([400_000 - 50_000, 440_000 - 55_000])
     with pytest.raises(ValueError, match="gross_margin_pct"):
         finance.gross_profit(baseline, 140)
+
+
+def test_profit_kpis_read_the_baseline_a_run_carries():
+    baseline = _monthly([1_000_000, 1_100_000], [50_000, 55_000])
+    scenario = _monthly([1_100_000, 1_200_000], [80_000, 85_000])
+    alone = finance.profit_kpis(scenario, 20)
+    assert list(alone) == ["gross_profit"]
+    assert alone["gross_profit"]["p50"] == pytest.approx((220_000 + 240_000) / 2 - 82_500)
+    carried = scenario.assign(
+        baseline_revenue_net=baseline["revenue_net"],
+        baseline_program_cost=baseline["program_cost"],
+    )
+    explicit = finance.profit_kpis(scenario, 20, baseline=baseline, baseline_margin_pct=20)
+    assert finance.profit_kpis(carried, 20) == explicit
+    assert explicit["incremental_gross_profit"]["p50"] == pytest.approx(-10_000)
+    assert {k.name for k in results.PROFIT_KPIS} <= set(explicit)
 
 
 def test_fulfil_sensitivity_starts_from_the_engines_liability():
