@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from simulations import report, sweep_cli
+from simulations.command_line import output_problem, progress_bar
 
 __all__ = ["build_parser", "main"]
 
@@ -183,11 +184,11 @@ def _add_backtest_parser(sub) -> None:
     backtest.add_argument("--out", required=True, help="backtest JSON file")
 
 
-def _database_population(start: dt.date | None, behavior):
+def _database_population(start: dt.date | None, behavior, seed: int):
     """Members from the database as of ``start`` (default: the day after its data ends).
 
-    Falls back, with a notice, to 20,000 synthetic members starting ``start`` (default: today)
-    when no database is available.
+    Falls back, with a notice, to 20,000 synthetic members drawn with the run's ``seed``,
+    starting ``start`` (default: today), when no database is available.
     """
     from simulations.population import Population
 
@@ -202,7 +203,7 @@ def _database_population(start: dt.date | None, behavior):
             " synthetic members instead",
             file=sys.stderr,
         )
-        return Population.synthetic(20_000, behavior, seed=0, as_of=start or dt.date.today())
+        return Population.synthetic(20_000, behavior, seed=seed, as_of=start or dt.date.today())
     return Population.from_frame(snapshot, as_of=snapshot.attrs["as_of"])
 
 
@@ -300,25 +301,6 @@ def _memory_problem(members: int, replications: int, workers: int) -> str | None
     )
 
 
-def _out_problem(out: Path) -> str | None:
-    """Why the results cannot be written to ``out`` (checked before simulating), or None."""
-    import os
-    import tempfile
-
-    if out.is_dir():
-        return f"--out(={out}) is a folder; give a file name such as {out / 'results.json'}"
-    folder = out.absolute().parent
-    if not folder.is_dir():
-        return f"--out: the folder {folder} does not exist; create it first"
-    try:
-        handle, probe = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".probe", dir=folder)
-    except OSError as exc:
-        return f"--out: cannot write in {folder} ({exc.strerror or exc})"
-    os.close(handle)
-    os.unlink(probe)
-    return None
-
-
 def _non_finite(values, path: str = "") -> list[str]:
     """Paths of the non-finite numbers in nested dicts and lists."""
     import math
@@ -408,14 +390,14 @@ def _run(args) -> int:
                 _non_finite(behavior.model_dump(mode="python"))]  # fmt: skip
     if args.members is not None:
         problems.append(_memory_problem(args.members, args.replications, args.workers))
-    problems.append(_out_problem(Path(args.out)))
+    problems.append(output_problem(args.out))
     if any(problems):
         print("\n".join(p for p in problems if p), file=sys.stderr)
         return 2
     if args.members is not None:
         population = args.members
     else:
-        population = _database_population(args.start, behavior)
+        population = _database_population(args.start, behavior, args.seed)
         problem = _memory_problem(len(population), args.replications, args.workers)
         if problem:
             print(problem, file=sys.stderr)
@@ -433,24 +415,8 @@ def _run(args) -> int:
     )
     if args.start is None:
         print(f"simulating from {model.start}", file=sys.stderr)
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        layout = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
-        bar = tqdm(total=100, desc="simulating", file=sys.stderr, bar_format=layout)
-
-    def progress(fraction: float, message: str) -> None:
-        if bar is not None:
-            bar.n = round(fraction * 100, 1)
-            bar.set_description_str(f"simulating, {message}", refresh=False)
-            bar.refresh()
-
-    try:
+    with progress_bar("simulating", quiet=args.quiet) as progress:
         result = model.run(progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
     output = report.results_document(result, policy)
     write_atomic(Path(args.out), json.dumps(output, ensure_ascii=False, indent=1))
     print(f"wrote {args.out}", file=sys.stderr)

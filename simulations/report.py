@@ -818,10 +818,12 @@ def run_cli(args) -> int:
 
     from policies.errors import PolicyValidationError
     from policies.io import load_policy, write_atomic
+    from simulations.command_line import output_problem
+
     out = Path(args.out)
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        print(f"--out: the folder {folder} does not exist", file=sys.stderr)
+    problem = output_problem(out)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     try:
         results = load_document(args.results)

@@ -53,16 +53,15 @@ def run(args) -> int:
     from policies.io import dump_policy, write_atomic
     from policies.settings import get_settings
     from simulations import sweep
+    from simulations.command_line import output_problem, progress_bar
 
     out = Path(args.out)
-    targets = [out] + [
-        Path(p) for p in (getattr(args, "trials_out", None), getattr(args, "front_out", None)) if p
-    ]
-    for target in targets:
-        folder = target.parent if str(target.parent) else Path(".")
-        if not folder.is_dir():
-            _notice(f"--out: the folder {folder} does not exist")
-            return 2
+    targets = {"--out": out, "--trials-out": getattr(args, "trials_out", None),
+               "--front-out": getattr(args, "front_out", None)}  # fmt: skip
+    problems = [output_problem(path, option) for option, path in targets.items() if path]
+    if any(problems):
+        _notice("\n".join(p for p in problems if p))
+        return 2
     try:
         spec = sweep.load_spec(args.spec)
         if args.command == "search" and spec.search is None:
@@ -74,42 +73,24 @@ def run(args) -> int:
     except sweep.SweepError as exc:
         _notice(str(exc))
         return 2
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=100,
-            desc=args.command,
-            file=sys.stderr,
-            bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
-        )
-
-    def progress(fraction: float, message: str) -> None:
-        if bar is not None:
-            bar.n = round(fraction * 100, 1)
-            bar.set_description_str(f"{args.command}, {message}", refresh=False)
-            bar.refresh()
-
     try:
-        if args.command == "sweep":
-            table = sweep.run_sweep(
-                spec,
-                client=client,
-                progress=progress,
-                store_points=not args.no_store,
-                notice=_notice,
-            )
-            write_atomic(out, table.to_csv(index=False))
-            _notice(f"wrote {out} ({table['point'].nunique()} points)")
-            return 0
-        found = sweep.run_search(spec, client=client, progress=progress)
+        with progress_bar(args.command, quiet=args.quiet) as progress:
+            if args.command == "sweep":
+                table = sweep.run_sweep(
+                    spec,
+                    client=client,
+                    progress=progress,
+                    store_points=not args.no_store,
+                    notice=_notice,
+                )
+                write_atomic(out, table.to_csv(index=False))
+                _notice(f"wrote {out} ({table['point'].nunique()} points)")
+                return 0
+            found = sweep.run_search(spec, client=client, progress=progress)
     except sweep.SweepError as exc:
         _notice(str(exc))
         return 2
     finally:
-        if bar is not None:
-            bar.close()
         if client is not None:
             client.close()
     if args.trials_out:

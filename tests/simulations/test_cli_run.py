@@ -155,3 +155,27 @@ def test_ctrl_c_stops_a_parallel_run_quickly_and_leaves_the_output(tmp_path, who
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
     time.sleep(0.5)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_without_a_database_the_synthetic_members_follow_the_seed(tmp_path, capsys, monkeypatch):
+    import store
+    from simulations.population import Population
+
+    def no_database(*args, **kwargs):
+        raise RuntimeError("no database here")
+
+    drawn = []
+    synthetic = Population.synthetic.__func__
+
+    def small(cls, n_members, behavior, seed=0, as_of=None, **more):
+        drawn.append((n_members, seed))
+        return synthetic(cls, 150, behavior, seed=seed, as_of=as_of, **more)
+
+    monkeypatch.setattr(store, "ensure_database", no_database)
+    monkeypatch.setattr(Population, "synthetic", classmethod(small))
+    for seed in ("7", "8"):
+        out = tmp_path / f"results_{seed}.json"
+        assert cli.main(["run", "--policy", str(POLICY), "--months", "1", "--replications", "1",
+                         "--seed", seed, "--quiet", "--out", str(out)]) == 0  # fmt: skip
+        assert "simulating 20,000 synthetic members instead" in capsys.readouterr().err
+    assert drawn == [(20_000, 7), (20_000, 8)]
