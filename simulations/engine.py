@@ -366,6 +366,7 @@ class _Simulation:
         # the month in progress), qualifying score ring.
         start_month = rules.month_index(start)
         self.start_month = start_month
+        self.columns_month = None  # the month whose ring columns were reset (`window`)
         tiers = policy.tiers
         self.score_len = (
             tiers.qualifying_period.months if tiers.qualifying_period.kind == "rolling" else 12
@@ -670,6 +671,11 @@ class _Simulation:
 
     def _rings(self, month: int) -> tuple:
         first, last = rules.score_months(self.policy, month)
+        if month != self.columns_month:
+            # The month's ring columns still hold the month a ring's width before (the
+            # month's first window resets them), and the month has no purchases yet: its
+            # score so far is the period's months before it.
+            last = month - 1
         return (self.count_ring, self.spend_ring, self.score_ring, self.score_kind, first, last,
                 self.score_unit, self.thresholds_f)  # fmt: skip
 
@@ -762,6 +768,8 @@ class _Simulation:
                 expire_slots = np.flatnonzero((self.slot_key >= 0) & (self.slot_key <= month))
         new_month = self.new_month
         self.new_month = False
+        if new_month:
+            self.columns_month = month  # the kernel resets the month's ring columns first
         report = b in self._month_end_set
         month_first = next(s for s in reversed(cal.month_starts) if s <= a)
         window = (

@@ -1,10 +1,21 @@
-"""The compiled kernel's helpers against plain numpy forms."""
+"""The compiled kernel's helpers against plain numpy forms; the thinning bound's inputs."""
+
+import datetime as dt
+from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policies.io import load_policy
+from simulations import Population, engine
+from simulations.behavior import DEFAULT_BEHAVIOR
 from simulations.kernel import FAR, _after
+
+ROOT = Path(__file__).resolve().parents[2]
+CLASSIC = load_policy(ROOT / "policies" / "examples" / "classic_four_tier.yaml")
+START = dt.date(2026, 1, 1)
 
 
 def _reference_after(t, x, cumulative, intensity):
@@ -45,3 +56,28 @@ def test_guide_table_inversion_equals_binary_search(days, zeros, seed):
             want = _reference_after(float(t), float(x), cumulative, intensity)
             assert got[1] == want[1]
             assert got[0] == want[0] or (np.isinf(got[0]) and np.isinf(want[0]))
+
+
+@pytest.mark.parametrize("metric", ["spend", "purchases"])
+def test_a_redraw_before_the_months_first_window_ignores_the_old_month_in_its_column(metric):
+    """A review or contact on the 1st redraws candidates before the month's first window.
+
+    Until that window resets them, the ring columns of the month hold the month a ring's
+    width before. The goal-gradient part of the thinning bound must come from the qualifying
+    score as it stands (the month has no purchases yet), not from that old month.
+    """
+    data = CLASSIC.model_dump()
+    data["tiers"]["qualifying_metric"] = metric
+    policy = type(CLASSIC).model_validate(data)
+    population = Population.synthetic(400, seed=1, as_of=START)
+    sim = engine._Simulation(policy, DEFAULT_BEHAVIOR, population, START, 2,
+                             np.random.SeedSequence(1))  # fmt: skip
+    idx = np.flatnonzero(sim.alive[: sim.n_joined])
+    assert DEFAULT_BEHAVIOR.effects.goal_gradient_lift > 0
+    assert (sim.tier[idx] < len(policy.tiers.tiers) - 1).sum() > 100
+    sim._redraw(idx, 0, only_if_higher=False)
+    bound = sim.cand_bound[idx].copy()
+    # What the column holds on the 1st of a later month: an old month, here a big one.
+    sim.score_ring[:, sim.start_month % sim.score_len] = 1_000_000_000
+    sim._redraw(idx, 0, only_if_higher=False)
+    np.testing.assert_array_equal(sim.cand_bound[idx], bound)
