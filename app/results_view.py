@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -29,6 +30,8 @@ __all__ = [
     "unit_label",
     "format_kpi",
     "metric_bands",
+    "report_button",
+    "report_html",
     "show_result",
 ]
 
@@ -163,12 +166,58 @@ def show_profit(run: Run, symbol: str) -> None:
         show_kpi(column, name, bands[name], symbol)
 
 
-def _report_html(run: Run, lang: str) -> str:
-    """The client report of a run (built only when the button is pressed)."""
+def report_html(
+    shown: Sequence[Run],
+    lang: str,
+    names: Sequence[str] | None = None,
+    point_value: float | None = None,
+) -> str:
+    """The client report of the runs a page shows: the first in full, the others beside it.
+
+    Args:
+        shown: the runs, the one the report is about first.
+        lang: the report's language.
+        names: the runs' names in the comparison (default: their policies' names).
+        point_value: the value per point the deferral schedule uses (default: the policy's).
+    """
     from simulations import report
 
-    document = report.results_document(run.result, run.policy)
-    return report.build_report(document, lang=lang, policy=run.policy)
+    documents = [report.results_document(run.result, run.policy) for run in shown]
+    return report.build_report(
+        documents[0],
+        documents[1:],
+        lang=lang,
+        policy=shown[0].policy,
+        names=names,
+        point_value=point_value,
+    )
+
+
+def report_button(
+    shown: Sequence[Run],
+    page: str,
+    names: Sequence[str] | None = None,
+    point_value: float | None = None,
+) -> None:
+    """The client report as a download in the page's language, built only when pressed.
+
+    Args:
+        shown: the runs in the report (see `report_html`).
+        page: the page's name (keeps the buttons of the pages apart).
+        names: the runs' names in the comparison.
+        point_value: the value per point of the deferral schedule.
+    """
+    lang = current_language()
+    st.download_button(
+        t("report.download"),
+        data=lambda: report_html(shown, lang, names=names, point_value=point_value),
+        file_name=f"memberlab_report_{page}_{lang}.html",
+        mime="text/html",
+        on_click="ignore",
+        icon=":material/description:",
+        key=f"report_download_{page}_{lang}",
+        help=t("report.download_help"),
+    )
 
 
 def show_result(run: Run) -> None:
@@ -193,17 +242,7 @@ def show_result(run: Run) -> None:
     )
     show_headline(result, symbol)
     show_profit(run, symbol)
-    lang = current_language()
-    st.download_button(
-        t("report.download"),
-        data=lambda: _report_html(run, lang),
-        file_name=f"memberlab_report_{lang}.html",
-        mime="text/html",
-        on_click="ignore",
-        icon=":material/description:",
-        key=f"report_download_{lang}",
-        help=t("report.download_help"),
-    )
+    report_button([run], "simulate")
     metrics = available_metrics(result)
     for i in range(0, len(metrics), 2):
         columns = st.columns(2)

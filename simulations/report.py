@@ -556,7 +556,9 @@ def _rollforward_section(document: dict, lang: str, symbol: str) -> str:
     )
 
 
-def _deferral_section(document: dict, policy: Policy | None, lang: str, symbol: str) -> str:
+def _deferral_section(
+    document: dict, policy: Policy | None, lang: str, symbol: str, point_value: float | None
+) -> str:
     from simulations import deferral
 
     if policy is None or "breakage" not in document:
@@ -565,7 +567,7 @@ def _deferral_section(document: dict, policy: Policy | None, lang: str, symbol: 
     if "replication" not in monthly:
         monthly["replication"] = 0
     urr = 1.0 - float(document["breakage"])
-    value = policy.points.redemption.point_value
+    value = policy.points.redemption.point_value if point_value is None else point_value
     try:
         periods, opening = deferral.periods_from_monthly(monthly, urr)
         schedule = deferral.deferral_schedule(
@@ -728,6 +730,7 @@ def build_report(
     policy: Policy | None = None,
     today: dt.date | None = None,
     names: Sequence[str] | None = None,
+    point_value: float | None = None,
 ) -> str:
     """The whole report as one self-contained HTML document.
 
@@ -739,6 +742,8 @@ def build_report(
         policy: the simulated policy (default: the one stored in ``results``).
         today: the date printed on the report (default: today).
         names: column names of the compared scenarios (default: their policy names).
+        point_value: value per point (selling price) of the deferral schedule (default: the
+            policy's, as on the Finance page until a user changes it there).
 
     Raises:
         ReportError: an unknown language.
@@ -775,7 +780,7 @@ def build_report(
         _kpi_section(results, lang, symbol),
         f"<section><h2>{_t('charts', lang)}</h2>{charts}</section>",
         _rollforward_section(results, lang, symbol),
-        _deferral_section(results, policy, lang, symbol),
+        _deferral_section(results, policy, lang, symbol, point_value),
         _compare_section([results, *compare], names, lang, symbol),
         _backtest_section(backtest, lang, symbol),
         _assumptions_section(results, lang),

@@ -17,6 +17,7 @@ from app.results_view import (
     format_delta,
     format_kpi,
     metric_bands,
+    report_button,
     unit_label,
 )
 from policies import diff as differ
@@ -158,6 +159,10 @@ if not known:
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 with st.expander(t("compare.ranges")):
     st.dataframe(pd.DataFrame(ranges), hide_index=True, width="stretch")
+# The report is about the first scenario, beside the baseline and the other scenarios.
+order = [*[k for k in compared if k != saved["baseline"]][:1], saved["baseline"]]
+order += [key for key in compared if key not in order]
+report_button([compared[k] for k in order], "compare", names=[shown[k] for k in order])
 
 # -- Overlaid charts ------------------------------------------------------------------------
 st.subheader(t("compare.charts"))

@@ -12,7 +12,7 @@ import streamlit as st
 from app import charts, database, runs, state
 from app.formatting import money, number, pct
 from app.i18n import t
-from app.results_view import Run
+from app.results_view import Run, report_button
 from simulations import analytics, chain_ladder, deferral, finance
 from simulations.behavior import BehaviorParams
 
@@ -178,6 +178,7 @@ c3.download_button(
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="finance_xlsx",
 )
+report_button([run], "finance", point_value=point_value)
 
 # -- Sensitivity --------------------------------------------------------------------------------
 st.subheader(t("finance.sensitivity_both"))
