@@ -112,15 +112,13 @@ def metric_bands(result: Any, metric: str) -> pd.DataFrame:
 
 
 def available_metrics(result: Any) -> list[str]:
-    """The fan-chart metrics this result recorded (ROI only with a baseline)."""
+    """The fan-chart metrics this result has a value of (ROI only with a baseline).
+
+    A metric empty in every month is left out rather than drawn as an empty chart: ROI
+    against a baseline that costs the same has no incremental cost to return on.
+    """
     monthly = result.monthly
-    # ROI against a baseline with the same numbers is undefined every month (no cost change)
-    return [
-        metric
-        for metric in FAN_METRICS
-        if metric in monthly.columns
-        and pd.to_numeric(monthly[metric], errors="coerce").notna().any()
-    ]
+    return [m for m in FAN_METRICS if m in monthly.columns and monthly[m].notna().any()]
 
 
 def show_kpi(column: Any, name: str, band: dict, symbol: str) -> None:

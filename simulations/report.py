@@ -28,7 +28,7 @@ import pandas as pd
 
 from policies.io import policy_from_dict
 from policies.model import Policy
-from simulations.results import KPI_UNITS, LABELS, across_replications
+from simulations.results import KPI_UNITS, LABELS, across_replications, quantile_bands
 
 __all__ = [
     "ReportError",
@@ -415,15 +415,8 @@ def _policy_section(policy: Policy, lang: str) -> str:
 # -- Charts --------------------------------------------------------------------------------
 
 
-def _bands(monthly: pd.DataFrame, column: str) -> pd.DataFrame:
-    grouped = monthly.groupby("month", sort=True)[column]
-    out = grouped.quantile([0.1, 0.5, 0.9]).unstack()
-    out.columns = ["p10", "p50", "p90"]
-    return out.reset_index().assign(month=lambda f: f["month"].astype(str))
-
-
 def _fan(monthly: pd.DataFrame, column: str, title: str, lang: str, unit: str) -> alt.Chart:
-    data = _bands(monthly, column)
+    data = quantile_bands(monthly, column).assign(month=lambda f: f["month"].astype(str))
     base = alt.Chart(data).encode(
         x=alt.X("month:O", title=_t("month", lang), axis=alt.Axis(labelAngle=-45))
     )

@@ -47,6 +47,7 @@ __all__ = [
     "across_replications",
     "kpi",
     "metric",
+    "quantile_bands",
 ]
 
 Unit = Literal["currency", "points", "members", "share", "ratio", "count"]
@@ -337,6 +338,41 @@ def across_replications(monthly: pd.DataFrame, names: list[str] | tuple[str, ...
     return table.reset_index()
 
 
+def quantile_bands(monthly: pd.DataFrame, column: str) -> pd.DataFrame:
+    """P10 / P50 / P90 of a monthly column across replications: month, p10, p50, p90.
+
+    Empty values (None, NaN) are left out; a month with none left has NaN bands. A column
+    read from JSON in which every value is empty (object dtype) is read as numbers too.
+    """
+    values = monthly[column].astype(float)
+    out = values.groupby(monthly["month"], sort=True).quantile([0.1, 0.5, 0.9]).unstack()
+    out.columns = ["p10", "p50", "p90"]
+    return out.rename_axis("month").reset_index()
+
+
+def _as_numbers(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """The frame with its measure columns as numbers.
+
+    JSON writes NaN as null, so a column of a results file that is empty in every month
+    is read back as objects; quantiles and means need numbers.
+
+    Raises:
+        ValueError: a measure column holds something that is not a number.
+    """
+    for column in frame.columns:
+        if column in KEYS or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = frame[column][numbers.isna() & frame[column].notna()]
+        if len(bad):
+            raise ValueError(
+                f"{what} column {column!r} holds {bad.iloc[0]!r}: monthly records must be"
+                " numbers (or empty)"
+            )
+        frame[column] = numbers.astype(float)
+    return frame
+
+
 def _check_recorded(records: pd.DataFrame) -> None:
     """The engine's records must be exactly the declared engine metrics (plus the keys)."""
     undeclared, wrong_source = [], []
@@ -414,7 +450,7 @@ class SimulationResult:
             ValueError: the records do not match the declaration, or the baseline's rows,
                 the URRs or the migration counts do not match the records' replications.
         """
-        records = records.reset_index(drop=True).copy()
+        records = _as_numbers(records.reset_index(drop=True).copy(), "the records'")
         _check_recorded(records)
         replications = len(urr)
         if sorted(records["replication"].unique()) != list(range(replications)):
@@ -431,6 +467,7 @@ class SimulationResult:
                 raise ValueError("the baseline's records must match the scenario's row for row")
             wanted = [m.name.removeprefix("baseline_") for m in METRICS if m.source == "baseline"]
             baseline = baseline[[*keys, *wanted]].reset_index(drop=True).copy()
+            baseline = _as_numbers(baseline, "the baseline's")
             _freeze(baseline)
         _freeze(records)
         migration.setflags(write=False)
@@ -498,15 +535,16 @@ class SimulationResult:
         return 1.0 - self.breakage
 
     def bands(self, metric: str) -> pd.DataFrame:
-        """P10 / P50 / P90 of a monthly metric across replications: month, p10, p50, p90."""
+        """P10 / P50 / P90 of a monthly metric across replications: month, p10, p50, p90.
+
+        NaN in a month where no replication has a value (ROI against a baseline that costs
+        the same: there is no incremental cost to return on).
+        """
         frame = self._monthly
         if metric not in frame.columns or metric in KEYS:
             known = [c for c in frame.columns if c not in KEYS]
             raise KeyError(f"metric(={metric!r}) is not recorded; known: {', '.join(known)}")
-        grouped = frame.groupby("month", sort=True)[metric]
-        out = grouped.quantile([0.1, 0.5, 0.9]).unstack()
-        out.columns = ["p10", "p50", "p90"]
-        return out.reset_index()
+        return quantile_bands(frame, metric)
 
     def by_month(self, metrics: list[str] | tuple[str, ...]) -> pd.DataFrame:
         """One row per month: each metric's central figure across replications.

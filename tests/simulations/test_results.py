@@ -168,3 +168,22 @@ def test_across_replications_uses_each_metrics_declared_figure():
     assert table.loc[0, "points_issued"] == 4.0  # mean
     assert table.loc[0, "active_members"] == 2.0  # median
     assert set(KEYS) == {"replication", "month"}
+
+
+def test_a_metric_empty_in_every_month_has_nan_bands_also_after_json():
+    # The baseline is the scenario: no incremental cost, so ROI is empty every month; with
+    # nobody active at the start, so is the retention (JSON then reads it back as objects).
+    rng = np.random.default_rng(5)
+    frame = records(3, 2, rng).assign(retention_12m=np.nan)
+    result = result_of(frame, 3, rng, baseline=frame)
+    again = SimulationResult.from_json(result.to_json())
+    for shown in (result, again):
+        for name in ("roi", "retention_12m"):
+            bands = shown.bands(name)
+            assert bands["month"].tolist() == ["2026-01", "2026-02"]
+            assert bands[["p10", "p50", "p90"]].isna().all().all(), name
+            assert shown.by_month([name])[name].isna().all()
+        assert shown.bands("revenue_net")["p50"].notna().all()
+    assert np.isnan(again.kpis["retention_12m_end"]["p50"])
+    with pytest.raises(ValueError, match=r"'retention_12m' holds 'n/a'"):
+        result_of(frame.assign(retention_12m="n/a"), 3, rng)
