@@ -613,71 +613,116 @@ class _Simulation:
         policy, behavior = self.policy, self.behavior
         effects, segments = behavior.effects, policy.segments
         cal = self.cal
-        self.pricing = (cal.pricing, rules.pricing_params(policy))
+        self.prices = cal.pricing
+        self.pricing = rules.pricing_params(policy)
         self.targeted = cal.targeting
-        self.segments = (
-            segments.new_days, segments.active_days, segments.silent_days,
-            segments.dormant_days,
-            np.array([rules.LIFECYCLE_CODES[s] for s in rules.LIFECYCLE_CODES], np.int64),
-            self._needs_lifecycle,
-        )  # fmt: skip
-        self.quadrants = (
-            segments.quadrant_min_purchases, float(segments.quadrant_min_spend),
-            np.array([rules.QUADRANT_CODES[q] for q in rules.QUADRANT_CODES], np.int64),
-            self._needs_quadrant,
-        )  # fmt: skip
-        self.effects = (
-            float(effects.goal_gradient_lift), float(effects.goal_gradient_start),
-            float(effects.post_redemption_lift), int(effects.post_redemption_days),
-            int(effects.contact_effect_days),
-        )  # fmt: skip
+        self.segments = kernel.Segments(
+            new_days=segments.new_days,
+            active_days=segments.active_days,
+            silent_days=segments.silent_days,
+            dormant_days=segments.dormant_days,
+            codes=np.array([rules.LIFECYCLE_CODES[s] for s in rules.LIFECYCLE_CODES], np.int64),
+            needed=self._needs_lifecycle,
+        )
+        self.quadrants = kernel.Quadrants(
+            min_purchases=segments.quadrant_min_purchases,
+            min_spend=float(segments.quadrant_min_spend),
+            codes=np.array([rules.QUADRANT_CODES[q] for q in rules.QUADRANT_CODES], np.int64),
+            needed=self._needs_quadrant,
+        )
+        self.effects = kernel.Effects(
+            goal_lift=float(effects.goal_gradient_lift),
+            goal_start=float(effects.goal_gradient_start),
+            redeem_lift=float(effects.post_redemption_lift),
+            redeem_days=int(effects.post_redemption_days),
+            contact_days=int(effects.contact_effect_days),
+        )
         bonus = np.array([t.benefits.birthday_bonus_points for t in policy.tiers.tiers])
-        self.rates = (
-            self.lam, self.p, self.nu, self.tier_factor, self.dropout_factor,
-            self.contact_uplift, float(self.targeted_max),
-            (policy.points.bonuses.birthday + bonus).astype(np.int64),
-            int(policy.points.bonuses.signup), float(behavior.gamma_gamma.p),
-        )  # fmt: skip
-        self.days = (cal.cumulative, cal.intensity, cal.dom, cal.leap, cal.guide, cal.guide_width)
+        self.rates = kernel.Rates(
+            lam=self.lam,
+            p=self.p,
+            nu=self.nu,
+            tier_factor=self.tier_factor,
+            dropout_factor=self.dropout_factor,
+            contact_uplift=self.contact_uplift,
+            targeted_max=float(self.targeted_max),
+            birthday_points=(policy.points.bonuses.birthday + bonus).astype(np.int64),
+            signup_points=int(policy.points.bonuses.signup),
+            spend_shape=float(behavior.gamma_gamma.p),
+        )
+        self.days = kernel.Days(
+            cumulative=cal.cumulative,
+            intensity=cal.intensity,
+            day_of_month=cal.dom,
+            leap=cal.leap,
+            guide=cal.guide,
+            guide_width=cal.guide_width,
+        )
         redemption, params = policy.points.redemption, behavior.redemption
         coefs = params.tier_coefs + (params.tier_coefs[-1],) * self.n_tiers
         yearly = redemption.max_points_per_year
-        self.redeem = (
-            float(params.intercept), float(params.balance_coef), float(params.balance_scale),
-            np.array(coefs[: self.n_tiers], dtype=np.float64), float(params.redeem_share),
-            int(redemption.minimum_points), int(redemption.unit_points),
-            -1 if yearly is None else int(yearly),
-        )  # fmt: skip
+        self.redeem = kernel.Redemption(
+            intercept=float(params.intercept),
+            balance_coef=float(params.balance_coef),
+            balance_scale=float(params.balance_scale),
+            tier_coefs=np.array(coefs[: self.n_tiers], dtype=np.float64),
+            share=float(params.redeem_share),
+            minimum=int(redemption.minimum_points),
+            unit=int(redemption.unit_points),
+            max_per_year=-1 if yearly is None else int(yearly),
+        )
         metric = policy.tiers.qualifying_metric
         self.score_kind = -1 if self.score_ring is self.spend_ring else (
             {"spend": 0, "purchases": 1, "points": 2}[metric])  # fmt: skip
         self.thresholds_f = self.thresholds.astype(np.float64)
         self._members = None
         size = 64 * kernel.SLACK if self.trace is not None else 0
-        self.record = (np.empty(size, np.int64), np.empty(size, np.int64),
-                       np.empty(size, np.int64), np.empty(size), np.empty(size, np.int64),
-                       np.empty(size, np.int64))  # fmt: skip
+        self.record = kernel.Record.empty(size)
 
-    def _member_arrays(self) -> tuple:
+    def _member_arrays(self) -> kernel.Members:
         if self._members is None:
-            self._members = (
-                self.alive, self.tier, self.balance, self.lots, self.purchases,
-                self.last_purchase, self.last_activity, self.join, self.bmonth, self.bday,
-                self.last_redeem, self.contact_day, self.contact_kind, self.coupon, self.next_t,
-                self.next_day, self.trial_time, self.cand_bound, self.redeem_day,
-                self.redeemed_year, self.states,
-            )  # fmt: skip
+            self._members = kernel.Members(
+                alive=self.alive,
+                tier=self.tier,
+                balance=self.balance,
+                lots=self.lots,
+                purchases=self.purchases,
+                last_purchase=self.last_purchase,
+                last_activity=self.last_activity,
+                join=self.join,
+                birthday_month=self.bmonth,
+                birthday_day=self.bday,
+                last_redeem=self.last_redeem,
+                contact_day=self.contact_day,
+                contact_kind=self.contact_kind,
+                coupon=self.coupon,
+                next_t=self.next_t,
+                next_day=self.next_day,
+                trial_time=self.trial_time,
+                cand_bound=self.cand_bound,
+                redeem_day=self.redeem_day,
+                redeemed_year=self.redeemed_year,
+                states=self.states,
+            )
         return self._members
 
-    def _rings(self, month: int) -> tuple:
+    def _rings(self, month: int) -> kernel.Rings:
         first, last = rules.score_months(self.policy, month)
         if month != self.columns_month:
             # The month's ring columns still hold the month a ring's width before (the
             # month's first window resets them), and the month has no purchases yet: its
             # score so far is the period's months before it.
             last = month - 1
-        return (self.count_ring, self.spend_ring, self.score_ring, self.score_kind, first, last,
-                self.score_unit, self.thresholds_f)  # fmt: skip
+        return kernel.Rings(
+            count=self.count_ring,
+            spend=self.spend_ring,
+            score=self.score_ring,
+            score_kind=self.score_kind,
+            score_first=first,
+            score_last=last,
+            score_unit=self.score_unit,
+            thresholds=self.thresholds_f,
+        )
 
     def _redraw(self, idx: np.ndarray, d: int, only_if_higher: bool) -> None:
         """New candidate purchases from day ``d`` for members whose state just changed."""
@@ -772,17 +817,28 @@ class _Simulation:
             self.columns_month = month  # the kernel resets the month's ring columns first
         report = b in self._month_end_set
         month_first = next(s for s in reversed(cal.month_starts) if s <= a)
-        window = (
-            a, b, month, self._slot(rules.expiry_month_of_lot(policy, month)), month % RING_MONTHS,
-            month % self.score_len, cal.dates[a].month,
-            policy.tiers.upgrade_timing == "immediate", new_month,
-            new_month and self.open_days.size > 0, self.open_days, expire_kind,
-            expire_slots.astype(np.int64), lapse, report, self._fifo_slots().astype(np.int64),
-            month_first,
-        )  # fmt: skip
+        window = kernel.Window(
+            first=a,
+            last=b,
+            month=month,
+            slot=self._slot(rules.expiry_month_of_lot(policy, month)),
+            ring_column=month % RING_MONTHS,
+            score_column=month % self.score_len,
+            calendar_month=cal.dates[a].month,
+            immediate=policy.tiers.upgrade_timing == "immediate",
+            reset=new_month,
+            plan=new_month and self.open_days.size > 0,
+            open_days=self.open_days,
+            expire_kind=expire_kind,
+            expire_slots=expire_slots.astype(np.int64),
+            lapse_month=lapse,
+            report=report,
+            fifo=self._fifo_slots().astype(np.int64),
+            month_first=month_first,
+        )
         args = (window, self._member_arrays(), self.rates, self.days, self._rings(month),
-                self.effects, self.pricing, self.targeted, self.segments, self.quadrants,
-                self.redeem)  # fmt: skip
+                self.effects, self.prices, self.pricing, self.targeted, self.segments,
+                self.quadrants, self.redeem)  # fmt: skip
         n_chunks = (hi + kernel.CHUNK - 1) // kernel.CHUNK
         acc = np.zeros((max(n_chunks, 1), kernel.N_ACC))
         cnt = np.zeros((max(n_chunks, 1), kernel.C_TIERS + self.n_tiers), np.int64)
@@ -795,7 +851,7 @@ class _Simulation:
                 if m == hi or cnt[:, kernel.C_ERROR].any():
                     break
                 # The trace record is nearly full: double it and carry on.
-                grown = tuple(np.empty(2 * r.size, r.dtype) for r in self.record)
+                grown = kernel.Record(*(np.empty(2 * r.size, r.dtype) for r in self.record))
                 for old, new in zip(self.record, grown, strict=True):
                     new[:n_rec] = old[:n_rec]
                 self.record = grown
@@ -825,7 +881,9 @@ class _Simulation:
 
     def _trace_window(self, n_rec: int) -> None:
         """Move the window's trace records (member by member) into day-ordered lists."""
-        kind, member, day, gross, a, b = (r[:n_rec] for r in self.record)
+        record = kernel.Record(*(r[:n_rec] for r in self.record))
+        kind, member, day, gross, a, b = (record.kind, record.member, record.day, record.gross,
+                                          record.a, record.b)  # fmt: skip
         order = np.argsort(day, kind="stable")
         kind, member, day, gross, a, b = (x[order] for x in (kind, member, day, gross, a, b))
         trace = self.trace

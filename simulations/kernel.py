@@ -27,6 +27,7 @@ time-varying process.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -64,9 +65,15 @@ R_PURCHASE, R_BONUS, R_REQUEST, R_REDEEM, R_EXPIRE = range(5)
 def _lifecycle_one(segments, d, join, last_purchase, purchases):
     """`policies.compiled.lifecycle_code` of one member on day ``d``."""
     since = d - (last_purchase if last_purchase > NEVER else join)
-    return segments[4][
+    return segments.codes[
         compiled.lifecycle_code(
-            segments[0], segments[1], segments[2], segments[3], d - join, since, purchases
+            segments.new_days,
+            segments.active_days,
+            segments.silent_days,
+            segments.dormant_days,
+            d - join,
+            since,
+            purchases,
         )  # fmt: skip
     ]
 
@@ -84,7 +91,9 @@ def _quadrant_one(quadrants, count_ring, spend_ring, m, column):
         if j != column:
             count += count_ring[m, j]
             spend += spend_ring[m, j]
-    return quadrants[2][compiled.quadrant_code(quadrants[0], quadrants[1], count, spend / 100.0)]
+    return quadrants.codes[
+        compiled.quadrant_code(quadrants.min_purchases, quadrants.min_spend, count, spend / 100.0)
+    ]
 
 
 @numba.njit(cache=True)
@@ -154,26 +163,182 @@ def betaln(a, b):
 
 
 # ---------------------------------------------------------------------------------------
-# The window kernel
-#
-# Argument tuples (built by the engine, see `simulations.engine._Simulation`):
-#   members: alive, tier, balance, lots, purchases, last_purchase, last_activity, join,
-#            bmonth, bday, last_redeem, contact_day, contact_kind, coupon, next_t, next_day,
-#            trial_time, cand_bound, redeem_day, redeemed_year, states (members x 3 streams:
-#            candidates, spend, dropout and redemption)
-#   rates:   lam, p, nu, tier_factor, dropout_factor, contact_uplift, targeted_max,
-#            birthday_points (by tier), signup_points, gamma-gamma p
-#   days:    cumulative intensity, intensity, day of month, leap year (per day), guide table
-#            of the cumulative intensity and its step
-#   rings:   count_ring, spend_ring, score_ring, score_kind (-1: the spend ring), first and
-#            last month of the qualifying score, score unit, tier thresholds
-#   effects: goal-gradient lift and start, post-redemption lift and days, contact days
-#   redeem:  intercept, balance coefficient, balance scale, tier coefficients, share,
-#            minimum points, unit points, yearly limit (-1: none)
-#   window:  first day, last day, month index, lot slot, ring column, score column, calendar
-#            month (1-12), immediate upgrades, reset the month's ring columns, plan
-#            redemptions, open days, expiry kind (0 none, 1 lots, 2 inactivity), lots to
-#            expire, lapse month, month-end counts, FIFO lot order, first day of the month
+# The window kernel's inputs (built by the engine, see `simulations.engine._Simulation`)
+
+
+class Members(NamedTuple):
+    """Every member's state, one array entry per member (changed in place by the kernel).
+
+    Days are day indexes of the horizon (`NEVER`: never happened, `FAR`: not within it);
+    ``lots`` holds a member's points by expiry lot (columns are the engine's slots);
+    ``states`` each member's three random streams (candidates, spend, and dropout and
+    redemption decisions, `simulations.streams`).
+    """
+
+    alive: np.ndarray
+    tier: np.ndarray
+    balance: np.ndarray
+    lots: np.ndarray
+    purchases: np.ndarray
+    last_purchase: np.ndarray
+    last_activity: np.ndarray  # month index of the last purchase or redemption
+    join: np.ndarray
+    birthday_month: np.ndarray
+    birthday_day: np.ndarray
+    last_redeem: np.ndarray
+    contact_day: np.ndarray
+    contact_kind: np.ndarray  # 0 none, 1 activation, 2 reactivation
+    coupon: np.ndarray  # coupon value of the last contact, until used
+    next_t: np.ndarray  # time of the next candidate purchase
+    next_day: np.ndarray  # its day
+    trial_time: np.ndarray  # time of the first purchase after joining (within the day)
+    cand_bound: np.ndarray  # thinning bound of the candidate (-1: a purchase for sure)
+    redeem_day: np.ndarray  # day of the redemption planned this month
+    redeemed_year: np.ndarray  # points redeemed this calendar year
+    states: np.ndarray
+
+
+class Rates(NamedTuple):
+    """Purchase, dropout and spend parameters; bonuses.
+
+    By member: BG/NBD purchase rate ``lam`` and dropout probability ``p``, Gamma-Gamma spend
+    scale ``nu``. By tier: rate and dropout factors, birthday bonus points. By contact kind:
+    ``contact_uplift``. ``targeted_max`` is the largest product of targeted campaign uplifts.
+    """
+
+    lam: np.ndarray
+    p: np.ndarray
+    nu: np.ndarray
+    tier_factor: np.ndarray
+    dropout_factor: np.ndarray
+    contact_uplift: np.ndarray
+    targeted_max: float
+    birthday_points: np.ndarray
+    signup_points: int
+    spend_shape: float  # Gamma-Gamma p
+
+
+class Days(NamedTuple):
+    """The horizon's calendar: intensity (and its cumulative), day of month, leap year.
+
+    ``guide`` is the guide table of the cumulative intensity with step ``guide_width``
+    (`_after`).
+    """
+
+    cumulative: np.ndarray
+    intensity: np.ndarray
+    day_of_month: np.ndarray
+    leap: np.ndarray
+    guide: np.ndarray
+    guide_width: float
+
+
+class Rings(NamedTuple):
+    """Monthly history rings (column ``month % width``) and the qualifying score.
+
+    ``score`` is the qualifying score's ring, the ``spend`` ring itself when ``score_kind``
+    is -1 (else 0 spend, 1 purchases, 2 points, kept in its own ring); the score counts
+    months ``score_first..score_last``, in ``score_unit`` per point of threshold.
+    """
+
+    count: np.ndarray
+    spend: np.ndarray  # cents
+    score: np.ndarray
+    score_kind: int
+    score_first: int
+    score_last: int
+    score_unit: float
+    thresholds: np.ndarray
+
+
+class Effects(NamedTuple):
+    """Program effects on the purchase rate (`simulations.behavior.ProgramEffects`)."""
+
+    goal_lift: float
+    goal_start: float
+    redeem_lift: float
+    redeem_days: int
+    contact_days: int
+
+
+class Segments(NamedTuple):
+    """Lifecycle cut-offs (days), the code of each state, and whether a campaign needs them."""
+
+    new_days: int
+    active_days: int
+    silent_days: int
+    dormant_days: int
+    codes: np.ndarray
+    needed: bool
+
+
+class Quadrants(NamedTuple):
+    """Quadrant cut-offs, the code of each quadrant, and whether a campaign needs them."""
+
+    min_purchases: int
+    min_spend: float
+    codes: np.ndarray
+    needed: bool
+
+
+class Redemption(NamedTuple):
+    """The redemption model (logit of redeeming in a month, share redeemed) and the rules."""
+
+    intercept: float
+    balance_coef: float
+    balance_scale: float
+    tier_coefs: np.ndarray
+    share: float
+    minimum: int
+    unit: int
+    max_per_year: int  # -1: no limit
+
+
+class Window(NamedTuple):
+    """One window: days ``first..last`` of month index ``month``, and what happens in it.
+
+    ``slot`` is the lot the month's points go to; ``ring_column`` and ``score_column`` the
+    month's ring columns (``reset`` them first on the month's first window);
+    ``calendar_month`` 1-12. ``plan`` redemptions on ``open_days``. At the end:
+    ``expire_kind`` 0 none, 1 the lots ``expire_slots``, 2 balances inactive since
+    ``lapse_month``; the month-end counts when ``report``. ``fifo`` is the lot order,
+    oldest first; ``month_first`` the first day of the month.
+    """
+
+    first: int
+    last: int
+    month: int
+    slot: int
+    ring_column: int
+    score_column: int
+    calendar_month: int
+    immediate: bool
+    reset: bool
+    plan: bool
+    open_days: np.ndarray
+    expire_kind: int
+    expire_slots: np.ndarray
+    lapse_month: int
+    report: bool
+    fifo: np.ndarray
+    month_first: int
+
+
+class Record(NamedTuple):
+    """The trace record: one entry per event (kind ``R_*``, member, day, gross, a, b)."""
+
+    kind: np.ndarray
+    member: np.ndarray
+    day: np.ndarray
+    gross: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+    @classmethod
+    def empty(cls, size: int) -> Record:
+        """A record with room for ``size`` events."""
+        return cls(np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64),
+                   np.empty(size), np.empty(size, np.int64), np.empty(size, np.int64))  # fmt: skip
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -249,13 +414,20 @@ def redraw(idx, t, only_if_higher, members, rates, days, rings, effects):
     waiting for a forced purchase (bound -1) keep it.
     """
     alive, tier, last_redeem, contact_day, contact_kind = (
-        members[0], members[1], members[10], members[11], members[12])  # fmt: skip
-    next_t, next_day, cand_bound, states = members[14], members[15], members[17], members[20]
-    lam, tier_factor, contact_uplift, targeted_max = rates[0], rates[3], rates[5], rates[6]
-    cumulative, intensity, guide, width = days[0], days[1], days[4], days[5]
+        members.alive, members.tier, members.last_redeem, members.contact_day,
+        members.contact_kind)  # fmt: skip
+    next_t, next_day, cand_bound, states = (
+        members.next_t, members.next_day, members.cand_bound, members.states)  # fmt: skip
+    lam, tier_factor, contact_uplift, targeted_max = (
+        rates.lam, rates.tier_factor, rates.contact_uplift, rates.targeted_max)  # fmt: skip
+    cumulative, intensity, guide, width = (
+        days.cumulative, days.intensity, days.guide, days.guide_width)  # fmt: skip
     score_ring, score_first, score_last, score_unit, thresholds = (
-        rings[2], rings[4], rings[5], rings[6], rings[7])  # fmt: skip
-    goal_lift, goal_start, redeem_lift, redeem_days, contact_days = effects
+        rings.score, rings.score_first, rings.score_last, rings.score_unit,
+        rings.thresholds)  # fmt: skip
+    goal_lift, goal_start, redeem_lift, redeem_days, contact_days = (
+        effects.goal_lift, effects.goal_start, effects.redeem_lift, effects.redeem_days,
+        effects.contact_days)  # fmt: skip
     top = thresholds.size - 1
     for i in range(idx.size):
         m = idx[i]
@@ -293,50 +465,72 @@ def _book(m, slot, points, lots, balance):
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _record(record, n, kind, m, d, gross, a, b):
-    record[0][n] = kind
-    record[1][n] = m
-    record[2][n] = d
-    record[3][n] = gross
-    record[4][n] = a
-    record[5][n] = b
+    record.kind[n] = kind
+    record.member[n] = m
+    record.day[n] = d
+    record.gross[n] = gross
+    record.a[n] = a
+    record.b[n] = b
     return n + 1
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, targeted,
+def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pricing, targeted,
            segments, quadrants, redeem, acc, cnt, record, n_rec, trace):  # fmt: skip
     """Advance members ``lo..hi-1`` through the window; accumulators go to row ``c``.
 
     Returns the trace records written so far and the member to resume from (``hi`` when
     done; earlier only when the trace record is nearly full).
     """
-    (
-        alive, tier, balance, lots, purchases, last_purchase, last_activity, join, bmonth,
-        bday, last_redeem, contact_day, contact_kind, coupon, next_t, next_day, trial_time,
-        cand_bound, redeem_day, redeemed_year, states,
-    ) = members  # fmt: skip
-    (lam, p, nu, tier_factor, dropout_factor, contact_uplift, targeted_max, birthday_points,
-     signup_points, gg_p) = rates  # fmt: skip
-    cumulative, intensity, dom, leap, guide, width = days
-    count_ring, spend_ring, score_ring, score_kind, score_first, score_last, score_unit = (
-        rings[:7])  # fmt: skip
-    thresholds = rings[7]
-    goal_lift, goal_start, redeem_lift, redeem_days, contact_days = effects
+    alive, tier, balance, lots, purchases = (
+        members.alive, members.tier, members.balance, members.lots, members.purchases)  # fmt: skip
+    last_purchase, last_activity, join, bmonth, bday = (
+        members.last_purchase, members.last_activity, members.join, members.birthday_month,
+        members.birthday_day)  # fmt: skip
+    last_redeem, contact_day, contact_kind, coupon = (
+        members.last_redeem, members.contact_day, members.contact_kind, members.coupon)  # fmt: skip
+    next_t, next_day, trial_time, cand_bound = (
+        members.next_t, members.next_day, members.trial_time, members.cand_bound)  # fmt: skip
+    redeem_day, redeemed_year, states = (
+        members.redeem_day, members.redeemed_year, members.states)  # fmt: skip
+    lam, p, nu, tier_factor, dropout_factor = (
+        rates.lam, rates.p, rates.nu, rates.tier_factor, rates.dropout_factor)  # fmt: skip
+    contact_uplift, targeted_max, birthday_points, signup_points, gg_p = (
+        rates.contact_uplift, rates.targeted_max, rates.birthday_points, rates.signup_points,
+        rates.spend_shape)  # fmt: skip
+    cumulative, intensity, dom, leap, guide, width = (
+        days.cumulative, days.intensity, days.day_of_month, days.leap, days.guide,
+        days.guide_width)  # fmt: skip
+    count_ring, spend_ring, score_ring, score_kind = (
+        rings.count, rings.spend, rings.score, rings.score_kind)  # fmt: skip
+    score_first, score_last, score_unit, thresholds = (
+        rings.score_first, rings.score_last, rings.score_unit, rings.thresholds)  # fmt: skip
+    goal_lift, goal_start, redeem_lift, redeem_days, contact_days = (
+        effects.goal_lift, effects.goal_start, effects.redeem_lift, effects.redeem_days,
+        effects.contact_days)  # fmt: skip
     top = thresholds.size - 1
-    (a, b, month, slot, ring_col, score_col, day_month, immediate, reset, plan, open_days,
-     expire_kind, expire_slots, lapse_month, report, fifo, month_first) = window  # fmt: skip
-    table, params = pricing
+    a, b, month, slot, ring_col, score_col, day_month = (
+        window.first, window.last, window.month, window.slot, window.ring_column,
+        window.score_column, window.calendar_month)  # fmt: skip
+    immediate, reset, plan, open_days, expire_kind, expire_slots = (
+        window.immediate, window.reset, window.plan, window.open_days, window.expire_kind,
+        window.expire_slots)  # fmt: skip
+    lapse_month, report, fifo, month_first = (
+        window.lapse_month, window.report, window.fifo, window.month_first)  # fmt: skip
+    table, params = prices, pricing
     ptr = table.ptr
     factors = targeted
     t_ptr = factors.ptr
-    need_lifecycle, need_quadrant = segments[5], quadrants[3]
-    (intercept, balance_coef, balance_scale, tier_coefs, share, minimum, unit,
-     max_year) = redeem  # fmt: skip
+    need_lifecycle, need_quadrant = segments.needed, quadrants.needed
+    intercept, balance_coef, balance_scale, tier_coefs = (
+        redeem.intercept, redeem.balance_coef, redeem.balance_scale, redeem.tier_coefs)  # fmt: skip
+    share, minimum, unit, max_year = (
+        redeem.share, redeem.minimum, redeem.unit, redeem.max_per_year)  # fmt: skip
     shared = score_kind < 0
     is_leap = leap[a]
     n_quadrant_col = (month + 1) % count_ring.shape[1]
     for m in range(lo, hi):
-        if trace and n_rec + SLACK > record[0].size:
+        if trace and n_rec + SLACK > record.kind.size:
             return n_rec, m
         s_event, s_spend, s_other = states[m, 0], states[m, 1], states[m, 2]
         if reset:
@@ -445,7 +639,7 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
                     s_event, u = uniform(s_event)
                     accepted = u * cand_bound[m] < h
                 if accepted:
-                    if trace and n_rec >= record[0].size:
+                    if trace and n_rec >= record.kind.size:
                         cnt[c, C_ERROR] = ERR_RECORD
                         return n_rec, hi
                     lifecycle = (_lifecycle_one(segments, d, j, last_purchase[m], purchases[m])
@@ -584,7 +778,7 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, pricing, tar
 
 
 @numba.njit(cache=True, error_model="numpy", nogil=True)
-def window_part(part, parts, hi, window, members, rates, days, rings, effects, pricing,
+def window_part(part, parts, hi, window, members, rates, days, rings, effects, prices, pricing,
                 targeted, segments, quadrants, redeem, acc, cnt, record):  # fmt: skip
     """Advance chunks ``part``, ``part + parts``, ... of members ``0..hi-1`` (no trace).
 
@@ -594,13 +788,13 @@ def window_part(part, parts, hi, window, members, rates, days, rings, effects, p
     n_chunks = (hi + CHUNK - 1) // CHUNK
     for c in range(part, n_chunks, parts):
         _chunk(c * CHUNK, min((c + 1) * CHUNK, hi), c, window, members, rates, days, rings,
-               effects, pricing, targeted, segments, quadrants, redeem, acc, cnt, record, 0,
-               False)  # fmt: skip
+               effects, prices, pricing, targeted, segments, quadrants, redeem, acc, cnt, record,
+               0, False)  # fmt: skip
 
 
 @numba.njit(cache=True, error_model="numpy")
-def window_sequential(lo, hi, window, members, rates, days, rings, effects, pricing, targeted,
-                       segments, quadrants, redeem, acc, cnt, record, n_rec):  # fmt: skip
+def window_sequential(lo, hi, window, members, rates, days, rings, effects, prices, pricing,
+                      targeted, segments, quadrants, redeem, acc, cnt, record, n_rec):  # fmt: skip
     """Advance members ``lo..hi-1`` in order, writing the trace record.
 
     Returns the records written and the member to resume from (``hi`` when done; earlier
@@ -610,8 +804,8 @@ def window_sequential(lo, hi, window, members, rates, days, rings, effects, pric
     while m < hi:
         c = m // CHUNK
         n_rec, stop = _chunk(m, min((c + 1) * CHUNK, hi), c, window, members, rates, days,
-                             rings, effects, pricing, targeted, segments, quadrants, redeem,
-                             acc, cnt, record, n_rec, True)  # fmt: skip
+                             rings, effects, prices, pricing, targeted, segments, quadrants,
+                             redeem, acc, cnt, record, n_rec, True)  # fmt: skip
         if stop < min((c + 1) * CHUNK, hi) or cnt[c, C_ERROR]:
             return n_rec, stop
         m = stop
