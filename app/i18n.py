@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from simulations import deferral, finance
 from simulations.results import LABELS
 
 __all__ = [
@@ -437,11 +438,8 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "积分变动与期末余额",
     },
     "finance.month": {"en": "Month", "zh": "月份"},
-    "finance.opening": {"en": "Opening", "zh": "期初"},
-    "finance.issued": {"en": "Issued", "zh": "发放"},
-    "finance.redeemed": {"en": "Redeemed", "zh": "兑换"},
-    "finance.expired": {"en": "Expired", "zh": "过期"},
-    "finance.closing": {"en": "Closing", "zh": "期末"},
+    # roll-forward movements: named once with them (simulations.finance.MOVEMENT_LABELS)
+    **{f"finance.{name}": label._asdict() for name, label in finance.MOVEMENT_LABELS.items()},
     "finance.urr": {"en": "Ultimate redemption rate", "zh": "最终兑换率"},
     "finance.liability_now": {"en": "Liability at the end", "zh": "期末积分负债"},
     "finance.liability_help": {
@@ -515,31 +513,8 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "销售额按单独售价比例在商品与积分之间分摊；积分收入在兑换时确认，预计沉淀按兑换进度"
         "确认，兑换率估计变更按累计追溯调整。取各次模拟的平均值；兑换率 {urr}。",
     },
-    "deferral.period": {"en": "Month", "zh": "月份"},
-    "deferral.sales": {"en": "Sales", "zh": "销售额"},
-    "deferral.points_issued": {"en": "Points issued", "zh": "发放积分"},
-    "deferral.points_redeemed": {"en": "Points redeemed", "zh": "兑换积分"},
-    "deferral.expected_redemption_rate": {"en": "Expected redemption rate", "zh": "预计兑换率"},
-    "deferral.ssp_points": {"en": "Stand-alone selling price of points", "zh": "积分单独售价"},
-    "deferral.allocated_to_points": {"en": "Allocated to points", "zh": "分摊至积分"},
-    "deferral.revenue_goods": {"en": "Revenue on goods", "zh": "商品收入"},
-    "deferral.revenue_redemption": {"en": "Revenue on redemption", "zh": "兑换确认收入"},
-    "deferral.revenue_breakage": {"en": "Breakage recognised", "zh": "确认的沉淀收入"},
-    "deferral.revenue_catch_up": {"en": "Catch-up (estimate change)", "zh": "估计变更追溯调整"},
-    "deferral.revenue_points": {"en": "Revenue on points", "zh": "积分收入"},
-    "deferral.contract_liability_opening": {
-        "en": "Contract liability, opening",
-        "zh": "合同负债期初",
-    },
-    "deferral.contract_liability_closing": {
-        "en": "Contract liability, closing",
-        "zh": "合同负债期末",
-    },
-    "deferral.points_expected_outstanding": {
-        "en": "Points still expected to be redeemed",
-        "zh": "预计仍将兑换的积分",
-    },
-    "deferral.cost_to_fulfil": {"en": "Cost to fulfil", "zh": "履约成本"},
+    # schedule columns: named once with the schedule (simulations.deferral.COLUMN_LABELS)
+    **{f"deferral.{name}": label._asdict() for name, label in deferral.COLUMN_LABELS.items()},
     "finance.journal": {"en": "Journal entries", "zh": "会计分录"},
     "journal.period": {"en": "Month", "zh": "月份"},
     "journal.entry": {"en": "Entry", "zh": "业务"},

@@ -36,8 +36,11 @@ import math
 import numpy as np
 import pandas as pd
 
+from simulations.results import Label
+
 __all__ = [
     "ACCOUNTS",
+    "COLUMN_LABELS",
     "PERIOD_COLUMNS",
     "SCHEDULE_COLUMNS",
     "PeriodsError",
@@ -66,6 +69,27 @@ SCHEDULE_COLUMNS = (
     "points_expected_outstanding",
 )
 """Schedule columns (plus ``cost_to_fulfil`` when a cost per point is given)."""
+
+COLUMN_LABELS = {
+    "period": Label("Month", "月份"),
+    "sales": Label("Sales", "销售额"),
+    "points_issued": Label("Points issued", "发放积分"),
+    "points_redeemed": Label("Points redeemed", "兑换积分"),
+    "expected_redemption_rate": Label("Expected redemption rate", "预计兑换率"),
+    "ssp_points": Label("Stand-alone selling price of points", "积分单独售价"),
+    "allocated_to_points": Label("Allocated to points", "分摊至积分"),
+    "revenue_goods": Label("Revenue on goods", "商品收入"),
+    "revenue_redemption": Label("Revenue on redemption", "兑换确认收入"),
+    "revenue_breakage": Label("Breakage recognised", "确认的沉淀收入"),
+    "revenue_catch_up": Label("Catch-up (estimate change)", "估计变更追溯调整"),
+    "revenue_points": Label("Revenue on points", "积分收入"),
+    "contract_liability_opening": Label("Contract liability, opening", "合同负债期初"),
+    "contract_liability_closing": Label("Contract liability, closing", "合同负债期末"),
+    "points_expected_outstanding": Label("Points still expected to be redeemed",
+                                         "预计仍将兑换的积分"),
+    "cost_to_fulfil": Label("Cost to fulfil", "履约成本"),
+}  # fmt: skip
+"""Screen name of every schedule column (the Finance page's and the client report's)."""
 
 ACCOUNTS = {
     "cash": "Cash / receivables",

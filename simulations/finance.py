@@ -12,11 +12,12 @@ import io
 import numpy as np
 import pandas as pd
 
-from simulations.results import across_replications
+from simulations.results import Label, across_replications
 
 __all__ = [
     "MEASURES",
     "MOVEMENTS",
+    "MOVEMENT_LABELS",
     "excel_report",
     "gross_profit",
     "profit_effect",
@@ -29,6 +30,15 @@ __all__ = [
 ]
 
 MOVEMENTS = ("opening", "issued", "redeemed", "expired", "closing")
+
+MOVEMENT_LABELS = {
+    "opening": Label("Opening", "期初"),
+    "issued": Label("Issued", "发放"),
+    "redeemed": Label("Redeemed", "兑换"),
+    "expired": Label("Expired", "过期"),
+    "closing": Label("Closing", "期末"),
+}
+"""Screen names of the roll-forward's movements (the Finance page's and the client report's)."""
 
 MEASURES = ("contract_liability", "cost_to_fulfil")
 """The two bases of the points liability (see `simulations.deferral`): the contract liability

@@ -28,6 +28,8 @@ import pandas as pd
 
 from policies.io import policy_from_dict
 from policies.model import Policy
+from simulations.deferral import COLUMN_LABELS
+from simulations.finance import MOVEMENT_LABELS
 from simulations.results import KPI_UNITS, LABELS, across_replications, quantile_bands
 
 __all__ = [
@@ -163,17 +165,6 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "沉淀率（过期 ÷（兑换 + 过期））：预测 {forecast}，历史 {actual}",
     },
     "axis.points": {"en": "Points", "zh": "积分"},
-    "col.period": {"en": "Period", "zh": "期间"},
-    "col.opening": {"en": "Opening", "zh": "期初"},
-    "col.issued": {"en": "Issued", "zh": "发放"},
-    "col.redeemed": {"en": "Redeemed", "zh": "兑换"},
-    "col.expired": {"en": "Expired", "zh": "过期"},
-    "col.closing": {"en": "Closing", "zh": "期末"},
-    "col.sales": {"en": "Sales", "zh": "销售额"},
-    "col.allocated_to_points": {"en": "Allocated to points", "zh": "分摊至积分"},
-    "col.revenue_goods": {"en": "Revenue on goods", "zh": "商品收入"},
-    "col.revenue_points": {"en": "Revenue on points", "zh": "积分收入"},
-    "col.contract_liability_closing": {"en": "Contract liability (closing)", "zh": "期末合同负债"},
     "footer": {
         "en": "Forecasts are simulations of member behavior under stated assumptions, not "
         "guarantees. Figures in {currency}.",
@@ -436,9 +427,9 @@ def _flows(monthly: pd.DataFrame, lang: str) -> alt.Chart:
     keys = ["issued", "redeemed", "expired", "closing"]
     frame = means.reset_index().melt(id_vars="month", var_name="column", value_name="points")
     frame["key"] = frame["column"].str.replace("points_", "", regex=False)
-    frame["series"] = [_t(f"col.{k}", lang) for k in frame["key"]]
+    frame["series"] = [getattr(MOVEMENT_LABELS[k], lang) for k in frame["key"]]
     frame["month"] = frame["month"].astype(str)
-    labels = [_t(f"col.{k}", lang) for k in keys]
+    labels = [getattr(MOVEMENT_LABELS[k], lang) for k in keys]
     colour = alt.Color(
         "series:N",
         title=None,
@@ -542,7 +533,9 @@ def _rollforward_section(document: dict, lang: str, symbol: str) -> str:
         [html.escape(str(row["month"])), *(_number(row[c]) for c in columns)]
         for _, row in means.iterrows()
     ]
-    header = [_t("col.period", lang)] + [_t(c.replace("points_", "col."), lang) for c in columns]
+    header = [getattr(COLUMN_LABELS["period"], lang)] + [
+        getattr(MOVEMENT_LABELS[c.removeprefix("points_")], lang) for c in columns
+    ]
     return (
         f"<section><h2>{_t('rollforward', lang)}</h2>{_table(header, rows)}"
         f"<p class='note'>{_t('rollforward_note', lang)}</p></section>"
@@ -582,7 +575,7 @@ def _deferral_section(
         [html.escape(str(r["period"])), *(_format(r[c], "currency", symbol) for c in columns)]
         for _, r in schedule.iterrows()
     ]
-    header = [_t("col.period", lang)] + [_t(f"col.{c}", lang) for c in columns]
+    header = [getattr(COLUMN_LABELS[c], lang) for c in ("period", *columns)]
     note = _t("deferral_note", lang, symbol=symbol, value=f"{value:g}", urr=f"{urr:.1%}")
     return (
         f"<section><h2>{_t('deferral', lang)}</h2>{_table(header, rows)}"

@@ -5,7 +5,7 @@ import html
 import pytest
 
 from app.i18n import LANGUAGES, t
-from simulations import backtest, report
+from simulations import backtest, deferral, finance, report
 from simulations.results import KPIS, LABELS, METRICS, PROFIT_KPIS
 
 DECLARED = (*METRICS, *KPIS, *PROFIT_KPIS)
@@ -26,6 +26,11 @@ def test_the_app_and_the_report_give_every_figure_the_same_name(lang):
     # a backtest names its measures by their KPI or monthly metric
     for name in backtest.METRICS:
         assert t(f"kpi.{name}", lang=lang) == report.figure_label(name, lang), name
+    # the finance tables' columns, too
+    for name, label in deferral.COLUMN_LABELS.items():
+        assert t(f"deferral.{name}", lang=lang) == getattr(label, lang), name
+    for name, label in finance.MOVEMENT_LABELS.items():
+        assert t(f"finance.{name}", lang=lang) == getattr(label, lang), name
 
 
 @pytest.mark.parametrize("lang", list(LANGUAGES))
@@ -51,3 +56,8 @@ def test_the_reports_tables_and_charts_show_the_apps_names(lang):
     assert titles, "the report draws no fan chart"
     for name, title in titles.items():
         assert title == t(f"metric.{name}", lang=lang), name
+    movements = [f"points_{name}" for name in finance.MOVEMENTS]
+    document["monthly"] = [{**row, **dict.fromkeys(movements, 1.0)} for row in document["monthly"]]
+    table = report._rollforward_section(document, lang, "¥")
+    for key in ("deferral.period", *(f"finance.{name}" for name in finance.MOVEMENTS)):
+        assert f"<th>{html.escape(t(key, lang=lang))}</th>" in table, key
