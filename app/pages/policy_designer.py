@@ -5,6 +5,7 @@ replaced only by a valid policy, and each problem is shown next to the table it 
 """
 
 import datetime as dt
+from pathlib import Path
 
 import streamlit as st
 
@@ -49,7 +50,14 @@ with st.expander(t("designer.load"), expanded=False):
     left, right = st.columns(2)
     with left:
         names = list(state.examples())
-        choice = st.selectbox(t("designer.example"), names, key="designer_example")
+        # offered first: the example a new session starts from (loading it starts afresh)
+        start = Path(state.DEFAULT_EXAMPLE).stem
+        choice = st.selectbox(
+            t("designer.example"),
+            names,
+            index=names.index(start) if start in names else 0,
+            key="designer_example",
+        )
         if st.button(t("designer.load_example"), key="designer_load_example"):
             state.set_policy(load_policy(state.examples()[choice]), f"example:{choice}")
             state.flash(t("designer.loaded", name=choice))

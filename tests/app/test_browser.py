@@ -221,7 +221,9 @@ class Journey:
         """The canvas of the ``index_visible``-th visible table of the page."""
         grids = self.page.locator("[data-testid='stDataFrame']")
         visible = [grids.nth(i) for i in range(grids.count()) if grids.nth(i).is_visible()]
-        return visible[index_visible].locator("[data-testid='data-grid-canvas']").bounding_box()
+        canvas = visible[index_visible].locator("[data-testid='data-grid-canvas']")
+        canvas.wait_for(timeout=10_000)  # a table drawn afresh (e.g. after loading a policy)
+        return canvas.bounding_box()
 
     def keys(self, *names):
         for name in names:

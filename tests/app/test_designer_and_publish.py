@@ -271,8 +271,9 @@ def test_save_and_load_a_scenario(app, open_page):
     at.button(key="designer_save").click().run()
     assert not at.exception
     assert any("Saved scenario gold-8000" in s.value for s in at.success)
-    at.selectbox(key="designer_example").set_value("classic_four_tier")
-    at.button(key="designer_load_example").click().run()  # back to the classic example
+    # the example offered first is the one a session starts from: one click starts afresh
+    assert at.selectbox(key="designer_example").value == "classic_four_tier"
+    at.button(key="designer_load_example").click().run()
     assert _policy(at).tiers.tiers[2].threshold == 10000
     at.selectbox(key="designer_scenario").set_value("gold-8000")
     at.run()
