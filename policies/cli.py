@@ -3,7 +3,7 @@
 Commands::
 
     validate FILE...                     check policy files (YAML/JSON, or published JSON)
-    diff OLD NEW                         what changes for members (files or published JSON)
+    diff OLD NEW [--lang zh]             what changes for members (files or published JSON)
     publish FILE [--target PATH] [--note TEXT] [--by NAME] [--expect-version N]
     rollback --to VERSION [--target PATH] [--note TEXT] [--by NAME] [--expect-version N]
     history [--target PATH]              every published version with its note
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from policies.diff import describe_changes
+from policies.diff import LANGUAGES, describe_changes
 from policies.errors import (
     PolicyError,
     PolicyValidationError,
@@ -114,7 +114,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_diff(args: argparse.Namespace) -> int:
     old, new = _load_any(args.old), _load_any(args.new)
-    lines = describe_changes(old, new)
+    lines = describe_changes(old, new, lang=args.lang)
     if not lines:
         print(f"No changes for members: same content (id {_short(content_id(new))}).")
         return EXIT_OK
@@ -243,6 +243,9 @@ def _parser() -> argparse.ArgumentParser:
     diff = commands.add_parser("diff", help="what changes for members between two policies")
     diff.add_argument("old", metavar="OLD")
     diff.add_argument("new", metavar="NEW")
+    diff.add_argument(
+        "--lang", choices=LANGUAGES, default="en", help="language of the changes (default en)"
+    )
     diff.set_defaults(run=_cmd_diff)
 
     def add_publish_options(sub: argparse.ArgumentParser) -> None:

@@ -1,10 +1,14 @@
-"""What changes for members between two policies, in plain language.
+"""What changes for members between two policies, in plain language, in English or Chinese.
 
-`describe_changes(old, new)` returns one sentence per change, e.g.
-``"Gold threshold: ¥10,000 → ¥8,000"``, using the new policy's currency symbol. It covers
-the program, tiers (added, removed, thresholds, benefits), qualification and review rules,
-earning, bonuses, redemption (values, minimums, windows, limits), expiry, segments and the
-campaign calendar (campaigns added, removed and changed, matched by ``id``).
+`describe_changes(old, new, lang)` returns one sentence per change, e.g.
+``"Gold threshold: ¥10,000 → ¥8,000"`` (``lang="en"``) or ``"Gold 门槛：¥10,000 → ¥8,000"``
+(``lang="zh"``), using the new policy's currency symbol. It covers the program, tiers (added,
+removed, thresholds, benefits), qualification and review rules, earning, bonuses, redemption
+(values, minimums, windows, limits), expiry, segments, margins and the campaign calendar (campaigns
+added, removed and changed, matched by ``id``).
+
+The words come from `policies.diff_phrases.PHRASES` (one entry per phrase, both languages);
+the policy's own names (tiers, campaigns, ids) are data and appear as the policy writes them.
 
 Every field of the policy is compared: a field without a dedicated phrase is still reported
 under its field path, so an empty list means the two policies have the same content id.
@@ -12,27 +16,14 @@ under its field path, so an empty list means the two policies have the same cont
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from policies.diff_phrases import LANGUAGES, MONTHS, PHRASES, WEEKDAYS
 from policies.io import policy_to_dict
 from policies.model import Policy
 
-__all__ = ["describe_changes", "format_money"]
-
-ARROW = "→"
-
-_KIND_LABELS = {
-    "member_day": "member day",
-    "bonus_points": "bonus points",
-    "birthday": "birthday offer",
-    "threshold_reduction": "threshold reduction",
-    "activation": "new-member activation",
-    "reactivation": "reactivation",
-    "redemption_event": "redemption event",
-}
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+__all__ = ["LANGUAGES", "describe_changes", "format_money"]
 
 
 def format_money(value: float, symbol: str = "¥") -> str:
@@ -44,248 +35,310 @@ def format_money(value: float, symbol: str = "¥") -> str:
 def _number(value: float) -> str:
     if float(value).is_integer():
         return f"{int(value):,}"
-    text = f"{value:,.6f}".rstrip("0").rstrip(".")
-    return text
-
-
-def _plural(value: float, unit: str) -> str:
-    return f"{_number(value)} {unit}{'' if value == 1 else 's'}"
-
-
-def _window(window: dict[str, int]) -> str:
-    start = f"{calendar.month_abbr[window['start_month']]} {window['start_day']}"
-    end = f"{calendar.month_abbr[window['end_month']]} {window['end_day']}"
-    return f"{start}–{end}"
-
-
-def _windows(windows: list[dict[str, int]]) -> str:
-    return ", ".join(_window(w) for w in windows) if windows else "any time"
-
-
-def _expiry(expiry: dict[str, Any]) -> str:
-    kind = expiry["kind"]
-    if kind == "none":
-        return "points never expire"
-    if kind == "rolling":
-        return f"{_plural(expiry['months'], 'month')} after the month earned"
-    if kind == "inactivity":
-        return f"whole balance after {_plural(expiry['months'], 'month')} without activity"
-    years = expiry["years_after"]
-    when = {0: "the same year", 1: "the following year"}.get(years, f"{years} years later")
-    month = calendar.month_abbr[expiry["month"]]
-    return f"points earned in a year expire on {month} {expiry['day']} of {when}"
-
-
-def _recurrence(rec: dict[str, Any]) -> str:
-    parts = []
-    if rec.get("day_of_month") is not None:
-        parts.append(f"on day {rec['day_of_month']} of the month")
-    if rec.get("weekday") is not None:
-        parts.append(f"every {_WEEKDAYS[rec['weekday']]}")
-    if rec.get("months"):
-        parts.append("in " + ", ".join(calendar.month_abbr[m] for m in rec["months"]))
-    return " ".join(parts) if parts else "every day"
-
-
-def _target(target: dict[str, Any]) -> str:
-    parts = []
-    for key, label in (("tiers", "tiers"), ("lifecycle", "lifecycle"), ("quadrants", "quad")):
-        if target.get(key):
-            parts.append(f"{label} {', '.join(target[key])}")
-    return "; ".join(parts) if parts else "all members"
+    return f"{value:,.6f}".rstrip("0").rstrip(".")
 
 
 class _Describer:
-    """Holds the formatting context (currency symbol, qualifying metric) of one comparison."""
+    """The formatting context (language, currency symbol) and the lines of one comparison."""
 
-    def __init__(self, old: dict[str, Any], new: dict[str, Any]):
+    def __init__(self, old: dict[str, Any], new: dict[str, Any], lang: str):
         self.old, self.new = old, new
+        self.lang = lang
         self.symbol = new["program"]["currency_symbol"]
+        # Under Chinese a tier is called by its label (金卡), as the app's charts do.
+        self.tier_labels = {
+            tier["name"]: tier["label"]
+            for policy in (old, new)
+            for tier in policy["tiers"]["tiers"]
+            if lang == "zh" and tier["label"]
+        }
         self.lines: list[str] = []
 
-    # --- formatting helpers -----------------------------------------------------------
+    # --- words ------------------------------------------------------------------------
+
+    def say(self, key: str, **values: Any) -> str:
+        """Phrase ``key`` in this comparison's language, with ``values`` filled in."""
+        return PHRASES[key][self.lang].format(**values)
+
+    def count(self, value: float, unit: str) -> str:
+        """``3`` points, ``1`` month: the unit's ``.one`` form for exactly one."""
+        key = f"unit.{unit}"
+        if value == 1 and f"{key}.one" in PHRASES:
+            key += ".one"
+        return self.say(key, n=_number(value))
+
+    def tier(self, name: str) -> str:
+        """How a tier is called in this language (its label under Chinese, if it has one)."""
+        return self.tier_labels.get(name, name)
+
+    def join(self, items: Iterable[str], separator: str = "list") -> str:
+        return PHRASES[separator][self.lang].join(items)
 
     def money(self, value: float | None) -> str:
-        return "none" if value is None else format_money(value, self.symbol)
+        return self.say("none") if value is None else format_money(value, self.symbol)
+
+    def times(self, value: float) -> str:
+        return self.say("times", n=_number(value))
+
+    def percent(self, value: float) -> str:
+        return self.say("percent", n=_number(value))
+
+    def quoted(self, text: str) -> str:
+        return self.say("quoted", text=text)
+
+    def month(self, month: int) -> str:
+        return MONTHS[self.lang][month - 1]
+
+    def month_day(self, month: int, day: int) -> str:
+        return self.say("month_day", month=self.month(month), day=day)
 
     def score(self, value: float, metric: str) -> str:
         if metric == "spend":
             return self.money(value)
-        return _plural(value, "purchase" if metric == "purchases" else "point")
+        return self.count(value, "purchase" if metric == "purchases" else "point")
 
-    def change(self, label: str, before: Any, after: Any, fmt: Callable[[Any], str] = str):
+    def change(self, label: str, before: Any, after: Any, fmt: Callable[[Any], str] = str) -> None:
+        """A line ``label: before → after`` when the two values differ."""
         if before != after:
-            self.lines.append(f"{label}: {fmt(before)} {ARROW} {fmt(after)}")
+            self.lines.append(self.say("change", label=label, before=fmt(before), after=fmt(after)))
+
+    def choice(self, prefix: str) -> Callable[[str], str]:
+        """Formats a value of a closed set by its phrase (``prefix.value``)."""
+        return lambda value: self.say(f"{prefix}.{value}")
+
+    # --- values -----------------------------------------------------------------------
+
+    def windows(self, windows: list[dict[str, int]]) -> str:
+        if not windows:
+            return self.say("windows.any_time")
+        return self.join(
+            self.say(
+                "range",
+                start=self.month_day(w["start_month"], w["start_day"]),
+                end=self.month_day(w["end_month"], w["end_day"]),
+            )
+            for w in windows
+        )
+
+    def expiry_rule(self, expiry: dict[str, Any]) -> str:
+        kind = expiry["kind"]
+        if kind == "none":
+            return self.say("expiry.none")
+        if kind in ("rolling", "inactivity"):
+            return self.say(f"expiry.{kind}", months=self.count(expiry["months"], "month"))
+        years = expiry["years_after"]
+        when = {0: "expiry.same_year", 1: "expiry.next_year"}.get(years, "expiry.years_later")
+        return self.say(
+            "expiry.fixed_date",
+            date=self.month_day(expiry["month"], expiry["day"]),
+            when=self.say(when, years=years),
+        )
+
+    def recurrence(self, rec: dict[str, Any]) -> str:
+        parts = []
+        if rec.get("day_of_month") is not None:
+            parts.append(self.say("recurrence.day_of_month", day=rec["day_of_month"]))
+        if rec.get("weekday") is not None:
+            weekday = WEEKDAYS[self.lang][rec["weekday"]]
+            parts.append(self.say("recurrence.weekday", weekday=weekday))
+        if rec.get("months"):
+            months = self.join(self.month(m) for m in rec["months"])
+            parts.append(self.say("recurrence.months", months=months))
+        return self.join(parts, "clauses") if parts else self.say("recurrence.every_day")
+
+    def target(self, target: dict[str, Any]) -> str:
+        parts = []
+        if target.get("tiers"):
+            parts.append(self.say("target.tiers", names=self.join(map(self.tier, target["tiers"]))))
+        for key, prefix in (("lifecycle", "lifecycle"), ("quadrants", "quadrant")):
+            if target.get(key):
+                names = self.join(self.say(f"{prefix}.{value}") for value in target[key])
+                parts.append(self.say(f"target.{key}", names=names))
+        return self.join(parts, "parts") if parts else self.say("target.all")
+
+    def period(self, dates: tuple[str, str]) -> str:
+        return self.say("campaign.dates", start=dates[0], end=dates[1])
 
     # --- sections -----------------------------------------------------------------------
 
     def program(self) -> None:
         old, new = self.old["program"], self.new["program"]
-        self.change("Program name", old["name"], new["name"])
+        self.change(self.say("label.program_name"), old["name"], new["name"])
         if (old["currency"], old["currency_symbol"]) != (new["currency"], new["currency_symbol"]):
             self.lines.append(
-                f"Currency: {old['currency']} ({old['currency_symbol']}) {ARROW}"
-                f" {new['currency']} ({new['currency_symbol']})"
+                self.say(
+                    "currency",
+                    before=old["currency"],
+                    before_symbol=old["currency_symbol"],
+                    after=new["currency"],
+                    after_symbol=new["currency_symbol"],
+                )
             )
-        self.change("Timezone", old["timezone"], new["timezone"])
-        self.change("Locale", old["locale"], new["locale"])
-        self.change("Effective date", old["effective_date"], new["effective_date"])
+        for key in ("timezone", "locale", "effective_date"):
+            self.change(self.say(f"label.{key}"), old[key], new[key])
 
     def tiers(self) -> None:
         old, new = self.old["tiers"], self.new["tiers"]
         metric_old, metric_new = old["qualifying_metric"], new["qualifying_metric"]
-        labels = {"spend": "spend", "purchases": "number of purchases", "points": "points earned"}
-        self.change("Tiers qualify on", metric_old, metric_new, labels.get)
         self.change(
-            "Qualifying period",
+            self.say("label.qualifying_metric"), metric_old, metric_new, self.choice("metric")
+        )
+        self.change(
+            self.say("label.qualifying_period"),
             old["qualifying_period"],
             new["qualifying_period"],
             lambda p: (
-                "calendar year" if p["kind"] == "calendar_year" else f"rolling {p['months']} months"
+                self.say("period.calendar_year")
+                if p["kind"] == "calendar_year"
+                else self.say("period.rolling", months=p["months"])
             ),
         )
         old_tiers = {t["name"]: t for t in old["tiers"]}
         new_tiers = {t["name"]: t for t in new["tiers"]}
         for name, tier in new_tiers.items():
             if name not in old_tiers:
-                self.lines.append(
-                    f"Tier added: {name} from {self.score(tier['threshold'], metric_new)}"
-                )
+                threshold = self.score(tier["threshold"], metric_new)
+                self.lines.append(self.say("tier.added", name=self.tier(name), threshold=threshold))
         for name in old_tiers:
             if name not in new_tiers:
-                self.lines.append(f"Tier removed: {name}")
-        old_order = [n for n in old_tiers if n in new_tiers]
-        new_order = [n for n in new_tiers if n in old_tiers]
-        if old_order != new_order:
-            self.lines.append(f"Tier order: {', '.join(old_order)} {ARROW} {', '.join(new_order)}")
+                self.lines.append(self.say("tier.removed", name=self.tier(name)))
+        self.change(
+            self.say("label.tier_order"),
+            [n for n in old_tiers if n in new_tiers],
+            [n for n in new_tiers if n in old_tiers],
+            lambda names: self.join(map(self.tier, names)),
+        )
         for name, after in new_tiers.items():
             before = old_tiers.get(name)
-            if before is None:
-                continue
-            if metric_old == metric_new:
-                self.change(
-                    f"{name} threshold",
-                    before["threshold"],
-                    after["threshold"],
-                    lambda v: self.score(v, metric_new),
-                )
-            elif before["threshold"] != after["threshold"]:
-                self.lines.append(
-                    f"{name} threshold: {self.score(before['threshold'], metric_old)} {ARROW}"
-                    f" {self.score(after['threshold'], metric_new)}"
-                )
-            self.change(f"{name} label", before["label"], after["label"], repr)
-            b, a = before["benefits"], after["benefits"]
-            self.change(f"{name} earn multiplier", b["earn_multiplier"], a["earn_multiplier"], _x)
-            self.change(f"{name} member discount", b["discount_pct"], a["discount_pct"], _pct)
-            self.change(
-                f"{name} birthday bonus",
-                b["birthday_bonus_points"],
-                a["birthday_bonus_points"],
-                lambda v: _plural(v, "point"),
-            )
-            self.change(
-                f"{name} yearly gift cost per member",
-                b["gift_cost_per_member"],
-                a["gift_cost_per_member"],
-                self.money,
-            )
-        self.change("Upgrades happen", old["upgrade_timing"], new["upgrade_timing"], _timing)
+            if before is not None:
+                self.tier_changes(name, before, after, metric_old, metric_new)
         self.change(
-            "Tier review",
+            self.say("label.upgrade_timing"),
+            old["upgrade_timing"],
+            new["upgrade_timing"],
+            self.choice("upgrade"),
+        )
+        self.change(
+            self.say("label.review"),
             (old["review_every_months"], old["review_month"]),
             (new["review_every_months"], new["review_month"]),
-            lambda r: f"every {_plural(r[0], 'month')} from {calendar.month_abbr[r[1]]}",
+            lambda r: self.say(
+                "review.every", months=self.count(r[0], "month"), month=self.month(r[1])
+            ),
         )
-        self.change("Downgrades", old["downgrade"], new["downgrade"], _downgrade)
         self.change(
-            "Grace period before a downgrade",
+            self.say("label.downgrade"),
+            old["downgrade"],
+            new["downgrade"],
+            self.choice("downgrade"),
+        )
+        self.change(
+            self.say("label.grace_months"),
             old["grace_months"],
             new["grace_months"],
-            lambda v: _plural(v, "month"),
+            lambda v: self.count(v, "month"),
         )
+
+    def tier_changes(
+        self, name: str, before: dict, after: dict, metric_old: str, metric_new: str
+    ) -> None:
+        if before["threshold"] != after["threshold"]:
+            self.lines.append(
+                self.say(
+                    "change",
+                    label=self.say("label.tier.threshold", name=self.tier(name)),
+                    before=self.score(before["threshold"], metric_old),
+                    after=self.score(after["threshold"], metric_new),
+                )
+            )
+        self.change(
+            self.say("label.tier.label", name=name), before["label"], after["label"], self.quoted
+        )
+        b, a = before["benefits"], after["benefits"]
+        for key, fmt in (
+            ("earn_multiplier", self.times),
+            ("discount_pct", self.percent),
+            ("birthday_bonus_points", lambda v: self.count(v, "point")),
+            ("gift_cost_per_member", self.money),
+        ):
+            self.change(self.say(f"label.tier.{key}", name=self.tier(name)), b[key], a[key], fmt)
 
     def points(self) -> None:
         old, new = self.old["points"], self.new["points"]
         oe, ne = old["earn"], new["earn"]
         self.change(
-            "Earn rate",
+            self.say("label.earn_rate"),
             (oe["points_per_unit"], oe["per_amount"]),
             (ne["points_per_unit"], ne["per_amount"]),
-            lambda r: f"{_plural(r[0], 'point')} per {self.money(r[1])}",
-        )
-        self.change("Points rounding", oe["rounding"], ne["rounding"])
-        self.change(
-            "Points are earned on",
-            oe["basis"],
-            ne["basis"],
-            lambda b: "the amount after discounts" if b == "net" else "the amount before discounts",
+            lambda r: self.say(
+                "earn_rate", points=self.count(r[0], "point"), amount=self.money(r[1])
+            ),
         )
         self.change(
-            "Balance bands",
+            self.say("label.rounding"), oe["rounding"], ne["rounding"], self.choice("rounding")
+        )
+        self.change(self.say("label.basis"), oe["basis"], ne["basis"], self.choice("basis"))
+        self.change(
+            self.say("label.balance_bands"),
             oe["balance_bands"],
             ne["balance_bands"],
             lambda bands: (
-                ", ".join(f"{_x(b['multiplier'])} from {b['min_balance']:,} points" for b in bands)
-                or "none"
+                self.join(
+                    self.say(
+                        "band",
+                        multiplier=self.times(b["multiplier"]),
+                        balance=_number(b["min_balance"]),
+                    )
+                    for b in bands
+                )
+                or self.say("none")
             ),
         )
-        for key, label in (
-            ("signup", "Sign-up bonus"),
-            ("birthday", "Birthday bonus (all members)"),
-            ("referral", "Referral bonus"),
-        ):
+        for key in ("signup", "birthday", "referral"):
             self.change(
-                label, old["bonuses"][key], new["bonuses"][key], lambda v: _plural(v, "point")
+                self.say(f"label.bonus.{key}"),
+                old["bonuses"][key],
+                new["bonuses"][key],
+                lambda v: self.count(v, "point"),
             )
         orr, nr = old["redemption"], new["redemption"]
-        self.change("Point value", orr["point_value"], nr["point_value"], self.money)
-        self.change(
-            "Cost per redeemed point", orr["cost_per_point"], nr["cost_per_point"], self.money
-        )
-        self.change(
-            "Minimum points to redeem",
-            orr["minimum_points"],
-            nr["minimum_points"],
-            lambda v: f"{v:,}",
-        )
-        self.change(
-            "Points redeemed in multiples of",
-            orr["unit_points"],
-            nr["unit_points"],
-            lambda v: f"{v:,}",
-        )
-        self.change("Redemption windows", orr["windows"], nr["windows"], _windows)
-        self.change(
-            "Yearly redemption limit per member",
-            orr["max_points_per_year"],
-            nr["max_points_per_year"],
-            lambda v: "no limit" if v is None else f"{v:,} points",
-        )
+        for key, fmt in (
+            ("point_value", self.money),
+            ("cost_per_point", self.money),
+            ("minimum_points", _number),
+            ("unit_points", _number),
+            ("windows", self.windows),
+            (
+                "max_points_per_year",
+                lambda v: self.say("limit.none") if v is None else self.count(v, "point"),
+            ),
+        ):
+            self.change(self.say(f"label.{key}"), orr[key], nr[key], fmt)
 
     def expiry(self) -> None:
-        self.change("Points expiry", self.old["expiry"], self.new["expiry"], _expiry)
+        self.change(
+            self.say("label.expiry"), self.old["expiry"], self.new["expiry"], self.expiry_rule
+        )
 
     def segments(self) -> None:
         old, new = self.old["segments"], self.new["segments"]
-        for key, label in (
-            ("new_days", "A member counts as new for"),
-            ("active_days", "Active if they bought within"),
-            ("silent_days", "Silent if they bought within"),
-            ("dormant_days", "Dormant if they bought within"),
+        for key, fmt in (
+            ("new_days", lambda v: self.count(v, "day")),
+            ("active_days", lambda v: self.count(v, "day")),
+            ("silent_days", lambda v: self.count(v, "day")),
+            ("dormant_days", lambda v: self.count(v, "day")),
+            ("quadrant_min_purchases", lambda v: self.count(v, "purchase")),
+            ("quadrant_min_spend", self.money),
         ):
-            self.change(label, old[key], new[key], lambda v: _plural(v, "day"))
+            self.change(self.say(f"label.segments.{key}"), old[key], new[key], fmt)
+
+    def margins(self) -> None:
+        old, new = self.old.get("margins"), self.new.get("margins")
         self.change(
-            "Quadrants: 'many purchases' from",
-            old["quadrant_min_purchases"],
-            new["quadrant_min_purchases"],
-            lambda v: _plural(v, "purchase"),
-        )
-        self.change(
-            "Quadrants: 'high spend' from",
-            old["quadrant_min_spend"],
-            new["quadrant_min_spend"],
-            self.money,
+            self.say("label.gross_margin"),
+            old and old["gross_margin_pct"],
+            new and new["gross_margin_pct"],
+            lambda v: self.say("margin.not_set") if v is None else self.percent(v),
         )
 
     def campaigns(self) -> None:
@@ -293,112 +346,101 @@ class _Describer:
         new = {c["id"]: c for c in self.new["campaigns"]}
         for cid, campaign in new.items():
             if cid not in old:
-                self.lines.append(f"Campaign added: {self.campaign_summary(campaign)}")
+                self.lines.append(self.say("campaign.added", summary=self.summary(campaign)))
         for cid, campaign in old.items():
             if cid not in new:
-                self.lines.append(f"Campaign removed: {campaign['name']} ({cid})")
+                self.lines.append(self.say("campaign.removed", name=campaign["name"], id=cid))
         for cid, after in new.items():
             before = old.get(cid)
-            if before is None or before == after:
-                continue
-            self.campaign_changes(before, after)
-        old_order = [cid for cid in old if cid in new]
-        new_order = [cid for cid in new if cid in old]
-        if old_order != new_order:
-            self.lines.append(
-                f"Campaign order: {', '.join(old_order)} {ARROW} {', '.join(new_order)}"
-            )
-
-    def campaign_summary(self, c: dict[str, Any]) -> str:
-        effect = self.campaign_effect(c)
-        when = f"{c['start']} to {c['end']}"
-        if c["recurrence"] != {"day_of_month": None, "weekday": None, "months": []}:
-            when += f", {_recurrence(c['recurrence'])}"
-        target = _target(c["target"])
-        return (
-            f"{c['name']} ({c['id']}): {_KIND_LABELS.get(c['kind'], c['kind'])}, {when},"
-            f" {effect}, for {target}"
+            if before is not None and before != after:
+                self.campaign_changes(before, after)
+        self.change(
+            self.say("label.campaign_order"),
+            [cid for cid in old if cid in new],
+            [cid for cid in new if cid in old],
+            self.join,
         )
 
-    def campaign_effect(self, c: dict[str, Any]) -> str:
+    def summary(self, c: dict[str, Any]) -> str:
+        when = self.period((c["start"], c["end"]))
+        if c["recurrence"] != {"day_of_month": None, "weekday": None, "months": []}:
+            when = self.say(
+                "campaign.recurring", dates=when, recurrence=self.recurrence(c["recurrence"])
+            )
+        return self.say(
+            "campaign.summary",
+            name=c["name"],
+            id=c["id"],
+            kind=self.say(f"kind.{c['kind']}"),
+            when=when,
+            effect=self.effect(c),
+            target=self.target(c["target"]),
+        )
+
+    def effect(self, c: dict[str, Any]) -> str:
         parts = []
         if c["points_multiplier"] > 1:
-            parts.append(f"{_x(c['points_multiplier'])} points")
+            parts.append(self.say("effect.multiplier", times=self.times(c["points_multiplier"])))
         if c["discount_pct"] > 0:
-            parts.append(f"{_pct(c['discount_pct'])} off")
+            parts.append(self.say("effect.discount", percent=self.percent(c["discount_pct"])))
         if c["bonus_points"]:
-            parts.append(f"{_plural(c['bonus_points'], 'bonus point')}")
+            parts.append(self.count(c["bonus_points"], "bonus_point"))
         if c["kind"] == "threshold_reduction":
-            each = " per" if c["repeatable"] else " once per purchase of at least"
-            parts.append(f"{self.money(c['reduction'])} off{each} {self.money(c['threshold'])}")
+            parts.append(
+                self.say(
+                    "effect.reduction_each" if c["repeatable"] else "effect.reduction_once",
+                    reduction=self.money(c["reduction"]),
+                    threshold=self.money(c["threshold"]),
+                )
+            )
         if c["kind"] == "reactivation":
-            parts.append(f"members with no purchase for {_plural(c['recency_days'], 'day')}")
+            parts.append(self.say("effect.recency", days=self.count(c["recency_days"], "day")))
         if c["coupon_value"]:
-            parts.append(f"{self.money(c['coupon_value'])} coupon")
+            parts.append(self.say("effect.coupon", value=self.money(c["coupon_value"])))
         if c["kind"] == "redemption_event":
-            parts.append("redemption open")
-        return ", ".join(parts) if parts else "no member-facing effect"
+            parts.append(self.say("effect.redemption_open"))
+        return self.join(parts) if parts else self.say("effect.none")
 
     def campaign_changes(self, before: dict[str, Any], after: dict[str, Any]) -> None:
-        head = f'Campaign "{after["name"]}"'
-        if before["name"] != after["name"]:
-            self.lines.append(
-                f"Campaign {after['id']} renamed: {before['name']!r} {ARROW} {after['name']!r}"
-            )
-        fields: list[tuple[str, str, Callable[[Any], str]]] = [
-            ("kind", "kind", lambda k: _KIND_LABELS.get(k, k)),
-            ("points_multiplier", "points multiplier", _x),
-            ("discount_pct", "discount", _pct),
-            ("bonus_points", "bonus points", lambda v: f"{v:,}"),
-            ("birthday_scope", "birthday scope", lambda v: f"birthday {v}"),
-            ("threshold", "spend threshold", self.money),
-            ("reduction", "reduction", self.money),
-            ("repeatable", "reduction repeats", lambda v: "yes" if v else "no"),
-            ("recency_days", "no purchase for", lambda v: _plural(v, "day")),
-            ("coupon_value", "coupon", self.money),
-            ("contact_cost", "contact cost per member", self.money),
-            ("fixed_cost", "fixed cost", self.money),
-            ("budget", "budget", lambda v: "none" if v is None else self.money(v)),
-            ("stacking", "stacking", str),
-            ("recurrence", "runs", _recurrence),
-            ("target", "for", _target),
+        def label(field: str) -> str:
+            return self.say("label.campaign", name=after["name"], field=self.say(f"field.{field}"))
+
+        self.change(
+            self.say("campaign.renamed", id=after["id"]), before["name"], after["name"], self.quoted
+        )
+        self.change(
+            label("dates"),
+            (before["start"], before["end"]),
+            (after["start"], after["end"]),
+            self.period,
+        )
+        fields: list[tuple[str, Callable[[Any], str]]] = [
+            ("kind", self.choice("kind")),
+            ("points_multiplier", self.times),
+            ("discount_pct", self.percent),
+            ("bonus_points", _number),
+            ("birthday_scope", self.choice("birthday_scope")),
+            ("threshold", self.money),
+            ("reduction", self.money),
+            ("repeatable", lambda v: self.say("yes" if v else "no")),
+            ("recency_days", lambda v: self.count(v, "day")),
+            ("coupon_value", self.money),
+            ("contact_cost", self.money),
+            ("fixed_cost", self.money),
+            ("budget", self.money),
+            ("stacking", self.choice("stacking")),
+            ("recurrence", self.recurrence),
+            ("target", self.target),
         ]
-        if (before["start"], before["end"]) != (after["start"], after["end"]):
-            self.lines.append(
-                f"{head} dates: {before['start']} to {before['end']} {ARROW}"
-                f" {after['start']} to {after['end']}"
-            )
-        for key, label, fmt in fields:
-            self.change(f"{head} {label}", before[key], after[key], fmt)
+        for key, fmt in fields:
+            self.change(label(key), before[key], after[key], fmt)
 
     def leftovers(self) -> None:
         """Report any field the sections above do not phrase (keeps the list complete)."""
-        if self.lines:
-            return
-        if self.old == self.new:
+        if self.lines or self.old == self.new:
             return
         for path, before, after in _flat_differences(self.old, self.new):
-            self.lines.append(f"{path}: {before!r} {ARROW} {after!r}")
-
-
-def _x(value: float) -> str:
-    return f"{_number(value)}x"
-
-
-def _pct(value: float) -> str:
-    return f"{_number(value)}%"
-
-
-def _timing(value: str) -> str:
-    return "immediately" if value == "immediate" else "at the tier review"
-
-
-def _downgrade(value: str) -> str:
-    return {
-        "none": "never",
-        "at_review": "at the review, to the tier the score supports",
-        "one_level": "at the review, one level at a time",
-    }.get(value, value)
+            self.change(path, before, after, repr)
 
 
 def _flat_differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
@@ -416,23 +458,30 @@ def _flat_differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any
     return [] if old == new else [(path, old, new)]
 
 
-def describe_changes(old: Policy, new: Policy) -> list[str]:
+def describe_changes(old: Policy, new: Policy, lang: str = "en") -> list[str]:
     """Plain-language lines saying what changes for members from ``old`` to ``new``.
 
     Args:
         old: the policy members have now (e.g. the live one).
         new: the proposed policy.
+        lang: the language of the lines, one of `LANGUAGES` (``"en"``, ``"zh"``).
 
     Returns:
         One line per change, in the order program, tiers, points, expiry, segments,
-        campaigns; empty when the two policies have the same content.
+        margins, campaigns; empty when the two policies have the same content.
+
+    Raises:
+        ValueError: ``lang`` is not one of `LANGUAGES`.
     """
-    describer = _Describer(policy_to_dict(old), policy_to_dict(new))
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang(={lang!r}) must be one of {', '.join(LANGUAGES)}")
+    describer = _Describer(policy_to_dict(old), policy_to_dict(new), lang)
     describer.program()
     describer.tiers()
     describer.points()
     describer.expiry()
     describer.segments()
+    describer.margins()
     describer.campaigns()
     describer.leftovers()
     return describer.lines

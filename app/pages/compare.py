@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app import charts, runs, state
-from app.i18n import t
+from app.i18n import current_language, t
 from app.results_view import (
     HEADLINE,
     METRIC_UNITS,
@@ -203,9 +203,9 @@ st.subheader(t("compare.changes"))
 for key, run in compared.items():
     if key == saved["baseline"]:
         continue
-    changes = differ.describe_changes(base.policy, run.policy)
+    changes = differ.describe_changes(base.policy, run.policy, lang=current_language())
     with st.expander(t("compare.changes_of", label=shown[key], count=len(changes)), expanded=True):
-        if changes:  # policies.diff writes English only (a known gap under 中文)
+        if changes:
             st.container(key=f"policy_changes_{key}").markdown(
                 "\n".join(f"- {change}" for change in changes)
             )

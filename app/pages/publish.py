@@ -14,7 +14,7 @@ import streamlit as st
 import store
 from app import database, state
 from app.formatting import problem_text, short_id
-from app.i18n import t
+from app.i18n import current_language, t
 from policies import (
     PolicyError,
     PolicyValidationError,
@@ -218,12 +218,11 @@ else:
 
 same_as_live = live is not None and live.checksum == content_id(policy)
 if live is not None:
-    changes = differ.describe_changes(live.policy, policy)
+    changes = differ.describe_changes(live.policy, policy, lang=current_language())
     if same_as_live or not changes:
         st.info(t("publish.same_as_live"))
     else:
         st.markdown(t("publish.changes", count=len(changes)))
-        # policies.diff writes English only (a known gap under 中文)
         st.container(key="policy_changes").markdown("\n".join(f"- {change}" for change in changes))
 
 # -- Publish --------------------------------------------------------------------------------

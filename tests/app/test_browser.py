@@ -127,8 +127,6 @@ _VISIBLE_TEXT = """() => {
     copy.querySelectorAll(
       "[data-testid=stIconMaterial], [translate=no], [data-testid=stCode], pre, code")
       .forEach((el) => el.remove());
-    // KNOWN GAP: the list of policy changes (policies.diff) is written in English only
-    copy.querySelectorAll("[class*=st-key-policy_changes]").forEach((el) => el.remove());
     document.body.appendChild(copy);  // innerText needs layout: hidden tabs stay hidden
     copy.style.position = "absolute"; copy.style.left = "-20000px"; copy.style.width = "1200px";
     parts.push(copy.innerText);

@@ -151,6 +151,8 @@ def test_diff_in_plain_language(capsys, tmp_path, classic_path, classic_data):
     result = run_main(capsys, "diff", classic_path, new)
     assert result.returncode == 0
     assert "  - Gold threshold: ¥10,000 → ¥8,000" in result.stdout.splitlines()
+    chinese = run_main(capsys, "diff", classic_path, new, "--lang", "zh")
+    assert "  - 金卡 门槛：¥10,000 → ¥8,000" in chinese.stdout.splitlines()
 
 
 def test_publish_history_rollback_status(capsys, tmp_path, classic_path, classic_data):
