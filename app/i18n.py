@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from policies.model import CAMPAIGN_KIND_LABELS
 from simulations import deferral, finance
 from simulations.results import LABELS
 
@@ -921,13 +922,8 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Uncertainty: P10–P90 of each KPI",
         "zh": "不确定性：各指标的 P10–P90",
     },
-    "campaign.kind.member_day": {"en": "Member day", "zh": "会员日"},
-    "campaign.kind.bonus_points": {"en": "Bonus points", "zh": "积分加赠"},
-    "campaign.kind.birthday": {"en": "Birthday offer", "zh": "生日礼遇"},
-    "campaign.kind.threshold_reduction": {"en": "Spend-and-save", "zh": "满减"},
-    "campaign.kind.activation": {"en": "New-member activation", "zh": "新会员激活"},
-    "campaign.kind.reactivation": {"en": "Reactivation", "zh": "沉睡唤醒"},
-    "campaign.kind.redemption_event": {"en": "Redemption event", "zh": "积分兑换活动"},
+    # campaign kinds: named once with them (policies.model.CAMPAIGN_KIND_LABELS)
+    **{f"campaign.kind.{kind}": names for kind, names in CAMPAIGN_KIND_LABELS.items()},
     "designer.campaign_incomplete": {
         "en": "Campaign row {row} is not part of the policy yet: fill in {missing}.",
         "zh": "活动第 {row} 行尚未计入规则：请填写{missing}。",

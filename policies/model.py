@@ -49,6 +49,7 @@ from policies.errors import show_value
 
 __all__ = [
     "CAMPAIGN_KINDS",
+    "CAMPAIGN_KIND_LABELS",
     "CONTACT_KINDS",
     "FIRST_DATE",
     "LAST_DATE",
@@ -99,6 +100,16 @@ CAMPAIGN_KINDS = (
     "redemption_event",
 )
 """Every kind of campaign (`Campaign` says what each does)."""
+CAMPAIGN_KIND_LABELS = {
+    "member_day": {"en": "Member day", "zh": "会员日"},
+    "bonus_points": {"en": "Bonus points", "zh": "积分加赠"},
+    "birthday": {"en": "Birthday offer", "zh": "生日礼遇"},
+    "threshold_reduction": {"en": "Spend-and-save", "zh": "满减"},
+    "activation": {"en": "New-member activation", "zh": "新会员激活"},
+    "reactivation": {"en": "Reactivation", "zh": "沉睡唤醒"},
+    "redemption_event": {"en": "Redemption event", "zh": "积分兑换活动"},
+}
+"""Each kind's name for people, in English and Chinese (the app's and the client report's)."""
 PRICING_KINDS = ("member_day", "bonus_points", "birthday", "threshold_reduction")
 """Kinds that change a purchase's price or points (`Campaign.prices_purchases`)."""
 CONTACT_KINDS = ("activation", "reactivation")

@@ -27,7 +27,7 @@ import altair as alt
 import pandas as pd
 
 from policies.io import policy_from_dict
-from policies.model import Policy
+from policies.model import CAMPAIGN_KIND_LABELS, Policy
 from simulations.deferral import COLUMN_LABELS
 from simulations.finance import MOVEMENT_LABELS
 from simulations.results import KPI_UNITS, LABELS, across_replications, quantile_bands
@@ -170,16 +170,6 @@ TEXT: dict[str, dict[str, str]] = {
         "guarantees. Figures in {currency}.",
         "zh": "预测为基于上述假设的会员行为模拟，并非保证。金额单位：{currency}。",
     },
-}
-
-KIND_LABELS: dict[str, dict[str, str]] = {
-    "member_day": {"en": "Member day", "zh": "会员日"},
-    "bonus_points": {"en": "Bonus points", "zh": "积分加倍"},
-    "birthday": {"en": "Birthday offer", "zh": "生日礼遇"},
-    "threshold_reduction": {"en": "Spend-threshold reduction", "zh": "满减"},
-    "activation": {"en": "New-member activation", "zh": "新会员激活"},
-    "reactivation": {"en": "Reactivation", "zh": "沉睡唤醒"},
-    "redemption_event": {"en": "Redemption event", "zh": "积分兑换活动"},
 }
 
 # Chart colours are fixed by series key, never by the translated label.
@@ -394,7 +384,7 @@ def _policy_section(policy: Policy, lang: str) -> str:
                     if lang == "zh"
                     else f"{symbol}{_number(c.reduction)} off every {symbol}{_number(c.threshold)}"
                 )
-            kind_label = KIND_LABELS.get(c.kind, {}).get(lang, c.kind)
+            kind_label = CAMPAIGN_KIND_LABELS[c.kind][lang]
             rows.append([html.escape(c.name), html.escape(kind_label),
                          f"{c.start.isoformat()} – {c.end.isoformat()}",
                          html.escape("; ".join(offer))])  # fmt: skip

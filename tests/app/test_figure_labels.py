@@ -5,6 +5,7 @@ import html
 import pytest
 
 from app.i18n import LANGUAGES, t
+from policies.model import CAMPAIGN_KIND_LABELS, CAMPAIGN_KINDS
 from simulations import backtest, deferral, finance, report
 from simulations.results import KPIS, LABELS, METRICS, PROFIT_KPIS
 
@@ -26,7 +27,9 @@ def test_the_app_and_the_report_give_every_figure_the_same_name(lang):
     # a backtest names its measures by their KPI or monthly metric
     for name in backtest.METRICS:
         assert t(f"kpi.{name}", lang=lang) == report.figure_label(name, lang), name
-    # the finance tables' columns, too
+    # the campaign kinds and the finance tables' columns, too
+    for kind in CAMPAIGN_KINDS:
+        assert t(f"campaign.kind.{kind}", lang=lang) == CAMPAIGN_KIND_LABELS[kind][lang], kind
     for name, label in deferral.COLUMN_LABELS.items():
         assert t(f"deferral.{name}", lang=lang) == getattr(label, lang), name
     for name, label in finance.MOVEMENT_LABELS.items():
