@@ -74,6 +74,7 @@ is 1.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -121,7 +122,8 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-_SHARE = 1  # worker processes sharing the cores (set in replication worker processes)
+_SHARE = 1  # worker processes sharing the cores (set in worker processes)
+_CONTEXT = None  # what this worker process was given once (see `worker_pool`)
 
 
 def _threads() -> int:
@@ -132,11 +134,53 @@ def _threads() -> int:
     return max(_cores() // _SHARE, 1)
 
 
-def _worker_task(args, share: int):
-    """`_replication_task` in a worker process that shares the cores with ``share`` others."""
-    global _SHARE
-    _SHARE = share
-    return _replication_task(args)
+def _start_worker(context, share: int) -> None:
+    """Initialise a worker process: its share of the cores and the context it is given."""
+    import signal
+
+    global _SHARE, _CONTEXT
+    _SHARE, _CONTEXT = share, context
+    # Ctrl-C is the parent's to handle: it cancels what is queued and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def worker_pool(processes: int, context):
+    """A pool of ``processes`` worker processes sharing this machine's cores.
+
+    Each worker is given ``context`` once when it starts (e.g. a model with its population)
+    and reads it with `worker_context`, so tasks carry only what differs between them (a
+    replication number, a point). Each worker's kernel runs on its share of the cores.
+    Workers are forked when this process runs no other thread: they start with the compiled
+    kernel loaded and share the population's memory. Otherwise (an app's server, a notebook)
+    they come from a fork server, since forking a process with other threads can deadlock.
+
+    Returns:
+        A `concurrent.futures.ProcessPoolExecutor` (use it as a context manager).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        method = "fork"
+    elif "forkserver" in methods:
+        method = "forkserver"
+    else:
+        method = "spawn"
+    mp_context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        mp_context.set_forkserver_preload(["simulations.engine"])
+    return ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=mp_context,
+        initializer=_start_worker,
+        initargs=(context, processes),
+    )
+
+
+def worker_context():
+    """The context this worker process was given by `worker_pool` (None elsewhere)."""
+    return _CONTEXT
 
 
 def _run_parts(hi: int, args: tuple, acc: np.ndarray, cnt: np.ndarray, record: tuple) -> None:
@@ -1158,24 +1202,9 @@ def simulate_replication(
 # The model: replications (in parallel), baseline with common random numbers, results
 
 
-def _replication_task(args, progress=None) -> tuple[ReplicationOutput, ReplicationOutput | None]:
-    """One replication (and its baseline); ``progress(share_done)`` as months finish."""
-    policy, baseline, behavior, population, start, months, seed = args
-    runs = 1 if baseline is None else 2
-
-    def months_done(run: int):
-        if progress is None:
-            return None
-        return lambda done, total: progress((run + done / total) / runs)
-
-    scenario = simulate_replication(policy, behavior, population, start, months, seed,
-                                    progress=months_done(0))  # fmt: skip
-    base = None
-    if baseline is not None:
-        # Same seed sequence: the baseline shares every random stream (common random numbers).
-        base = simulate_replication(baseline, behavior, population, start, months, seed,
-                                    progress=months_done(1))  # fmt: skip
-    return scenario, base
+def _replicate_in_worker(replication: int, baseline: bool) -> ReplicationOutput:
+    """`Model.replicate` of the model this worker process was given."""
+    return worker_context().replicate(replication, baseline=baseline)
 
 
 def _records(outputs: list[ReplicationOutput]):
@@ -1240,6 +1269,37 @@ class Model:
         synthetic = Population.synthetic(20_000, self.behavior, seed=self.seed, as_of=self.start)
         return synthetic.with_policy_balances(self.policy, self.behavior, seed=self.seed)
 
+    def replicate(self, replication: int, baseline: bool = False, progress=None):
+        """Replication number ``replication`` of the policy, or of the baseline policy.
+
+        The unit of work `run` spreads over processes (and a sweep over a cluster): it depends
+        only on the model and the number, so it gives the same output wherever it runs. The
+        baseline's replication ``i`` uses the same seed as the policy's (common random
+        numbers). A model without a population draws the default one on every call: give it
+        one (`resolved_population`) before calling this many times.
+
+        Args:
+            replication: which replication, ``0 <= replication < replications``.
+            baseline: simulate ``baseline_policy`` instead of ``policy``.
+            progress: callable(months_done, months_total) called at each month end.
+
+        Returns:
+            The replication's `ReplicationOutput`.
+
+        Raises:
+            ValueError: no such replication, or a baseline asked of a model without one.
+        """
+        if not 0 <= replication < self.replications:
+            raise ValueError(
+                f"replication(={replication}) must be between 0 and {self.replications - 1}"
+            )
+        policy = self.baseline_policy if baseline else self.policy
+        if policy is None:
+            raise ValueError("the model has no baseline_policy to simulate")
+        seed = np.random.SeedSequence(self.seed).spawn(self.replications)[replication]
+        return simulate_replication(policy, self.behavior, self.resolved_population(),
+                                    self.start, self.months, seed, progress=progress)  # fmt: skip
+
     def run(self, progress=None):
         """Simulate every replication and return a `SimulationResult`.
 
@@ -1247,59 +1307,85 @@ class Model:
             progress: optional callable(done_fraction, message), called as replications
                 finish.
         """
-        from concurrent.futures import ProcessPoolExecutor
+        model = self
+        if self.population is None:
+            model = dataclasses.replace(self, population=self.resolved_population())
+        # Each replication, then its baseline (common random numbers) when there is one.
+        runs = [
+            (i, baseline)
+            for i in range(self.replications)
+            for baseline in ((False, True) if self.baseline_policy is not None else (False,))
+        ]
+        outputs: dict[tuple[int, bool], ReplicationOutput] = {}
 
+        def done(fraction: float, finished: int) -> None:
+            if progress is not None:
+                progress(fraction, f"replication {finished} of {self.replications}")
+
+        processes = min(self.workers, self.replications)
+        if processes == 1:
+            for k, run in enumerate(runs):
+                # In this process the bar moves month by month.
+                def months_done(months: int, total: int, k: int = k, i: int = run[0]) -> None:
+                    done((k + months / total) / len(runs), i + 1)
+
+                outputs[run] = model.replicate(
+                    *run, progress=months_done if progress is not None else None
+                )
+        else:
+            from concurrent.futures import as_completed
+
+            with worker_pool(processes, model) as pool:
+                futures = {pool.submit(_replicate_in_worker, *run): run for run in runs}
+                for future in as_completed(futures):
+                    outputs[futures[future]] = future.result()
+                    complete = sum(
+                        (i, False) in outputs
+                        and (self.baseline_policy is None or (i, True) in outputs)
+                        for i in range(self.replications)
+                    )
+                    done(len(outputs) / len(runs), complete)
+        scenario = [outputs[i, False] for i in range(self.replications)]
+        baseline = None
+        if self.baseline_policy is not None:
+            baseline = [outputs[i, True] for i in range(self.replications)]
+        return model.result(scenario, baseline)
+
+    def result(self, scenario: list, baseline: list | None = None):
+        """The `SimulationResult` of replications simulated already (`replicate`).
+
+        Args:
+            scenario: the policy's replications, in replication order.
+            baseline: the baseline policy's replications, in the same order (required when
+                the model has a baseline policy, refused otherwise).
+
+        Raises:
+            ValueError: not one output per replication, or a baseline missing or unexpected.
+        """
         import pandas as pd
 
         from policies.io import content_id
         from simulations.results import COHORT_COLUMNS, SimulationResult
 
+        if len(scenario) != self.replications:
+            raise ValueError(
+                f"{len(scenario)} replications given; the model has {self.replications}"
+            )
+        if (baseline is None) != (self.baseline_policy is None):
+            raise ValueError(
+                "the baseline's replications are needed exactly when the model has a baseline"
+                " policy"
+            )
+        if baseline is not None and len(baseline) != self.replications:
+            raise ValueError(
+                f"{len(baseline)} baseline replications given; the model has {self.replications}"
+            )
         population = self.resolved_population()
-        seeds = np.random.SeedSequence(self.seed).spawn(self.replications)
-        tasks = [
-            (self.policy, self.baseline_policy, self.behavior, population, self.start,
-             self.months, seeds[i])
-            for i in range(self.replications)
-        ]  # fmt: skip
-        outputs: list = [None] * self.replications
-
-        def done(i: int, finished: int) -> None:
-            if progress is not None:
-                progress(finished / self.replications,
-                         f"replication {finished} of {self.replications}")  # fmt: skip
-
-        if self.workers == 1 or self.replications == 1:
-            for i, task in enumerate(tasks):
-                # In this process the bar moves month by month.
-                def share(part: float, i: int = i) -> None:
-                    if progress is not None:
-                        progress((i + part) / self.replications,
-                                 f"replication {i + 1} of {self.replications}")  # fmt: skip
-
-                outputs[i] = _replication_task(task, share if progress is not None else None)
-                done(i, i + 1)
-        else:
-            processes = min(self.workers, self.replications)
-            with ProcessPoolExecutor(max_workers=processes) as pool:
-                futures = {
-                    pool.submit(_worker_task, task, processes): i for i, task in enumerate(tasks)
-                }
-                from concurrent.futures import as_completed
-
-                for finished, future in enumerate(as_completed(futures), start=1):
-                    outputs[futures[future]] = future.result()
-                    done(futures[future], finished)
-
         # The result aggregates (liability, incremental revenue, ROI, migration); the model
         # only hands over what each replication recorded.
-        records = _records([scenario for scenario, _ in outputs])
-        baseline = None
-        if self.baseline_policy is not None:
-            baseline = _records([base for _, base in outputs])
+        records = _records(scenario)
         cohort_rows = [
-            {"replication": i, **row}
-            for i, (scenario, _) in enumerate(outputs)
-            for row in scenario.cohorts
+            {"replication": i, **row} for i, output in enumerate(scenario) for row in output.cohorts
         ]
         inputs = {
             "policy_name": self.policy.program.name,
@@ -1315,13 +1401,13 @@ class Model:
         }
         return SimulationResult(
             records,
-            urr=[scenario.urr for scenario, _ in outputs],
-            migration=np.stack([scenario.migration for scenario, _ in outputs]),
+            urr=[output.urr for output in scenario],
+            migration=np.stack([output.migration for output in scenario]),
             tier_names=self.policy.tier_names,
             cost_per_point=self.policy.points.redemption.cost_per_point,
             policy_id=content_id(self.policy),
             seed=self.seed,
             inputs=inputs,
             cohorts=pd.DataFrame(cohort_rows, columns=list(COHORT_COLUMNS)),
-            baseline=baseline,
+            baseline=None if baseline is None else _records(baseline),
         )

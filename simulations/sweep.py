@@ -380,19 +380,11 @@ def _point_key(overrides: dict[str, Any]) -> str:
     return json.dumps(overrides, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def evaluate_point(setup: Setup, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Simulate one point: KPI -> {p10, p50, p90} and each replication's KPI values.
-
-    A pure function of its arguments (the same in this process or on a cluster worker).
-    An invalid point returns ``{"error": message}`` instead of failing the whole sweep.
-    """
+def _model(setup: Setup, policy: Policy):
+    """The model of one point: ``policy`` on the set-up's population, seed and horizon."""
     from simulations.build import build_model
 
-    try:
-        policy = apply_overrides(setup.template, overrides)
-    except SweepError as exc:
-        return {"values": overrides, "error": str(exc)}
-    model = build_model(
+    return build_model(
         policy,
         population=setup.population,
         behavior=setup.behavior,
@@ -401,7 +393,10 @@ def evaluate_point(setup: Setup, overrides: dict[str, Any]) -> dict[str, Any]:
         seed=setup.seed,
         baseline=setup.baseline,
     )
-    result = model.run()
+
+
+def _record(overrides: dict[str, Any], policy: Policy, result) -> dict[str, Any]:
+    """A point's record: its values, policy id, KPI bands and each replication's KPIs."""
     per_replication = result.kpis_by_replication()
     return {
         "values": overrides,
@@ -414,6 +409,21 @@ def evaluate_point(setup: Setup, overrides: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def evaluate_point(setup: Setup, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Simulate one point: KPI -> {p10, p50, p90} and each replication's KPI values.
+
+    A pure function of its arguments (the same in this process or on a cluster worker).
+    An invalid point returns ``{"error": message}`` instead of failing the whole sweep.
+    A sweep splits the same work into replications (`_Runner`) and simulates the baseline
+    once for all its points; the records are the same.
+    """
+    try:
+        policy = apply_overrides(setup.template, overrides)
+    except SweepError as exc:
+        return {"values": overrides, "error": str(exc)}
+    return _record(overrides, policy, _model(setup, policy).run())
+
+
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
@@ -421,30 +431,181 @@ def _finite(x: float) -> float | None:
 # -- Where points run ----------------------------------------------------------------------
 
 
-class _Runner:
-    """Runs points in this process, or on a Dask cluster when given a client."""
+def _replicate(setup: Setup, overrides: dict[str, Any] | None, replication: int):
+    """Replication ``replication`` of a point (of the baseline when ``overrides`` is None)."""
+    if overrides is None:
+        return _model(setup, setup.baseline).replicate(replication, baseline=True)
+    policy = apply_overrides(setup.template, overrides)
+    return _model(setup, policy).replicate(replication)
 
-    def __init__(self, setup: Setup, client=None):
+
+def _replicate_in_worker(overrides: dict[str, Any] | None, replication: int):
+    """`_replicate` on the set-up this worker process was given."""
+    from simulations.engine import worker_context
+
+    return _replicate(worker_context(), overrides, replication)
+
+
+def _point_record(
+    setup: Setup, overrides: dict[str, Any], scenario: Sequence, baseline: Sequence | None
+) -> dict[str, Any]:
+    """The record of a point from its replications and the baseline's (as `evaluate_point`)."""
+    policy = apply_overrides(setup.template, overrides)
+    result = _model(setup, policy).result(
+        list(scenario), None if setup.baseline is None else list(baseline)
+    )
+    return _record(overrides, policy, result)
+
+
+# Below this many member-days a sweep runs in this process: starting worker processes would
+# cost more than they save (about a CPU-second of simulation).
+_POOL_MEMBER_DAYS = 100_000_000
+
+
+class _Runner:
+    """Runs points on local worker processes, in this process, or on a Dask cluster.
+
+    The unit of work is one replication of one point, so a sweep of few points with many
+    replications keeps every core busy too, and the baseline's replications are simulated
+    once for the whole sweep or search rather than once per point: with common random
+    numbers every point's baseline is the same. Each replication is a pure function of the
+    set-up, the point and its number, so the records do not depend on where they ran. The
+    set-up (with its population) goes to each worker process once; workers stay up (the
+    compiled kernel loaded) until the runner is closed. Use it as a context manager.
+    """
+
+    def __init__(self, setup: Setup, client=None, processes: int | None = None):
         self.setup = setup
         self.client = client
+        self.processes = processes
+        self._pool = None
+        self._baseline: list | None = None  # the baseline's outputs (or futures on a cluster)
         self._remote_setup = None
         if client is not None:
-            # One copy of the population per worker, not one per point.
+            # One copy of the population per worker, not one per task.
             self._remote_setup = client.scatter(setup, broadcast=True, hash=False)
 
+    def __enter__(self) -> _Runner:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the local worker processes (queued work is dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
     def map(self, points: Sequence[dict[str, Any]], on_done: Callable[[int, dict], None]) -> None:
-        if self.client is None:
-            for i, point in enumerate(points):
-                on_done(i, evaluate_point(self.setup, point))
+        """Simulate ``points``; ``on_done(index, record)`` as each point finishes."""
+        valid = []
+        for j, point in enumerate(points):
+            try:
+                apply_overrides(self.setup.template, point)
+            except SweepError as exc:
+                on_done(j, {"values": point, "error": str(exc)})
+            else:
+                valid.append(j)
+        if not valid:
             return
+        if self.client is not None:
+            self._map_cluster(points, valid, on_done)
+        else:
+            self._map_local(points, valid, on_done)
+
+    def _runs(self, valid: list[int]) -> list[tuple[int | None, int]]:
+        """(point index, or None for the baseline; replication) still to simulate."""
+        reps = range(self.setup.replications)
+        runs: list[tuple[int | None, int]] = []
+        if self.setup.baseline is not None and self._baseline is None:
+            runs += [(None, i) for i in reps]
+        return runs + [(j, i) for j in valid for i in reps]
+
+    def _local_pool(self, runs: int):
+        """The worker processes for ``runs`` replications (None: run them in this process)."""
+        if self._pool is not None:
+            return self._pool
+        from simulations.engine import _cores, worker_pool
+
+        processes = self.processes
+        if processes is None:
+            population = self.setup.population
+            work = len(population) * self.setup.months * 30.4 * runs
+            processes = _cores() if work >= _POOL_MEMBER_DAYS else 1
+        processes = min(processes, runs)
+        if processes > 1:
+            self._pool = worker_pool(processes, self.setup)
+        return self._pool
+
+    def _completed(self, points, runs):
+        """Yield (run, output) as replications finish, here or on the worker processes."""
+        pool = self._local_pool(len(runs))
+        if pool is None:
+            for j, i in runs:
+                yield (j, i), _replicate(self.setup, None if j is None else points[j], i)
+            return
+        from concurrent.futures import as_completed
+
+        futures = {
+            pool.submit(_replicate_in_worker, None if j is None else points[j], i): (j, i)
+            for j, i in runs
+        }
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:  # interrupted or failed: drop what has not started
+            for future in futures:
+                future.cancel()
+
+    def _map_local(self, points, valid: list[int], on_done) -> None:
+        reps = self.setup.replications
+        runs = self._runs(valid)
+        baseline = self._baseline
+        if self.setup.baseline is not None and baseline is None:
+            baseline = [None] * reps
+        scenario: dict[int, list] = {j: [None] * reps for j in valid}
+
+        def ready(j: int) -> bool:
+            return all(o is not None for o in scenario[j]) and (
+                baseline is None or all(o is not None for o in baseline)
+            )
+
+        for (j, i), output in self._completed(points, runs):
+            if j is None:
+                baseline[i] = output
+                finished = [k for k in scenario if ready(k)]
+            else:
+                scenario[j][i] = output
+                finished = [j] if ready(j) else []
+            if baseline is not None and all(o is not None for o in baseline):
+                self._baseline = baseline
+            for k in finished:
+                on_done(k, _point_record(self.setup, points[k], scenario.pop(k), baseline))
+
+    def _map_cluster(self, points, valid: list[int], on_done) -> None:
         from distributed import as_completed
 
-        futures = self.client.map(
-            evaluate_point, [self._remote_setup] * len(points), list(points), pure=False
-        )
-        index = {future.key: i for i, future in enumerate(futures)}
+        client, remote = self.client, self._remote_setup
+        reps = list(range(self.setup.replications))
+        if self.setup.baseline is not None and self._baseline is None:
+            self._baseline = client.map(
+                _replicate, [remote] * len(reps), [None] * len(reps), reps, pure=False
+            )
+        records: dict[str, int] = {}
+        futures = []
+        for j in valid:
+            scenario = client.map(
+                _replicate, [remote] * len(reps), [points[j]] * len(reps), reps, pure=False
+            )
+            # The record is made where the replications are: only it comes back.
+            record = client.submit(
+                _point_record, remote, points[j], scenario, self._baseline, pure=False
+            )
+            records[record.key] = j
+            futures.append(record)
         for future in as_completed(futures):
-            on_done(index[future.key], future.result())
+            on_done(records[future.key], future.result())
 
 
 def connect(address: str | None):
@@ -601,6 +762,7 @@ def run_sweep(
     store_points: bool = True,
     notice: Callable[[str], None] = print,
     setup: Setup | None = None,
+    processes: int | None = None,
 ) -> pd.DataFrame:
     """Simulate every grid point; a tidy table point, <parameters...>, kpi, unit, p10..p90.
 
@@ -611,6 +773,9 @@ def run_sweep(
         store_points: keep finished points in the database and skip them on a restart.
         notice: where messages a user must see go (e.g. that points are not stored).
         setup: a prepared set-up (tests and the app reuse one population).
+        processes: worker processes on this machine without a client (default: one per
+            core, or none for a sweep too small to pay for starting them); the table is the
+            same whatever the number.
     """
     setup = setup or build_setup(spec)
     points = grid_points(spec)
@@ -638,7 +803,8 @@ def run_sweep(
         if progress is not None:
             progress(finished / len(points), f"point {finished} of {len(points)}")
 
-    _Runner(setup, client).map([points[i] for i in todo], on_done)
+    with _Runner(setup, client, processes) as runner:
+        runner.map([points[i] for i in todo], on_done)
     rows = []
     for i, record in enumerate(results):
         rows.extend(_records(i, record, spec.parameters))
@@ -707,6 +873,7 @@ def run_search(
     client=None,
     progress: Progress | None = None,
     setup: Setup | None = None,
+    processes: int | None = None,
 ) -> SearchResult:
     """Search the parameter ranges for the best policy under the spec's constraints.
 
@@ -716,16 +883,25 @@ def run_search(
     time and evaluated on local cores or the Dask cluster, then told in trial order, so the
     search is the same whatever runs it.
 
+    ``processes`` is as for `run_sweep`.
+
     Raises:
         SweepError: the spec has no ``search`` section or names an unknown KPI.
     """
-    import optuna
-
     if spec.search is None:
         raise SweepError("a search needs a search: section (objectives, constraints, trials)")
     search = spec.search
     setup = setup or build_setup(spec)
-    runner = _Runner(setup, client)
+    with _Runner(setup, client, processes) as runner:
+        return _search(spec, search, setup, runner, progress)
+
+
+def _search(
+    spec: SweepSpec, search: SearchSpec, setup: Setup, runner: _Runner, progress: Progress | None
+) -> SearchResult:
+    """`run_search`'s trials, asked in batches and simulated by ``runner``."""
+    import optuna
+
     names = list(spec.parameters)
     if len(search.objectives) == 1:
         sampler = optuna.samplers.TPESampler(seed=search.seed)

@@ -146,27 +146,65 @@ def test_an_invalid_point_is_reported_not_fatal(population):
 def test_restarted_sweep_skips_finished_points(database, population, monkeypatch):
     spec = make_spec()
     setup = sweep.build_setup(spec, population=population)
-    calls = []
-    real = sweep.evaluate_point
+    simulated = []
+    real = sweep._replicate
 
-    def counting(setup, point):
-        calls.append(point)
-        if len(calls) == 3 and not stop_after[0]:
-            raise KeyboardInterrupt  # interrupted after two finished points
-        return real(setup, point)
+    def counting(setup, point, replication):
+        simulated.append(point)
+        return real(setup, point, replication)
 
-    stop_after = [False]
-    monkeypatch.setattr(sweep, "evaluate_point", counting)
+    def stop_after_two(fraction, message):
+        if message.startswith("point 2 of"):
+            raise KeyboardInterrupt  # interrupted after two finished (and stored) points
+
+    monkeypatch.setattr(sweep, "_replicate", counting)
     with pytest.raises(KeyboardInterrupt):
-        sweep.run_sweep(spec, setup=setup)
-    stop_after[0] = True
-    calls.clear()
+        sweep.run_sweep(spec, setup=setup, progress=stop_after_two)
+    simulated.clear()
     notices = []
     table = sweep.run_sweep(spec, setup=setup, notice=notices.append)
-    assert len(calls) == 2  # only the two unfinished points of four
+    points = [p for p in simulated if p is not None]
+    assert len(points) == 2 * spec.replications  # only the two unfinished points of four
     assert any("2 of 4 points already simulated" in n for n in notices)
     fresh = sweep.run_sweep(spec, store_points=False, setup=setup)
     pd.testing.assert_frame_equal(table, fresh)
+
+
+def test_baseline_is_simulated_once_per_sweep_and_points_match_a_single_run(
+    population, monkeypatch
+):
+    spec = make_spec()
+    setup = sweep.build_setup(spec, population=population)
+    simulated = []
+    real = sweep._replicate
+
+    def counting(setup, point, replication):
+        simulated.append((None if point is None else sweep._point_key(point), replication))
+        return real(setup, point, replication)
+
+    monkeypatch.setattr(sweep, "_replicate", counting)
+    table = sweep.run_sweep(spec, store_points=False, setup=setup)
+    points = sweep.grid_points(spec)
+    # Every point's replications once, the baseline's once for all four points.
+    expected = [(None, i) for i in range(3)]
+    expected += [(sweep._point_key(p), i) for p in points for i in range(3)]
+    assert sorted(simulated, key=str) == sorted(expected, key=str)
+    # The records are those of a whole run of each point with its own baseline.
+    for k, point in enumerate(points):
+        alone = sweep.evaluate_point(setup, point)
+        rows = table[table["point"] == k].set_index("kpi")
+        for kpi, bands in alone["kpis"].items():
+            assert rows.loc[kpi, "p50"] == bands["p50"] or (
+                bands["p50"] is None and pd.isna(rows.loc[kpi, "p50"])
+            )
+
+
+def test_worker_processes_give_the_same_table(population):
+    spec = make_spec(months=2, replications=2)
+    setup = sweep.build_setup(spec, population=population)
+    here = sweep.run_sweep(spec, store_points=False, setup=setup, processes=1)
+    pooled = sweep.run_sweep(spec, store_points=False, setup=setup, processes=2)
+    pd.testing.assert_frame_equal(here, pooled)
 
 
 def search_spec(**search):
