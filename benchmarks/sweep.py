@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -66,7 +67,12 @@ def timed(spec, setup, client=None) -> tuple[pd.DataFrame, float, float]:
     """The sweep's table, its wall time and the CPU time of every process doing the work."""
 
     def cpu_now() -> float:
-        workers = sum(client.run(time.process_time).values()) if client is not None else 0.0
+        if client is not None:
+            workers = sum(client.run(time.process_time).values())
+        else:
+            # Local worker processes: counted once they have ended (the sweep stops them).
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            workers = children.ru_utime + children.ru_stime
         return time.process_time() + workers
 
     began, cpu = time.perf_counter(), cpu_now()
