@@ -150,9 +150,8 @@ def worker_pool(processes: int, context):
     Each worker is given ``context`` once when it starts (e.g. a model with its population)
     and reads it with `worker_context`, so tasks carry only what differs between them (a
     replication number, a point). Each worker's kernel runs on its share of the cores.
-    Workers are forked when this process runs no other thread: they start with the compiled
-    kernel loaded and share the population's memory. Otherwise (an app's server, a notebook)
-    they come from a fork server, since forking a process with other threads can deadlock.
+    Workers are forked where the system can (they start with the compiled kernel loaded and
+    share the population's memory), else started afresh.
 
     Returns:
         A `concurrent.futures.ProcessPoolExecutor` (use it as a context manager).
@@ -160,16 +159,8 @@ def worker_pool(processes: int, context):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        method = "fork"
-    elif "forkserver" in methods:
-        method = "forkserver"
-    else:
-        method = "spawn"
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     mp_context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        mp_context.set_forkserver_preload(["simulations.engine"])
     return ProcessPoolExecutor(
         max_workers=processes,
         mp_context=mp_context,
