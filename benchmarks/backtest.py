@@ -9,7 +9,7 @@ metric cells whose actual lies in P10..P90) against 80%; and the revenue error o
 against the two reference forecasts (seasonal naive, BG/NBD + Gamma-Gamma).
 
 Usage: ``python benchmarks/backtest.py [--cutoffs 2025-04-30 2025-10-31] [--replications 20]
-[--policy none] [--arrivals actual] [--parameter-uncertainty]``.
+[--policy none] [--arrivals actual] [--no-parameter-uncertainty]``.
 """
 
 import argparse
@@ -31,7 +31,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--policy", default=None, help="policy file, or none")
     parser.add_argument("--arrivals", choices=("forecast", "actual"), default="forecast")
-    parser.add_argument("--parameter-uncertainty", action="store_true")
+    parser.add_argument(
+        "--parameter-uncertainty", action=argparse.BooleanOptionalAction, default=True
+    )
     args = parser.parse_args()
 
     from policies.io import load_policy
@@ -44,18 +46,20 @@ def main() -> None:
     else:
         policy = load_policy(args.policy or ROOT / "policies/examples/classic_four_tier.yaml")
     for cutoff in args.cutoffs:
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         result = backtest(
             program.transactions, program.points_ledger, program.members, cutoff=cutoff,
             months=args.months, policy=policy, arrivals=args.arrivals,
             replications=args.replications, seed=args.seed,
             parameter_uncertainty=args.parameter_uncertainty,
         )  # fmt: skip
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, time.process_time() - began_cpu
         inputs = result.inputs
         print(f"\ncutoff {cutoff}: {inputs['first_month']}..{inputs['last_month']}"
               f" ({inputs['months']} months), {inputs['replications']} replications,"
-              f" arrivals {inputs['arrivals']}, {seconds:.0f} s")  # fmt: skip
+              f" arrivals {inputs['arrivals']}, parameter uncertainty"
+              f" {'on' if inputs['parameter_uncertainty'] else 'off'}, {seconds:.0f} s wall,"
+              f" {cpu:.0f} s CPU")  # fmt: skip
         summary = result.summary.set_index(["metric", "segment"])
         for metric in TARGETS:
             if (metric, "all") not in summary.index:
@@ -88,6 +92,14 @@ def main() -> None:
         print(f"  revenue error: {errors} (engine at least as accurate as both: {ok})")
         for note in result.calibration["fallbacks"]:
             print(f"  WARNING: {note}")
+        acquisition = result.calibration["diagnostics"].get("new_members")
+        if acquisition:
+            print(f"  new members: {', '.join(acquisition['estimated'])} estimated from"
+                  f" {acquisition['months_used']['count']} months; trend"
+                  f" {acquisition['trend_per_month']:+.2%} per month")  # fmt: skip
+        for note in result.calibration["notes"]:
+            if note.startswith("new members"):
+                print(f"  note: {note}")
 
 
 if __name__ == "__main__":

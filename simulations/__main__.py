@@ -179,8 +179,12 @@ def _add_backtest_parser(sub) -> None:
                           help="new members: forecast or the recorded sign-ups")  # fmt: skip
     backtest.add_argument("--replications", type=int, default=20)
     backtest.add_argument("--seed", type=int, default=42)
-    backtest.add_argument("--parameter-uncertainty", action="store_true",
-                          help="draw fitted parameters per replication")  # fmt: skip
+    backtest.add_argument(
+        "--parameter-uncertainty",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="draw the fitted parameters per replication (default: on)",
+    )
     backtest.add_argument("--out", required=True, help="backtest JSON file")
 
 

@@ -339,7 +339,8 @@ def reference_forecasts(
     * ``bgnbd_gamma_gamma``: purchases and gross revenue from the calibrated BG/NBD and
       Gamma-Gamma fits: existing members by the conditional expectation E[Y(t) | x, t_x, T]
       (Fader, Hardie & Lee 2005, eq. 10) times each member's conditional mean spend;
-      new members, joining mid-month at the calibrated rate (or ``arrivals``), one purchase
+      new members, joining mid-month at the calibrated acquisition model's expected count
+      (`BehaviorParams.expected_new_members`, or ``arrivals``), one purchase
       on joining plus E[X(t)] (eq. 9) at the population mean spend.
     """
     rows = []
@@ -366,7 +367,7 @@ def reference_forecasts(
         spend = np.full(x.size, mean_spend)
     start = pd.Timestamp(cutoff)
     previous = np.zeros(x.size)
-    rate = calibration.new_members_per_month or 0.0
+    acquisition = calibration.behavior_params() if calibration.arrivals is not None else None
     new_counts = []
     for month in months:
         end_t = (month.end_time.normalize() - start).days / scale
@@ -376,11 +377,20 @@ def reference_forecasts(
         existing_p = float(purchases.sum())
         existing_r = float((purchases * spend).sum())
         label = str(month)
-        count = float(arrivals.get(label, 0)) if arrivals is not None else rate
-        join_t = ((month.start_time.normalize() - start).days + month.days_in_month / 2) / scale
-        new_counts.append((join_t, count))
         lo = (max(month.start_time.normalize(), start + pd.Timedelta(days=1)) - start).days
         hi = (month.end_time.normalize() - start).days + 1
+        if arrivals is not None:
+            count = float(arrivals.get(label, 0))
+        elif acquisition is not None:
+            count = (
+                acquisition.expected_new_members(month.year, month.month)
+                * (hi - lo)
+                / (month.days_in_month)
+            )
+        else:
+            count = 0.0
+        join_t = ((month.start_time.normalize() - start).days + month.days_in_month / 2) / scale
+        new_counts.append((join_t, count))
         new_p = 0.0
         for joined_t, n in new_counts:
             a = max(lo / scale - joined_t, 0.0)
@@ -509,7 +519,7 @@ def backtest(
     replications: int = 20,
     seed: int = 42,
     behavior: BehaviorParams | None = None,
-    parameter_uncertainty: bool = False,
+    parameter_uncertainty: bool = True,
     progress: Callable[[float, str], None] | None = None,
 ) -> BacktestResult:
     """Calibrate up to ``cutoff``, simulate the months after it and compare with the data.
@@ -528,10 +538,12 @@ def backtest(
         replications: simulation replications (P10/P50/P90 across them).
         seed: seed of the simulation.
         behavior: behavior parameters to use instead of calibrating (e.g. an edited file).
-        parameter_uncertainty: each replication draws the BG/NBD and Gamma-Gamma parameters
-            from the fits' asymptotic normal distribution on the log scale (the inverse
-            observed information), so the P10-P90 band carries estimation uncertainty and
-            not only the randomness of members' behavior.
+        parameter_uncertainty: each replication draws the estimated parameters (BG/NBD,
+            Gamma-Gamma, redemption logit, acquisition trend) from their sampling
+            distribution (`_with_parameter_draws`), so the P10-P90 band carries estimation
+            uncertainty and not only the randomness of members' behavior. On by default: a
+            band without it is too narrow to be read as a forecast interval. Parameters
+            set in ``behavior`` that differ from the calibration are not drawn.
         progress: optional callable(done_fraction, message).
 
     Raises:
@@ -728,16 +740,34 @@ def _with_parameter_draws(calibration, behavior, policy, population, months, rep
                           seed, start, progress) -> pd.DataFrame:  # fmt: skip
     """One simulation per replication, each with its own draw of the fitted parameters.
 
-    The draws are log-normal with the fits' log-scale covariance (asymptotic normality of
-    maximum likelihood on the log scale).
+    Every estimated model contributes: BG/NBD and Gamma-Gamma (log-normal with the fits'
+    log-scale covariance: asymptotic normality of maximum likelihood on the log scale), the
+    redemption logit and the acquisition GLM (normal with their coefficients' covariance).
+    Parameters the user gave (``behavior`` differs from the calibration there) are not drawn.
     """
     from simulations.behavior import BGNBDParams, GammaGammaParams
     from simulations.engine import Model
 
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    fits = [(calibration.bgnbd, BGNBDParams, "bgnbd")]
-    if calibration.gamma_gamma is not None:
+    calibrated = calibration.behavior_params()
+    fits = []
+    if behavior.bgnbd == calibrated.bgnbd:
+        fits.append((calibration.bgnbd, BGNBDParams, "bgnbd"))
+    if calibration.gamma_gamma is not None and behavior.gamma_gamma == calibrated.gamma_gamma:
         fits.append((calibration.gamma_gamma, GammaGammaParams, "gamma_gamma"))
+    redemption = calibration.redemption
+    draw_redemption = (
+        redemption is not None
+        and redemption.cov is not None
+        and (behavior.redemption == calibrated.redemption)
+    )
+    acquisition = ("new_members_per_month", "new_members_trend", "new_members_origin",
+                   "new_members_seasonality")  # fmt: skip
+    draw_arrivals = (
+        calibration.arrivals is not None
+        and behavior.new_members_per_month > 0
+        and all(getattr(behavior, f) == getattr(calibrated, f) for f in acquisition)
+    )
     frames = []
     for i in range(replications):
         update = {}
@@ -746,6 +776,10 @@ def _with_parameter_draws(calibration, behavior, policy, population, months, rep
             centre = np.log([fit.params[n] for n in names])
             drawn = np.exp(rng.multivariate_normal(centre, fit.log_cov))
             update[name] = kind(**dict(zip(names, drawn, strict=True)))
+        if draw_redemption:
+            update["redemption"] = behavior.redemption.model_copy(update=redemption.draw(rng))
+        if draw_arrivals:
+            update.update(calibration.arrivals.draw(rng))
         model = Model(policy, behavior=behavior.model_copy(update=update), population=population,
                       months=months, replications=1, seed=seed + i, start=start)  # fmt: skip
         monthly = model.run().monthly.assign(replication=i)

@@ -39,6 +39,7 @@ default. An assumption the fields cannot express (a new mechanism) belongs in th
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -178,7 +179,14 @@ class BehaviorParams(_Frozen):
             force when the data was recorded. The fitted rates already contain those effects,
             so the engine divides by this: simulating that policy reproduces the fitted
             behavior, and another policy moves it by the difference (1 = effects on top).
-        new_members_per_month: baseline acquisition of new members.
+        new_members_per_month: expected new members in the month ``new_members_origin``
+            (before the month multiplier); every month when there is no origin.
+        new_members_trend: growth of expected new members per month on the log scale
+            (0 = flat); counted from ``new_members_origin``.
+        new_members_origin: the month (``YYYY-MM``) ``new_members_per_month`` refers to, or
+            None (no trend).
+        new_members_seasonality: multiplier of expected new members per calendar month
+            (Jan..Dec; all 1 = no month pattern). See `expected_new_members`.
         recorded_arrivals: new members per calendar month (``YYYY-MM``) taken as given
             instead of drawn (a backtest with the recorded sign-ups); months not listed draw
             from ``new_members_per_month``.
@@ -200,6 +208,9 @@ class BehaviorParams(_Frozen):
     calendar_mean: float = Field(1.0, gt=0)
     program_effect_mean: float = Field(1.0, gt=0)
     new_members_per_month: float = Field(400.0, ge=0)
+    new_members_trend: float = Field(0.0, allow_inf_nan=False)
+    new_members_origin: str | None = None
+    new_members_seasonality: tuple[float, ...] = (1.0,) * 12
     recorded_arrivals: dict[str, int] = Field(default_factory=dict)
     source: str = "default"
     diagnostics: dict = Field(default_factory=dict)
@@ -218,15 +229,45 @@ class BehaviorParams(_Frozen):
             raise ValueError(f"weekday_seasonality(={value}) must be 7 non-negative multipliers")
         return value
 
+    @field_validator("new_members_seasonality")
+    @classmethod
+    def _twelve_arrival_months(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if len(value) != 12 or min(value) < 0:
+            raise ValueError(
+                f"new_members_seasonality(={value}) must be 12 non-negative multipliers"
+            )
+        return value
+
+    @field_validator("new_members_origin")
+    @classmethod
+    def _origin_month(cls, value: str | None) -> str | None:
+        if value is not None and not _is_month(value):
+            raise ValueError(f"new_members_origin(={value!r}) must be a month YYYY-MM or null")
+        return value
+
     @field_validator("recorded_arrivals")
     @classmethod
     def _arrival_months(cls, value: dict[str, int]) -> dict[str, int]:
         for month, count in value.items():
-            if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
+            if not _is_month(month):
                 raise ValueError(f"recorded_arrivals: month {month!r} is not YYYY-MM")
             if count < 0:
                 raise ValueError(f"recorded_arrivals[{month}](={count}) must be >= 0")
         return value
+
+    def expected_new_members(self, year: int, month: int) -> float:
+        """Expected new members in a calendar month (the engine draws Poisson around it).
+
+        ``new_members_per_month x exp(new_members_trend x k) x new_members_seasonality[month]``
+        with ``k`` the months from ``new_members_origin`` (the trend is left out without an
+        origin). A trend extrapolates: over long horizons read it with its uncertainty.
+        """
+        level = self.new_members_per_month * self.new_members_seasonality[month - 1]
+        if self.new_members_origin is None or self.new_members_trend == 0:
+            return level
+        origin_year, origin_month = (int(v) for v in self.new_members_origin.split("-"))
+        k = (year - origin_year) * 12 + (month - origin_month)
+        return level * math.exp(self.new_members_trend * k)
 
     def daily_rate_scale(self) -> float:
         """Factor turning a rate per ``time_unit`` into a rate per day."""
@@ -242,6 +283,15 @@ class BehaviorParams(_Frozen):
         calendar and the effects again.
         """
         return self.calendar_mean * self.program_effect_mean
+
+
+def _is_month(value: str) -> bool:
+    return (
+        len(value) == 7
+        and value[4] == "-"
+        and (value[:4] + value[5:]).isdigit()
+        and (1 <= int(value[5:]) <= 12)
+    )
 
 
 DEFAULT_BEHAVIOR = BehaviorParams()

@@ -374,8 +374,9 @@ class _Simulation:
         cal = self.cal
         shift = (pop.as_of - start).days
         n0 = len(pop)
-        # New members: Poisson arrivals per calendar month (or the recorded count of a month
-        # listed in ``behavior.recorded_arrivals``), join days uniform in the month.
+        # New members: Poisson arrivals per calendar month around
+        # ``behavior.expected_new_members`` (or the recorded count of a month listed in
+        # ``behavior.recorded_arrivals``), join days uniform in the month.
         joins = []
         recorded = behavior.recorded_arrivals
         for first, last in zip(cal.month_starts, cal.month_ends, strict=True):
@@ -385,7 +386,9 @@ class _Simulation:
             if month in recorded:
                 count = recorded[month]
             else:
-                count = rng_arrivals.poisson(behavior.new_members_per_month * covered / full)
+                expected = behavior.expected_new_members(cal.dates[first].year,
+                                                         cal.dates[first].month)  # fmt: skip
+                count = rng_arrivals.poisson(expected * covered / full)
             joins.append(rng_arrivals.integers(first, last + 1, size=count))
         new_join = np.sort(np.concatenate(joins)).astype(np.int32) if joins else np.zeros(0)
         n = n0 + new_join.size

@@ -9,7 +9,8 @@
    the BG/NBD expectation of each day as exposure;
 5. `fit_redemption` (when a ledger is given): monthly redemption propensity, with tiers
    from the member table or rebuilt from the policy (`policy_tiers`);
-6. new members per month, from join dates (or first purchases);
+6. new members per month, from join dates (or first purchases): a Poisson GLM with a
+   log-linear trend and, given two years, a month pattern (`fit_arrivals`);
 7. when ``calibration_end`` is before the last purchase: a holdout check of predicted
    against actual repeat purchases per period, and the P(alive) distribution.
 
@@ -37,6 +38,7 @@ from simulations.behavior import (
     BGNBDParams,
     GammaGammaParams,
 )
+from simulations.calibration.arrivals import ArrivalFit, fit_arrivals
 from simulations.calibration.bgnbd import BGNBDFit, fit_bgnbd
 from simulations.calibration.data import (
     check_transactions,
@@ -68,7 +70,8 @@ class CalibrationResult:
         gamma_gamma: the Gamma-Gamma fit, or None (defaults kept; see ``notes``).
         uplift: seasonality and uplift fit, or None.
         redemption: redemption logit, or None.
-        new_members_per_month: mean new members per month over the last 12 full months.
+        new_members_per_month: expected new members in the last full month (deseasonalised;
+            see ``arrivals``), or None without a full month of sign-ups.
         holdout: predicted vs actual repeat purchases per period after ``calibration_end``,
             or None without a holdout.
         p_alive: distribution of P(alive) at ``calibration_end`` (mean, quantiles, share
@@ -96,6 +99,7 @@ class CalibrationResult:
     notes: tuple[str, ...] = ()
     fallbacks: tuple[str, ...] = ()
     program_effect_mean: float = 1.0
+    arrivals: ArrivalFit | None = None
 
     @property
     def params(self) -> pd.DataFrame:
@@ -153,6 +157,23 @@ class CalibrationResult:
                 "open_months": list(self.redemption.open_months),
                 "n_member_months": self.redemption.n_member_months,
                 "minimum_points": self.redemption.minimum_points,
+            }
+        if self.arrivals is not None:
+            fit = self.arrivals
+            report["new_members"] = {
+                "model": "Poisson GLM, log-linear trend and month effects",
+                "estimated": list(fit.estimated),
+                "months_used": {
+                    "count": fit.months_used[0],
+                    "first": fit.months_used[1],
+                    "last": fit.months_used[2],
+                },  # fmt: skip
+                "per_month": fit.per_month,
+                "origin": fit.origin,
+                "trend_per_month": fit.trend,
+                "seasonality": list(fit.seasonality),
+                "dispersion": fit.dispersion,
+                "std_errors": {k: float(np.sqrt(fit.cov.loc[k, k])) for k in fit.params.index},
             }
         if self.holdout is not None:
             report["holdout"] = _json_ready(self.holdout.to_dict(orient="records"))
@@ -217,8 +238,8 @@ class CalibrationResult:
             if fit.tier_coefs:
                 redemption["tier_coefs"] = fit.tier_coefs
             update["redemption"] = base.redemption.model_copy(update=redemption)
-        if self.new_members_per_month is not None:
-            update["new_members_per_month"] = self.new_members_per_month
+        if self.arrivals is not None:
+            update.update(self.arrivals.behavior_fields())
         update["diagnostics"] = {
             **self.diagnostics,
             "parameter_sources": self.parameter_sources(base),
@@ -267,9 +288,17 @@ class CalibrationResult:
         )
         for name in type(base.effects).model_fields:
             sources[f"effects.{name}"] = default
-        sources["new_members_per_month"] = (
-            "estimated" if self.new_members_per_month is not None else default
-        )
+        fit = self.arrivals
+        estimated = fit.estimated if fit is not None else ()
+        sources["new_members_per_month"] = "estimated" if "level" in estimated else default
+        sources["new_members_origin"] = "derived" if fit is not None else "default: none (no trend)"
+        for name, part in (("trend", "trend"), ("seasonality", "seasonality")):
+            sources[f"new_members_{name}"] = (
+                "estimated"
+                if part in estimated
+                else "not estimated: neutral"
+                + (f" ({fit.months_used[0]} full months of sign-ups)" if fit is not None else "")
+            )
         return sources
 
 
@@ -340,23 +369,6 @@ def holdout_check(
             "cumulative_actual": np.cumsum(actual),
         }
     )
-
-
-def _new_members_per_month(
-    transactions: pd.DataFrame, members: pd.DataFrame | None, end: pd.Timestamp
-) -> float | None:
-    if members is not None and "join_date" in members:
-        joined = parse_dates(members, "join_date", "members")
-    else:
-        joined = transactions.groupby("member_id")["date"].min()
-    # The last 12 full calendar months up to the end of observation.
-    last_full = (end + pd.Timedelta(days=1)).to_period("M") - 1
-    months = pd.period_range(last_full - 11, last_full, freq="M")
-    months = months[months >= joined.min().to_period("M")]
-    if len(months) == 0:
-        return None
-    counts = joined.dt.to_period("M").value_counts()
-    return float(counts.reindex(months, fill_value=0).mean())
 
 
 def _tier_codes(tiers: pd.Series, policy: Policy) -> pd.Series:
@@ -491,6 +503,30 @@ def calibrate(
             notes.append(message)
             fallbacks.append(message)
 
+    if members is not None and "join_date" in members:
+        joined = parse_dates(members, "join_date", "members")
+    else:
+        joined = fit_tx.groupby("member_id")["date"].min()
+    try:
+        arrivals = fit_arrivals(joined, end)
+    except ConvergenceError as exc:
+        arrivals = fit_arrivals(joined, end, trend=False, max_months=12)
+        message = (
+            f"new members per month: the trend fit failed ({exc}); using the mean of the last"
+            f" {arrivals.months_used[0]} full months instead, {arrivals.per_month:.1f} per"
+            " month with no trend or month pattern, which sets how many members join in a"
+            " forecast"
+        )
+        notes.append(message)
+        fallbacks.append(message)
+    if arrivals is None:
+        notes.append(
+            "new members per month: no full month of sign-ups up to the calibration end;"
+            f" the default {DEFAULT_BEHAVIOR.new_members_per_month:g} is kept"
+        )
+    else:
+        notes.extend(arrivals.notes)
+
     holdout = None
     if end < last:
         period = holdout_period or ("week" if (last - end).days < 91 else "month")
@@ -514,7 +550,8 @@ def calibrate(
         gamma_gamma=gamma_gamma,
         uplift=uplift,
         redemption=redemption,
-        new_members_per_month=_new_members_per_month(fit_tx, members, end),
+        new_members_per_month=arrivals.per_month if arrivals is not None else None,
+        arrivals=arrivals,
         holdout=holdout,
         p_alive=p_alive,
         notes=tuple(notes),

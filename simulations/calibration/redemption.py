@@ -48,6 +48,9 @@ class RedemptionFit:
         n_member_months: member-months in the fit; ``open_months``: months taken as open.
         minimum_points: balance needed to be in the fit (the minimum redemption).
         notes: tiers that share the coefficient of the tier below (not separable).
+        cov: covariance of the logit coefficients (rows and columns named as in ``table``).
+        tier_terms: the logit term behind each entry of ``tier_coefs`` (None = the
+            reference tier), so a draw of the coefficients maps onto the tiers.
     """
 
     intercept: float
@@ -61,6 +64,27 @@ class RedemptionFit:
     open_months: tuple[str, ...]
     notes: tuple[str, ...] = ()
     minimum_points: int = 0
+    cov: pd.DataFrame | None = field(default=None, repr=False)
+    tier_terms: tuple[str | None, ...] = ()
+
+    def draw(self, rng: np.random.Generator) -> dict:
+        """Intercept, balance and tier coefficients drawn from their sampling distribution.
+
+        The logit's asymptotic normal distribution (the inverse information at the maximum),
+        as `simulations.backtest` uses to carry estimation uncertainty into a forecast.
+        """
+        if self.cov is None:
+            raise ValueError("this redemption fit has no covariance to draw from")
+        estimate = self.table.set_index("parameter")["estimate"].reindex(self.cov.index)
+        drawn = pd.Series(
+            rng.multivariate_normal(estimate.to_numpy(), self.cov.to_numpy()), index=self.cov.index
+        )
+        out = {"intercept": float(drawn["const"]), "balance_coef": float(drawn["log_balance"])}
+        if self.tier_coefs:
+            out["tier_coefs"] = tuple(
+                0.0 if term is None else float(drawn[term]) for term in self.tier_terms
+            )
+        return out
 
 
 def _plain(value):
@@ -245,16 +269,21 @@ def fit_redemption(
     tier_coefs = (
         (0.0, *(float(fitted.params[f"tier:{n}"]) for n in tier_names[1:])) if tier_names else ()
     )
+    tier_terms = (None, *(f"tier:{n}" for n in tier_names[1:])) if tier_names else ()
     if tier_names and numeric:
         # The simulator indexes tier_coefs by tier code (0 = entry tier): give every code up
         # to the highest seen a coefficient, a code nobody held taking the one below it.
         seen = {int(float(n)): c for n, c in zip(tier_names, tier_coefs, strict=True)}
+        seen_terms = {int(float(n)): c for n, c in zip(tier_names, tier_terms, strict=True)}
         highest = max(int(float(n)) for n in all_names)
-        filled, last = [], 0.0
+        filled, terms, last, last_term = [], [], 0.0, None
         for code in range(highest + 1):
             last = seen.get(code, last)
+            last_term = seen_terms.get(code, last_term)
             filled.append(last)
+            terms.append(last_term)
         tier_coefs = tuple(filled)
+        tier_terms = tuple(terms)
         tier_names = tuple(str(code) for code in range(highest + 1))
     shares = panel.loc[panel["redeemed"] > 0, "share"]
     return RedemptionFit(
@@ -269,6 +298,8 @@ def fit_redemption(
         minimum_points=int(minimum_points),
         open_months=tuple(str(m) for m, is_open in zip(months, open_mask, strict=True) if is_open),
         notes=tuple(notes),
+        cov=fitted.cov_params(),
+        tier_terms=tier_terms,
     )
 
 

@@ -143,3 +143,21 @@ def test_a_tier_that_always_redeems_shares_the_tier_below_instead_of_failing(led
     assert fit.tiers == ("Silver", "Gold")
     assert len(fit.tier_coefs) == 2
     assert any("tier Diamond shares the coefficient of tier Gold" in n for n in fit.notes)
+
+
+def test_draws_follow_the_coefficients_sampling_distribution(ledger_and_tiers):
+    # A backtest's parameter uncertainty draws the logit too (before: only BG/NBD and
+    # Gamma-Gamma were drawn, so the redemption band carried no estimation error).
+    ledger, tiers = ledger_and_tiers
+    codes = tiers.map({"Silver": 0, "Gold": 1, "Diamond": 3})  # nobody holds code 2
+    fit = fit_redemption(check_ledger(ledger), tiers=codes)
+    rng = np.random.default_rng(0)
+    draws = [fit.draw(rng) for _ in range(2_000)]
+    intercepts = np.array([d["intercept"] for d in draws])
+    se = fit.table.set_index("parameter")["std_err"]
+    assert intercepts.mean() == pytest.approx(fit.intercept, abs=0.2 * se["const"])
+    assert intercepts.std() == pytest.approx(se["const"], rel=0.1)
+    tier_draws = np.array([d["tier_coefs"] for d in draws])
+    assert (tier_draws[:, 0] == 0).all()  # the reference tier
+    np.testing.assert_array_equal(tier_draws[:, 2], tier_draws[:, 1])  # code 2 shares code 1's
+    assert tier_draws[:, 3].mean() == pytest.approx(fit.tier_coefs[3], abs=0.05)
