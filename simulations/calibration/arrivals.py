@@ -25,11 +25,13 @@ What the data supports is fitted and nothing else, and the result says which:
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from simulations.calibration.errors import ConvergenceError
 
@@ -165,11 +167,16 @@ def fit_arrivals(
             notes=(*notes, f"new members: nobody joined in the {n} months used"),
         )
     try:
-        fitted = sm.GLM(y, design, family=sm.families.Poisson()).fit()
-    except (np.linalg.LinAlgError, ValueError) as exc:
+        with warnings.catch_warnings():
+            # Sign-ups that stop (a closed cohort) have no finite maximum: say so, not fit on.
+            warnings.simplefilter("error", PerfectSeparationWarning)
+            fitted = sm.GLM(y, design, family=sm.families.Poisson()).fit()
+    except (np.linalg.LinAlgError, ValueError, PerfectSeparationWarning) as exc:
         raise ConvergenceError("new members (Poisson GLM)", str(exc)) from exc
     if not fitted.converged:
         raise ConvergenceError("new members (Poisson GLM)", "IRLS did not converge")
+    if not (np.isfinite(fitted.params).all() and np.isfinite(fitted.bse).all()):
+        raise ConvergenceError("new members (Poisson GLM)", "an estimate is not finite")
     dof = n - design.shape[1]
     dispersion = float(fitted.pearson_chi2 / dof) if dof > 0 else 1.0
     cov = fitted.cov_params() * max(dispersion, 1.0)

@@ -71,3 +71,17 @@ def test_the_engine_draws_new_members_around_the_trend():
     joined = model.run().monthly.groupby("month")["new_members"].mean().to_numpy()
     expected = 200.0 * np.exp(0.2 * np.arange(1, 5))
     np.testing.assert_allclose(joined, expected, rtol=0.1)
+
+
+def test_sign_ups_that_stop_have_no_trend_estimate():
+    # A closed cohort: calendar months without sign-ups send their effects to minus infinity
+    # (the likelihood has no maximum); before, the fit ran on to an infinite rate.
+    from simulations.calibration.errors import ConvergenceError
+
+    cohort = _join_dates(24, 300.0, 0.0)
+    cohort = cohort[cohort < "2024-06-01"]
+    with pytest.raises(ConvergenceError, match="new members"):
+        fit_arrivals(cohort, pd.Timestamp("2025-12-31"))
+    level = fit_arrivals(cohort, pd.Timestamp("2025-12-31"), trend=False, max_months=12)
+    assert level.estimated == ("level",) and level.per_month == 0.0
+    assert "nobody joined in the 12 months used" in level.notes[-1]
