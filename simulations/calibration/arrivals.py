@@ -97,7 +97,11 @@ class ArrivalFit:
 
 
 def fit_arrivals(
-    joined: pd.Series, end: pd.Timestamp, trend: bool = True, max_months: int = MAX_MONTHS
+    joined: pd.Series,
+    end: pd.Timestamp,
+    trend: bool = True,
+    max_months: int = MAX_MONTHS,
+    seasonality: bool = True,
 ) -> ArrivalFit | None:
     """Fit the acquisition model to join dates up to ``end`` (see the module docstring).
 
@@ -109,6 +113,13 @@ def fit_arrivals(
         trend: fit the trend and month pattern where the data supports them; False fits
             the level only (the mean), e.g. after the full model failed.
         max_months: the most recent full months used.
+        seasonality: fit the month pattern where the data supports it.
+
+    Calendar months without any sign-up, or sign-ups that stop (a closed cohort), leave the
+    likelihood without a maximum (a month effect or the trend runs off to minus infinity;
+    IRLS warns of separation or does not converge): the month pattern is then dropped, and
+    if that is not enough the trend too, the level being the mean of the last 12 full
+    months; ``notes`` says which.
 
     Returns:
         The fit, or None when no full month of sign-ups is available.
@@ -141,12 +152,12 @@ def fit_arrivals(
             f"new members: trend not estimated ({n} full months of sign-ups,"
             f" {MIN_TREND_MONTHS} needed); the forecast is flat at the mean of those months"
         )
-    if trend and n >= MIN_SEASON_MONTHS:
+    if trend and seasonality and n >= MIN_SEASON_MONTHS:
         month_of_year = months.month.to_numpy()
         for m in range(1, 12):
             design[f"month:{m}"] = (month_of_year == m).astype(float) - (month_of_year == 12)
         estimated.append("seasonality")
-    elif trend:
+    elif trend and seasonality:
         notes.append(
             f"new members: month pattern of sign-ups not estimated ({n} full months,"
             f" {MIN_SEASON_MONTHS} needed); every month gets the same rate"
@@ -171,12 +182,28 @@ def fit_arrivals(
             # Sign-ups that stop (a closed cohort) have no finite maximum: say so, not fit on.
             warnings.simplefilter("error", PerfectSeparationWarning)
             fitted = sm.GLM(y, design, family=sm.families.Poisson()).fit()
-    except (np.linalg.LinAlgError, ValueError, PerfectSeparationWarning) as exc:
+        if not fitted.converged or not (
+            np.isfinite(fitted.params).all() and np.isfinite(fitted.bse).all()
+        ):
+            raise PerfectSeparationWarning("no finite maximum")
+    except PerfectSeparationWarning:
+        if "seasonality" in estimated:
+            simpler = fit_arrivals(joined, end, trend, max_months, seasonality=False)
+            why = (
+                "new members: month pattern of sign-ups not identified (calendar months"
+                " without any sign-up: the likelihood has no maximum); fitted without it"
+            )
+        elif "trend" in estimated:
+            simpler = fit_arrivals(joined, end, trend=False, max_months=12)
+            why = (
+                "new members: trend not identified (sign-ups stop: the likelihood has no"
+                " maximum); the level is the mean of the last 12 full months, with no trend"
+            )
+        else:
+            raise ConvergenceError("new members (Poisson GLM)", "IRLS did not converge") from None
+        return dataclasses.replace(simpler, notes=(why, *simpler.notes))
+    except (np.linalg.LinAlgError, ValueError) as exc:
         raise ConvergenceError("new members (Poisson GLM)", str(exc)) from exc
-    if not fitted.converged:
-        raise ConvergenceError("new members (Poisson GLM)", "IRLS did not converge")
-    if not (np.isfinite(fitted.params).all() and np.isfinite(fitted.bse).all()):
-        raise ConvergenceError("new members (Poisson GLM)", "an estimate is not finite")
     dof = n - design.shape[1]
     dispersion = float(fitted.pearson_chi2 / dof) if dof > 0 else 1.0
     cov = fitted.cov_params() * max(dispersion, 1.0)

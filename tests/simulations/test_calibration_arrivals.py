@@ -73,15 +73,18 @@ def test_the_engine_draws_new_members_around_the_trend():
     np.testing.assert_allclose(joined, expected, rtol=0.1)
 
 
-def test_sign_ups_that_stop_have_no_trend_estimate():
-    # A closed cohort: calendar months without sign-ups send their effects to minus infinity
-    # (the likelihood has no maximum); before, the fit ran on to an infinite rate.
-    from simulations.calibration.errors import ConvergenceError
-
+def test_sign_ups_that_stop_fall_back_to_what_is_identified_and_say_so():
+    # A closed cohort: calendar months without sign-ups send their effects (and the trend) to
+    # minus infinity, the likelihood has no maximum; before, the fit ran on to an infinite
+    # rate. The simpler models are used instead, and the notes say why.
     cohort = _join_dates(24, 300.0, 0.0)
     cohort = cohort[cohort < "2024-06-01"]
-    with pytest.raises(ConvergenceError, match="new members"):
-        fit_arrivals(cohort, pd.Timestamp("2025-12-31"))
-    level = fit_arrivals(cohort, pd.Timestamp("2025-12-31"), trend=False, max_months=12)
-    assert level.estimated == ("level",) and level.per_month == 0.0
-    assert "nobody joined in the 12 months used" in level.notes[-1]
+    fit = fit_arrivals(cohort, pd.Timestamp("2025-12-31"))
+    assert fit.estimated == ("level", "trend") and np.isfinite(fit.cov.to_numpy()).all()
+    assert "month pattern of sign-ups not identified" in fit.notes[0]
+    assert fit.per_month < 1.0  # nobody joined for 18 months
+    # Sign-ups that stop completely within the window: no trend either.
+    stopped = cohort[cohort < "2024-02-01"]
+    fit = fit_arrivals(stopped, pd.Timestamp("2024-12-31"), seasonality=False)
+    assert fit.estimated == ("level",) and fit.per_month == pytest.approx(len(stopped) / 12)
+    assert "trend not identified" in fit.notes[0]
