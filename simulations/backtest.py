@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from policies.model import Policy
-from simulations.behavior import BehaviorParams
+from simulations.behavior import BehaviorParams, parameter_sources
 from simulations.breakage import DEFINITION, roll_forward_breakage
 from simulations.calibration.bgnbd import conditional_expected_purchases, expected_purchases
 from simulations.calibration.data import (
@@ -730,7 +730,7 @@ def backtest(
         calibration={
             "notes": list(calibration.notes),
             "fallbacks": list(calibration.fallbacks),
-            "parameter_sources": calibration.parameter_sources(),
+            "parameter_sources": parameter_sources(fitted),
             "diagnostics": _finite(json.loads(json.dumps(calibration.diagnostics, default=str))),
         },  # fmt: skip
     )

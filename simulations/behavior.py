@@ -53,7 +53,9 @@ __all__ = [
     "GammaGammaParams",
     "ProgramEffects",
     "RedemptionParams",
+    "flat_parameters",
     "load_behavior",
+    "parameter_sources",
     "save_behavior",
 ]
 
@@ -295,6 +297,57 @@ def _is_month(value: str) -> bool:
 
 
 DEFAULT_BEHAVIOR = BehaviorParams()
+
+
+SET_BY_USER = "set by user"
+"""Source of a parameter whose value differs from the one its recorded source gave it."""
+
+
+def flat_parameters(behavior: BehaviorParams) -> dict[str, object]:
+    """Every parameter with a source, by the name `parameter_sources` uses (JSON values)."""
+    data = behavior.model_dump(mode="json")
+    out: dict[str, object] = {}
+    for model in ("bgnbd", "gamma_gamma", "campaign_uplift", "effects"):
+        out.update({f"{model}.{k}": v for k, v in data[model].items()})
+    for name in ("intercept", "balance_coef", "redeem_share", "tier_coefs"):
+        out[f"redemption.{name}"] = data["redemption"][name]
+    out.update({f"holiday_uplift.{day}": v for day, v in data["holiday_uplift"].items()})
+    for name in ("month_seasonality", "weekday_seasonality", "calendar_mean",
+                 "program_effect_mean", "new_members_per_month", "new_members_trend",
+                 "new_members_origin", "new_members_seasonality"):  # fmt: skip
+        out[name] = data[name]
+    return out
+
+
+def parameter_sources(behavior: BehaviorParams) -> dict[str, str]:
+    """Where each parameter of ``behavior`` comes from, including the user's own values.
+
+    Calibration records every parameter's source (``estimated``, ``derived``, ``not
+    estimated: neutral`` or ``default: ...``) and value in ``diagnostics``; without that
+    record the built-in `DEFAULT_BEHAVIOR` is the reference (``default: ...``). A value
+    that differs from its reference (edited in the file, or given in code) is ``set by
+    user``: a forecast then says which of its numbers nobody estimated.
+    """
+    recorded = behavior.diagnostics.get("parameter_sources") or {}
+    values = behavior.diagnostics.get("calibrated_values") or {}
+    default = "default: BehaviorParams (see its documentation for the research cited)"
+    builtin = flat_parameters(DEFAULT_BEHAVIOR)
+    out = {}
+    for name, value in flat_parameters(behavior).items():
+        if name in recorded and name in values:
+            source, reference = recorded[name], values[name]
+        else:
+            source, reference = default, builtin.get(name)
+        out[name] = source if _same(value, reference) else SET_BY_USER
+    return out
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+    return a == b
 
 
 def load_behavior(path: str | Path) -> BehaviorParams:

@@ -37,6 +37,7 @@ from simulations.behavior import (
     BehaviorParams,
     BGNBDParams,
     GammaGammaParams,
+    flat_parameters,
 )
 from simulations.calibration.arrivals import ArrivalFit, fit_arrivals
 from simulations.calibration.bgnbd import BGNBDFit, fit_bgnbd
@@ -240,12 +241,16 @@ class CalibrationResult:
             update["redemption"] = base.redemption.model_copy(update=redemption)
         if self.arrivals is not None:
             update.update(self.arrivals.behavior_fields())
-        update["diagnostics"] = {
+        # Validate the nested values again (model_copy does not).
+        params = BehaviorParams.model_validate({**base.model_dump(), **_dump(update)})
+        # The sources and the values they gave: a value edited later is "set by user"
+        # (`simulations.behavior.parameter_sources`).
+        diagnostics = {
             **self.diagnostics,
             "parameter_sources": self.parameter_sources(base),
+            "calibrated_values": flat_parameters(params),
         }
-        # Validate the nested values again (model_copy does not).
-        return BehaviorParams.model_validate({**base.model_dump(), **_dump(update)})
+        return params.model_copy(update={"diagnostics": diagnostics})
 
     def parameter_sources(self, base: BehaviorParams = DEFAULT_BEHAVIOR) -> dict[str, str]:
         """Where each behavior parameter of `behavior_params` comes from.

@@ -216,3 +216,24 @@ def test_one_cohort_thinning_out_is_not_a_month_effect():
     assert monthly.loc[12] < 0.8 * monthly.loc[2]  # the cohort does thin out
     months = np.array(calibrate(log).behavior_params().month_seasonality)
     np.testing.assert_allclose(months, 1.0, atol=0.08)
+
+
+def test_a_value_the_user_changes_is_labelled_set_by_user(with_holdout, tmp_path):
+    from simulations.behavior import parameter_sources
+
+    params = with_holdout.behavior_params()
+    sources = parameter_sources(params)
+    assert sources == params.diagnostics["parameter_sources"]  # nothing edited yet
+    assert sources["new_members_per_month"] == "estimated"
+    data = params.model_dump()
+    data["bgnbd"]["alpha"] *= 1.1
+    data["effects"]["tier_rate_lift"] = 0.2
+    save_behavior(BehaviorParams.model_validate(data), tmp_path / "edited.json")
+    edited = parameter_sources(load_behavior(tmp_path / "edited.json"))
+    changed = {name for name, source in edited.items() if source != sources[name]}
+    assert changed == {"bgnbd.alpha", "effects.tier_rate_lift"}
+    assert edited["bgnbd.alpha"] == edited["effects.tier_rate_lift"] == "set by user"
+    # Without a calibration record, the built-in defaults are the reference.
+    own = parameter_sources(DEFAULT_BEHAVIOR.model_copy(update={"new_members_per_month": 9.0}))
+    assert own["new_members_per_month"] == "set by user"
+    assert own["bgnbd.r"].startswith("default")
