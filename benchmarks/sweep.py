@@ -1,23 +1,26 @@
 """Sweep throughput: member-days per second on local cores and on a 2-worker Dask cluster.
 
 Sweeps the classic policy's Gold threshold over ``--points`` values (``--members`` synthetic
-members, ``--months`` months, ``--replications`` replications per point) twice: in this
-process (the engine's threads use the local cores) and on a `distributed.LocalCluster` of
-``--workers`` worker processes (each with its share of the cores), then checks that both
-backends give the identical table (same seeds, so they must).
+members, ``--months`` months, ``--replications`` replications per point) twice: on local
+worker processes (one per core; in this process for a sweep too small to pay for them) and
+on a `distributed.LocalCluster` of ``--workers`` worker processes (each with its share of
+the cores), then checks that both backends give the identical table (same seeds, so they
+must).
 
 Both backends are warmed up first on a one-point sweep (compiled kernel loaded), so the
 figures are the marginal speed a long sweep runs at, not start-up; the population is built
 once, outside the timings (sending it to the workers is inside the cluster's).
 Member-days = population members x simulated days x replications x points (new members
-joining during the horizon come on top).
+joining during the horizon, and the baseline's replications, simulated once for all points,
+come on top). A run smaller than the issue's prints what its speed means for the full size.
 
 Wall time is what a user waits; on a shared machine the CPU time of the processes doing the
 work (this one, and the workers) is the steadier figure of the engine's speed.
 
 Usage: ``python benchmarks/sweep.py`` (seconds), ``--points 8 --members 20000`` (a moderate
 size), ``--full`` for the issue's figure: 50 points x 100k members x 24 months x 10
-replications (about 36 billion member-days; only on a quiet machine).
+replications (about 36 billion member-days; only on a quiet machine, where it takes about
+7 minutes on two cores: both backends at about 3 minutes each, plus start-up).
 """
 
 import argparse
@@ -75,8 +78,17 @@ def timed(spec, setup, client=None) -> tuple[pd.DataFrame, float, float]:
             workers = children.ru_utime + children.ru_stime
         return time.process_time() + workers
 
+    shown = [0.0]
+
+    def progress(fraction: float, message: str) -> None:
+        if fraction >= shown[0] + 0.1 or fraction == 1.0:
+            shown[0] = fraction
+            print(f"  {message} after {time.perf_counter() - began:.0f} s", flush=True)
+
     began, cpu = time.perf_counter(), cpu_now()
-    table = sweep.run_sweep(spec, client=client, store_points=False, setup=setup, notice=print)
+    table = sweep.run_sweep(
+        spec, client=client, store_points=False, setup=setup, notice=print, progress=progress
+    )
     return table, time.perf_counter() - began, cpu_now() - cpu
 
 
@@ -133,13 +145,30 @@ def main() -> None:
         remote, wall, cpu = timed(spec, setup, client)
         figures[f"LocalCluster, {args.workers} workers"] = (wall, cpu)
 
+    full_days = FULL["points"] * FULL["members"] * days(FULL["months"]) * FULL["replications"]
+    cores = os.cpu_count() or 1
     for backend, (wall, cpu) in figures.items():
         print(
             f"{backend:>24}: {wall:7.1f} s wall, {member_days / wall / 1e6:7.1f} M member-days/s"
             f" ({member_days / wall / 500e6:.1%} of 500M/s); {cpu:7.1f} s CPU,"
             f" {member_days / cpu / 1e6:7.1f} M member-days per CPU-second"
         )
-    pd.testing.assert_frame_equal(local, remote)
+        if not args.full:
+            print(
+                f"{'':>24}  at this speed the full sweep ({full_days / 1e9:.1f} billion"
+                f" member-days) takes {full_days / member_days * wall:,.0f} s wall here, or"
+                f" {full_days / (member_days / cpu) / cores:,.0f} s on {cores} idle cores"
+            )
+    print(
+        f"goal: {full_days / 1e9:.1f} billion member-days in under 120 s ="
+        f" {full_days / 120 / 1e6:,.0f} M member-days/s"
+        f" ({full_days / 120 / cores / 1e6:,.0f} M per CPU-second on {cores} cores)"
+    )
+    try:
+        pd.testing.assert_frame_equal(local, remote)
+    except AssertionError as exc:
+        print(f"tables DIFFER between the backends: {exc}")
+        raise SystemExit(1) from None
     points = local["point"].nunique()
     print(f"tables identical on both backends ({len(local):,} rows, {points} points)")
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")
