@@ -67,6 +67,7 @@ __all__ = [
     "backtest",
     "holdout_months",
     "no_program_policy",
+    "parameter_draws",
     "population_at",
     "reference_forecasts",
 ]
@@ -540,7 +541,7 @@ def backtest(
         behavior: behavior parameters to use instead of calibrating (e.g. an edited file).
         parameter_uncertainty: each replication draws the estimated parameters (BG/NBD,
             Gamma-Gamma, redemption logit, acquisition trend) from their sampling
-            distribution (`_with_parameter_draws`), so the P10-P90 band carries estimation
+            distribution (`parameter_draws`), so the P10-P90 band carries estimation
             uncertainty and not only the randomness of members' behavior. On by default: a
             band without it is too narrow to be read as a forecast interval. Parameters
             set in ``behavior`` that differ from the calibration are not drawn.
@@ -614,8 +615,11 @@ def backtest(
                 f" {message}")  # fmt: skip
 
         if parameter_uncertainty:
-            sim = _with_parameter_draws(calibration, beh, simulated_policy, pop, len(window),
-                                        replications, int(seeds[k]), as_of, share)  # fmt: skip
+            # One set of parameter draws for both segments (replication i of the existing and
+            # of the new members share it): ``all`` carries the estimation error once, whole.
+            draws = parameter_draws(calibration, beh, replications, seed)
+            sim = _with_parameter_draws(draws, beh, simulated_policy, pop, len(window),
+                                        int(seeds[k]), as_of, share)  # fmt: skip
         else:
             model = Model(simulated_policy, behavior=beh, population=pop, months=len(window),
                           replications=replications, seed=int(seeds[k]), start=as_of)  # fmt: skip
@@ -736,19 +740,22 @@ def backtest(
     )
 
 
-def _with_parameter_draws(calibration, behavior, policy, population, months, replications,
-                          seed, start, progress) -> pd.DataFrame:  # fmt: skip
-    """One simulation per replication, each with its own draw of the fitted parameters.
+def parameter_draws(calibration, behavior: BehaviorParams, replications: int,
+                    seed: int) -> list[dict]:  # fmt: skip
+    """Per replication, the estimated parameters drawn from their sampling distribution.
 
     Every estimated model contributes: BG/NBD and Gamma-Gamma (log-normal with the fits'
     log-scale covariance: asymptotic normality of maximum likelihood on the log scale), the
     redemption logit and the acquisition GLM (normal with their coefficients' covariance).
-    Parameters the user gave (``behavior`` differs from the calibration there) are not drawn.
+    Parameters the user gave (``behavior`` differs from the calibration there) are not
+    drawn. Replication ``i`` draws from its own stream of ``seed``, so two segments of one
+    backtest get the same draws whatever else they leave out.
+
+    Returns:
+        One `BehaviorParams` update per replication.
     """
     from simulations.behavior import BGNBDParams, GammaGammaParams
-    from simulations.engine import Model
 
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     calibrated = calibration.behavior_params()
     fits = []
     if behavior.bgnbd == calibrated.bgnbd:
@@ -768,8 +775,9 @@ def _with_parameter_draws(calibration, behavior, policy, population, months, rep
         and behavior.new_members_per_month > 0
         and all(getattr(behavior, f) == getattr(calibrated, f) for f in acquisition)
     )
-    frames = []
+    updates = []
     for i in range(replications):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 1, i]))
         update = {}
         for fit, kind, name in fits:
             names = list(fit.params)
@@ -780,12 +788,23 @@ def _with_parameter_draws(calibration, behavior, policy, population, months, rep
             update["redemption"] = behavior.redemption.model_copy(update=redemption.draw(rng))
         if draw_arrivals:
             update.update(calibration.arrivals.draw(rng))
+        updates.append(update)
+    return updates
+
+
+def _with_parameter_draws(draws, behavior, policy, population, months, seed, start,
+                          progress) -> pd.DataFrame:  # fmt: skip
+    """One simulation per replication, each with its own parameters (`parameter_draws`)."""
+    from simulations.engine import Model
+
+    frames = []
+    for i, update in enumerate(draws):
         model = Model(policy, behavior=behavior.model_copy(update=update), population=population,
                       months=months, replications=1, seed=seed + i, start=start)  # fmt: skip
         monthly = model.run().monthly.assign(replication=i)
         frames.append(monthly)
         if progress is not None:
-            progress((i + 1) / replications, f"replication {i + 1} of {replications}")
+            progress((i + 1) / len(draws), f"replication {i + 1} of {len(draws)}")
     return pd.concat(frames, ignore_index=True)
 
 

@@ -247,3 +247,21 @@ def test_opening_points_keep_the_month_they_were_earned_in():
     month = model.run().monthly.iloc[0]
     assert month["points_opening"] == 1600
     assert month["points_expired"] == 600  # b's May 2024 lot, none of a's
+
+
+def test_both_segments_share_each_replications_parameter_draws(bgnbd_log):
+    # Existing and new members are simulated apart and summed; with separate draws the sum's
+    # band carried each model's estimation error twice, half-cancelled (before: draws came
+    # from each segment's own simulation seed).
+    from simulations.backtest import parameter_draws
+
+    fit = calibrate(bgnbd_log[bgnbd_log["date"] <= "2024-12-31"], calibration_end="2024-12-31")
+    new = fit.behavior_params()
+    existing = new.model_copy(update={"new_members_per_month": 0.0})
+    drawn_new = parameter_draws(fit, new, 4, seed=7)
+    drawn_existing = parameter_draws(fit, existing, 4, seed=7)
+    assert [d["bgnbd"] for d in drawn_new] == [d["bgnbd"] for d in drawn_existing]
+    assert len({d["bgnbd"] for d in drawn_new}) == 4
+    assert "new_members_trend" in drawn_new[0] and "new_members_trend" not in drawn_existing[0]
+    edited = new.model_copy(update={"bgnbd": new.bgnbd.model_copy(update={"r": 1.0})})
+    assert "bgnbd" not in parameter_draws(fit, edited, 1, seed=7)[0]  # the user's value stays
