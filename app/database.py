@@ -92,17 +92,22 @@ def prepare() -> None:
     """Make the database ready before a page uses `store`.
 
     The first time in this server it shows what is happening: a status box with a progress
-    bar through the steps of the first start (reading the sample, writing each table,
+    bar through the steps of the first start (copying the prebuilt sample database; or,
+    with a warning when that cannot be used, reading the sample, writing each table,
     building indexes), closed with the time it took.
     """
     url = database_url()
     if _readiness(url).ready:
         return
     started = time.perf_counter()
+    # a warning above the status box, which closes when done
+    warning = st.empty()
     with st.status(t("database.preparing"), expanded=True) as status:
         bar = st.progress(0.0, text=t("database.step.schema"))
 
         def progress(fraction: float, step: str) -> None:
+            if step == "fallback":  # said where the user looks, not only in the log
+                warning.warning(t("database.fallback"), icon=":material/warning:")
             bar.progress(min(max(fraction, 0.0), 1.0), text=t(f"database.step.{step}"))
 
         _ensure(url, progress)

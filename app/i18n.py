@@ -670,6 +670,21 @@ TEXT: dict[str, dict[str, str]] = {
     "database.step.indexes": {"en": "Building indexes…", "zh": "正在建立索引…"},
     "database.step.saving": {"en": "Saving…", "zh": "正在保存…"},
     "database.step.done": {"en": "Done.", "zh": "完成。"},
+    "database.step.copying": {
+        "en": "Copying the prebuilt sample database…",
+        "zh": "正在复制预建的示例数据库…",
+    },
+    "database.step.fallback": {
+        "en": "Loading the sample from its CSV files…",
+        "zh": "正在从 CSV 文件载入示例数据…",
+    },
+    "database.fallback": {
+        "en": "The prebuilt sample database is missing or does not match its recorded"
+        " checksum, so the sample is loaded from its CSV files instead (slower; the server"
+        " log says why). `python -m store prebuild` rebuilds it.",
+        "zh": "预建的示例数据库缺失或与记录的校验和不符，改为从 CSV 文件载入示例数据（较慢；"
+        "原因见服务器日志）。运行 `python -m store prebuild` 可重新生成。",
+    },
     "designer.save_failed": {
         "en": "The scenario was not saved: {error}",
         "zh": "方案未保存：{error}",

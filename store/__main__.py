@@ -6,6 +6,7 @@ Usage::
         [--delimiter ,] [--decimal . --thousands ,] [--date-format %Y-%m-%d]
         [--map-members CLIENT=OURS ...] [--map-transactions CLIENT=OURS ...]
         [--replace] [--dry-run] [--url DATABASE_URL]
+    python -m store prebuild [--folder sample_data/data]
 
 Every row is checked first (`store.importer`); the report lists each problem by file,
 line, column and value. Nothing is written unless every check passes, and the load is one
@@ -42,7 +43,7 @@ def _mapping(pairs: list[str] | None, parser: argparse.ArgumentParser, flag: str
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (one command, ``import``)."""
+    """The argument parser (``import``, ``prebuild``)."""
     from store.importer import (
         DECIMAL_SEPARATORS,
         MEMBER_COLUMNS,
@@ -82,13 +83,34 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="only check; write nothing")
     run.add_argument("--url", help="database URL (default: DATABASE_URL or the embedded SQLite)")
     run.add_argument("--limit", type=int, default=50, help="problems listed (default 50)")
+    prebuild = sub.add_parser(
+        "prebuild",
+        help="rebuild the sample's prebuilt SQLite database and its manifest (store.prebuilt)",
+        description="Load the sample CSV files into a fresh SQLite database, compact and"
+        " compress it next to them (memberlab.sqlite.xz) and record its checksum in"
+        " prebuilt.json; run it after the sample or the schema changes.",
+    )
+    prebuild.add_argument("--folder", help="the sample folder (default: the shipped sample)")
     return parser
+
+
+def _prebuild(folder: str | None) -> int:
+    from store.prebuilt import build
+
+    manifest = build(folder)
+    print(
+        f"wrote {manifest['file']}: {manifest['bytes']:,} bytes"
+        f" ({manifest['database_bytes']:,} uncompressed), sha256 {manifest['sha256']}"
+    )
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    if args.command == "prebuild":
+        return _prebuild(args.folder)
     if not args.members and not args.transactions:
         parser.error("give --members and/or --transactions")
     delimiter = "\t" if args.delimiter in ("\\t", "tab") else args.delimiter

@@ -14,11 +14,13 @@ SQLite specifics (a file shared by several threads and processes):
   half-way with ``SQLITE_BUSY``; plain ``BEGIN`` for readers;
 * foreign keys are enforced.
 
-`ensure_database` brings any database to the current schema with Alembic (the migrations
-in ``store/migrations``) and, on an empty database, loads the sample program shipped in
-``sample_data/``. Both steps hold a lock (PostgreSQL: a transaction-level advisory lock;
-SQLite: the write lock of ``BEGIN IMMEDIATE``) and the load writes a unique marker row in
-the same transaction, so processes starting together migrate and load exactly once.
+`ensure_database` brings any database to the current schema with Alembic (the migrations in
+``store/migrations``) and, on an empty database, loads the sample program shipped in
+``sample_data/``: a new SQLite file starts as a copy of the sample's prebuilt database
+(`store.prebuilt`, checked against its recorded checksum), anything else by bulk insert.
+Both steps hold a lock (PostgreSQL: a transaction-level advisory lock; SQLite: the write
+lock of ``BEGIN IMMEDIATE``) and the load writes a unique marker row in the same
+transaction, so processes starting together migrate and load exactly once.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -406,11 +408,59 @@ def _database_is_empty(conn: Connection) -> bool:
     return marker is None and member is None
 
 
+def _new_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when no database (nor a leftover WAL) exists there yet."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    path = Path(database).expanduser().resolve()
+    leftovers = [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-journal")]
+    return None if any(p.exists() for p in leftovers) else path
+
+
+def _sample_folder(sample_folder: str | Path | None) -> Path | None:
+    folders = [Path(sample_folder)] if sample_folder is not None else list(SAMPLE_FOLDERS)
+    return next((f for f in folders if _find_table_file(f, "members") is not None), None)
+
+
+def _install_prebuilt(url: str, sample_folder: str | Path | None, report: Progress) -> bool:
+    """Copy the sample's prebuilt SQLite database into place on a first start.
+
+    See `store.prebuilt`. Returns False, after saying why (step ``"fallback"``), when it
+    cannot be used; False without a word when the database is not a new SQLite file.
+    """
+    from store import prebuilt
+
+    target = _new_sqlite_file(url)
+    folder = _sample_folder(sample_folder)
+    if target is None or folder is None:
+        return False
+    report(0.05, "copying")
+    try:
+        return prebuilt.install(folder, target)
+    except prebuilt.PrebuiltUnusable as exc:
+        log.warning("the prebuilt sample database is not used: %s; loading the CSV files", exc)
+        report(0.05, "fallback")
+        return False
+
+
+def _row_counts(url: str) -> dict[str, int]:
+    with read_connection(url) as conn:
+        return {
+            name: conn.execute(select(func.count()).select_from(_MODELS[name].__table__)).scalar()
+            for name in SAMPLE_TABLES
+        }
+
+
 def ensure_database(
     url: str | None = None,
     load_sample: bool = True,
     sample_folder: str | Path | None = None,
     progress: Progress | None = None,
+    prebuilt: bool = True,
 ) -> dict[str, int]:
     """Bring the database to the current schema and, if it is new, load the sample program.
 
@@ -422,21 +472,31 @@ def ensure_database(
         url: database URL (default: the configured one).
         load_sample: load the shipped sample program into an empty database.
         sample_folder: where the sample CSV files are (default: `SAMPLE_FOLDERS`).
-        progress: told how far the first load is, with the step under way: ``"reading"``,
-            a table name (`SAMPLE_TABLES`) while its rows are written, ``"indexes"``,
-            ``"saving"`` and ``"done"``. Not called when no sample is loaded.
+        progress: told how far the first load is, with the step under way: ``"copying"``
+            (the prebuilt database), ``"fallback"`` (it cannot be used: the CSV files are
+            loaded instead), ``"reading"``, a table name (`SAMPLE_TABLES`) while its rows
+            are written, ``"indexes"``, ``"saving"`` and ``"done"``. Not called when no
+            sample is loaded.
+        prebuilt: on a new SQLite file, copy the sample's prebuilt database into place
+            (`store.prebuilt`) instead of loading the CSV files.
 
     Returns:
-        Rows loaded per table by this call (empty when nothing was loaded).
+        Rows loaded (or copied) per table by this call (empty when nothing was loaded).
     """
+    report = progress or (lambda _fraction, _step: None)
+    if load_sample and prebuilt and _install_prebuilt(database_url(url), sample_folder, report):
+        migrate(url)  # a prebuilt file of an older schema is brought up to date
+        report(1.0, "done")
+        counts = _row_counts(url)
+        log.info("copied the prebuilt sample database: %s", counts)
+        return counts
     migrate(url)
     if not load_sample:
         return {}
     with read_connection(url) as conn:
         if not _database_is_empty(conn):
             return {}
-    report = progress or (lambda _fraction, _step: None)
-    report(0.02, "reading")
+    report(0.1, "reading")
     tables = read_sample_tables(sample_folder)
     where = sample_folder or " or ".join(str(f) for f in SAMPLE_FOLDERS)
     if tables is None:
