@@ -49,6 +49,7 @@ chosen = state.remember(
         default=kept[:4],
         format_func=names.get,
         max_selections=4,
+        placeholder=t("compare.scenarios_placeholder"),
         key=state.choice_key("compare_scenarios"),
     ),
 )
@@ -173,6 +174,7 @@ picked = state.remember(
     st.multiselect(
         t("compare.metrics"),
         metrics,
+        placeholder=t("compare.metrics_placeholder"),
         default=[
             m
             for m in state.choice("compare_metrics", ["active_members", "liability"])

@@ -66,7 +66,12 @@ with st.expander(t("designer.load"), expanded=False):
         database.prepare()
         saved = store.list_scenarios()
         saved_names = list(saved["name"]) if len(saved) else []
-        picked = st.selectbox(t("designer.scenario"), saved_names, key="designer_scenario")
+        picked = st.selectbox(
+            t("designer.scenario"),
+            saved_names,
+            key="designer_scenario",
+            placeholder=t("designer.no_scenarios"),
+        )
         load_col, delete_col = st.columns(2)
         if load_col.button(
             t("designer.load_scenario"), disabled=not saved_names, key="designer_load_scenario"
@@ -175,6 +180,7 @@ with tab_tiers:
     edited_tiers = st.data_editor(
         editing.tiers_frame(policy),
         key=key("tiers_editor"),
+        placeholder="",  # an empty cell stays blank (not "None")
         num_rows="dynamic",
         width="stretch",
         hide_index=True,
@@ -343,6 +349,7 @@ with tab_expiry:
     edited_windows = st.data_editor(
         editing.windows_frame(policy),
         key=key("windows_editor"),
+        placeholder="",  # an empty cell stays blank (not "None")
         num_rows="dynamic",
         hide_index=True,
         column_config={
@@ -364,6 +371,7 @@ with tab_campaigns:
     edited_campaigns = st.data_editor(
         editing.campaigns_frame(policy),
         key=key("campaigns_editor"),
+        placeholder="",  # an empty cell stays blank (not "None")
         num_rows="dynamic",
         hide_index=True,
         column_config={

@@ -57,6 +57,7 @@ edited = st.data_editor(
         "step": st.column_config.NumberColumn(t("sweep.step"), format="%.4g", min_value=0),
     },
     key="sweep_parameters_editor",
+    placeholder="",  # an empty cell stays blank (not "None")
 )
 rows = [r for r in edited.to_dict(orient="records") if isinstance(r.get("field"), str)]
 st.session_state[PARAMS] = rows
@@ -114,6 +115,7 @@ if mode == "search":
             "max": st.column_config.NumberColumn(t("sweep.max")),
         },
         key="sweep_constraints_editor",
+        placeholder="",  # an empty cell stays blank (not "None")
     )
     bounds = [
         {k: v for k, v in c.items() if not (isinstance(v, float) and pd.isna(v)) and v is not None}

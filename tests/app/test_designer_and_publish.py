@@ -115,6 +115,10 @@ def test_language_switch_translates_the_page(app, open_page):
     at.sidebar.selectbox(key="language_switch").set_value("zh").run()
     assert not at.exception
     assert at.title[0].value == "会员规则设计"
+    # no Streamlit default in English: an empty choice and empty table cells say nothing
+    assert at.selectbox(key="designer_scenario").proto.placeholder == "尚无已保存方案"
+    editors = [e.proto for e in at.dataframe if e.proto.editing_mode]  # the tiers table
+    assert editors and all(e.HasField("placeholder") and not e.placeholder for e in editors)
     open_page(at, "publish")
     assert at.title[0].value == "发布到线上系统"
 
