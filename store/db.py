@@ -137,12 +137,16 @@ def get_engine(url: str | None = None) -> Engine:
         return engine
 
 
-def dispose_engines() -> None:
-    """Close every cached engine's connections and forget the engines (tests, shutdown)."""
+def dispose_engines(url: str | None = None) -> None:
+    """Close cached engines' connections and forget them (tests, shutdown).
+
+    Args:
+        url: only the engine of this URL (default: every engine).
+    """
     with _engines_lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()
+        urls = list(_engines) if url is None else [u for u in (str(url),) if u in _engines]
+        for key in urls:
+            _engines.pop(key).dispose()
 
 
 def _writer(engine: Engine) -> Engine:

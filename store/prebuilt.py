@@ -148,7 +148,7 @@ def build(folder: str | Path | None = None) -> dict:
         database = Path(work) / "memberlab.sqlite"
         url = f"sqlite:///{database.as_posix()}"
         counts = ensure_database(url, sample_folder=folder, prebuilt=False)
-        dispose_engines()
+        dispose_engines(url)  # the file is closed before it is compacted
         conn = sqlite3.connect(database, isolation_level=None)
         try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
