@@ -15,12 +15,14 @@ joining during the horizon, and the baseline's replications, simulated once for 
 come on top). A run smaller than the issue's prints what its speed means for the full size.
 
 Wall time is what a user waits; on a shared machine the CPU time of the processes doing the
-work (this one, and the workers) is the steadier figure of the engine's speed.
+work (this one, and the workers) is the steadier figure of the engine's speed. The cluster's
+CPU time includes Dask's own (the scheduler in this process, the workers' event loops), which
+grows with the wall time rather than with the work: on a busy machine it is a larger share.
 
 Usage: ``python benchmarks/sweep.py`` (seconds), ``--points 8 --members 20000`` (a moderate
 size), ``--full`` for the issue's figure: 50 points x 100k members x 24 months x 10
 replications (about 36 billion member-days; only on a quiet machine, where it takes about
-7 minutes on two cores: both backends at about 3 minutes each, plus start-up).
+10 minutes on two cores: each backend 4-5 minutes, plus start-up).
 """
 
 import argparse
@@ -124,8 +126,13 @@ def main() -> None:
     local, wall, cpu = timed(spec, setup)
     figures["local cores"] = (wall, cpu)
 
+    import dask
     from distributed import Client, LocalCluster
 
+    # The workers' statistical profiler samples every 10 ms, even between tasks: a few
+    # percent of a core each, which is Dask's cost, not the engine's (measured: 0.03 CPU-s
+    # per worker-second idle with it, 0.02 without).
+    dask.config.set({"distributed.worker.profile.enabled": False})
     threads = str(max((os.cpu_count() or 1) // args.workers, 1))
     began = time.perf_counter()
     with (
