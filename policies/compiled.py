@@ -43,6 +43,7 @@ __all__ = [
     "take_fifo",
     "take_fifo_rows",
     "targets",
+    "targets_many",
     "EPSILON",
     "HAS_NUMBA",
     "NEVER",
@@ -446,6 +447,16 @@ def price_many(table, lo, hi, pricing, gross, tier, balance, birthday_today, bir
         money[0, i], money[1, i], money[2, i] = g, disc, net
         points[0, i], points[1, i] = base, pts
     return money, points
+
+
+@jit
+def targets_many(table, j, tier, lifecycle, quadrant, birthday_today, birthday_month):
+    """`targets` of row ``j`` for each member (bool array)."""
+    out = np.empty(tier.size, dtype=np.bool_)
+    for i in range(tier.size):
+        out[i] = targets(table, j, tier[i], lifecycle[i], quadrant[i], birthday_today[i],
+                         birthday_month[i])  # fmt: skip
+    return out
 
 
 @jit

@@ -84,7 +84,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from policies import rules
+from policies import compiled, rules
 from policies.compiled import RING_MONTHS, days_in_month, plain
 from policies.model import Campaign, InactivityExpiry, NoExpiry, Policy
 from simulations import kernel
@@ -95,8 +95,6 @@ from simulations.kernel import (
     LOT_DTYPE,
     NEVER,
     betaln,
-    row_sums_except,
-    sum_columns,
 )
 from simulations.population import HISTORY_MONTHS, Population
 from simulations.streams import seed_states
@@ -285,6 +283,7 @@ class _Calendar:
             [tuple(c for c in running if c.prices_purchases) for running in self.campaigns],
             lambda c: c.points_multiplier - 1.0,
         )
+        self.contact_table = rules.campaign_table(policy, self.contacts, lambda c: 0.0)
         self.targeting = rules.campaign_table(
             policy,
             self.targeted,
@@ -615,10 +614,9 @@ class _Simulation:
         return used[np.argsort(self.slot_key[used], kind="stable")]
 
     def _score(self, idx: np.ndarray | slice, first: int, last: int) -> np.ndarray:
-        cols = [m % self.score_len for m in range(max(first, last - self.score_len + 1), last + 1)]
         rows = np.arange(self.n)[idx] if isinstance(idx, slice) else idx
         rows = rows.astype(np.int64, copy=False)
-        return sum_columns(self.score_ring, rows, np.array(cols, np.int64)) / self.score_unit
+        return kernel.score_totals(self.score_ring, rows, first, last) / self.score_unit
 
     def _lifecycle(self, idx: np.ndarray | slice, d: int) -> np.ndarray:
         last = self.last_purchase[idx]
@@ -626,25 +624,26 @@ class _Simulation:
         return rules.lifecycle_codes(self.policy, d - self.join[idx], since_purchase,
                                      self.purchases[idx])  # fmt: skip
 
-    def _quadrant(self, idx: np.ndarray | slice, month: int) -> np.ndarray:
-        col = month % RING_MONTHS
-        count = row_sums_except(self.count_ring[idx], col)
-        spend = row_sums_except(self.spend_ring[idx], col)
-        return rules.quadrant_codes(self.policy, count, spend / 100.0)
+    def _quadrant(self, idx: np.ndarray, month: int) -> np.ndarray:
+        return kernel.quadrant_codes(self.quadrants, self.count_ring, self.spend_ring,
+                                     idx.astype(np.int64), month % RING_MONTHS)  # fmt: skip
 
-    def _target_mask(self, campaign: Campaign, idx: np.ndarray, d: int) -> np.ndarray:
-        target = campaign.target
-        mask = np.ones(idx.size, dtype=bool)
-        if target.tiers:
-            codes = [self.policy.tiers.tier_index(name) for name in target.tiers]
-            mask &= np.isin(self.tier[idx], codes)
-        if target.lifecycle:
-            codes = [rules.LIFECYCLE_CODES[s] for s in target.lifecycle]
-            mask &= np.isin(self._lifecycle(idx, d), codes)
-        if target.quadrants:
-            codes = [rules.QUADRANT_CODES[q] for q in target.quadrants]
-            mask &= np.isin(self._quadrant(idx, int(self.cal.month[d])), codes)
-        return mask
+    def _targeted(self, row: int, idx: np.ndarray, d: int) -> np.ndarray:
+        """Which members ``idx`` row ``row`` of the contact table targets on day ``d``.
+
+        `policies.compiled.targets` decides, as for pricing; the lifecycle and quadrant codes
+        are worked out only when the campaign targets them.
+        """
+        table = self.cal.contact_table
+        none = np.zeros(idx.size, dtype=np.int64)
+        lifecycle, quadrant = none, none
+        if table.lifecycle_mask[row] != compiled.ALL:
+            lifecycle = self._lifecycle(idx, d).astype(np.int64)
+        if table.quadrant_mask[row] != compiled.ALL:
+            quadrant = self._quadrant(idx, int(self.cal.month[d]))
+        no = np.zeros(idx.size, dtype=np.bool_)  # contacts are not birthday offers
+        return compiled.targets_many(table, row, self.tier[idx].astype(np.int64), lifecycle,
+                                     quadrant, no, no)  # fmt: skip
 
     def _reset_month(self) -> None:
         self.acc = dict.fromkeys(
@@ -822,7 +821,7 @@ class _Simulation:
         effects = self.behavior.effects
         month = int(self.cal.month[d])
         nj = int(np.searchsorted(self.join, np.int32(d), side="right"))
-        for campaign in self.cal.contacts[d]:
+        for row, campaign in enumerate(self.cal.contacts[d], start=self.cal.contact_table.ptr[d]):
             if campaign.kind == "activation":
                 joined_month = self.cal.month[0] + _months_between(self.cal.start, self.join[:nj])
                 idx = np.flatnonzero(joined_month == month - 1)
@@ -833,7 +832,7 @@ class _Simulation:
                 fresh = self.contact_day[:nj] < np.maximum(last, self.join[:nj])
                 idx = np.flatnonzero((since >= campaign.recency_days) & fresh)
                 kind = 2
-            idx = idx[self._target_mask(campaign, idx, d)]
+            idx = idx[self._targeted(int(row), idx, d)]
             if not idx.size:
                 continue
             self.contact_day[idx] = d

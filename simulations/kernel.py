@@ -15,13 +15,13 @@ Purchases follow a member's time-varying rate by thinning (Lewis & Shedler 1979,
 of nonhomogeneous Poisson processes by thinning", Naval Research Logistics Quarterly 26): the
 next *candidate* purchase is drawn at the dominating rate ``lambda * calendar(t) * bound`` by
 inverting the cumulative calendar intensity, and accepted with probability ``factor / bound``
-on its day. The bound is the member's own factor when the candidate is drawn (tier, goal
-gradient, post-redemption and contact lifts; lifts that wear off counted at least 1) times the
-largest product of targeted campaign uplifts. Events that can raise the factor before the
-candidate -- a purchase, a tier change at a review, a redemption, a contact -- draw a new
-candidate from that moment at the new bound when it is higher, which keeps the bound valid; by
-the memoryless property of the candidate process, the result is a correct draw of the
-time-varying process.
+on its day. The bound (`candidate_bound`, its one definition) is the member's own factor when
+the candidate is drawn (tier, goal gradient, post-redemption and contact lifts; lifts that
+wear off counted at least 1) times the largest product of targeted campaign uplifts. Events
+that can raise the factor before the candidate -- a purchase, a tier change at a review, a
+redemption, a contact -- draw a new candidate from that moment at the new bound when it is
+higher, which keeps the bound valid; by the memoryless property of the candidate process,
+the result is a correct draw of the time-varying process.
 """
 
 from __future__ import annotations
@@ -97,27 +97,11 @@ def _quadrant_one(quadrants, count_ring, spend_ring, m, column):
 
 
 @numba.njit(cache=True)
-def sum_columns(ring, rows, cols):
-    """Sums of ``ring[rows][:, cols]`` by row (exact integer sums, no copies)."""
-    out = np.zeros(rows.size, np.int64)
+def quadrant_codes(quadrants, count_ring, spend_ring, rows, column):
+    """`_quadrant_one` of each member in ``rows`` (the engine's contacts)."""
+    out = np.empty(rows.size, np.int64)
     for i in range(rows.size):
-        total = np.int64(0)
-        for j in cols:
-            total += ring[rows[i], j]
-        out[i] = total
-    return out
-
-
-@numba.njit(cache=True)
-def row_sums_except(ring, col):
-    """Each row's sum over all columns but ``col`` (exact integer sums)."""
-    out = np.zeros(ring.shape[0], np.int64)
-    for i in range(ring.shape[0]):
-        total = np.int64(0)
-        for j in range(ring.shape[1]):
-            if j != col:
-                total += ring[i, j]
-        out[i] = total
+        out[i] = _quadrant_one(quadrants, count_ring, spend_ring, rows[i], column)
     return out
 
 
@@ -378,6 +362,40 @@ def _score_total(score_ring, m, first, last):
     return total
 
 
+@numba.njit(cache=True)
+def score_totals(score_ring, rows, first, last):
+    """`_score_total` of each member in ``rows`` (the engine's tier reviews)."""
+    out = np.empty(rows.size, np.int64)
+    for i in range(rows.size):
+        out[i] = _score_total(score_ring, rows[i], first, last)
+    return out
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _goal_progress(level, top, goal_lift, score, score_unit, next_threshold):
+    """Share of the next tier's threshold a qualifying ``score`` (ring units) reaches.
+
+    0 at the top tier and without a goal gradient (the score is then not needed).
+    """
+    if level < top and goal_lift > 0:
+        return score / score_unit / max(next_threshold, 1e-9)
+    return 0.0
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def candidate_bound(targeted_max, tier_factor, level, top, score, score_unit, next_threshold,
+                    goal_lift, goal_start, redeemed, redeem_lift, contacted, uplift):  # fmt: skip
+    """The thinning bound of a member's next candidates (module docstring).
+
+    The member's `_factor` in tier ``level`` with the lifts that wear off counted at least 1,
+    times ``targeted_max``, the largest product of targeted campaign uplifts: no factor the
+    member can have before its state changes exceeds it. Scalars only (see `_factor`).
+    """
+    progress = _goal_progress(level, top, goal_lift, score, score_unit, next_threshold)
+    return targeted_max * _factor(tier_factor, level < top, progress, goal_lift, goal_start,
+                                  redeemed, redeem_lift, contacted, uplift, True)  # fmt: skip
+
+
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _after(t, x, cumulative, intensity, guide, width):
     """(time, day) at which the cumulative calendar intensity from ``t`` reaches ``x``.
@@ -434,14 +452,14 @@ def redraw(idx, t, only_if_higher, members, rates, days, rings, effects):
         if not alive[m] or cand_bound[m] < 0:
             continue
         level = tier[m]
-        progress = 0.0
+        score = np.int64(0)
         if level < top and goal_lift > 0:
-            score = _score_total(score_ring, m, score_first, score_last) / score_unit
-            progress = score / max(thresholds[level + 1], 1e-9)
-        bound = targeted_max * _factor(
-            tier_factor[level], level < top, progress, goal_lift, goal_start,
+            score = _score_total(score_ring, m, score_first, score_last)
+        bound = candidate_bound(
+            targeted_max, tier_factor[level], level, top, score, score_unit,
+            thresholds[min(level + 1, top)], goal_lift, goal_start,
             t - last_redeem[m] <= redeem_days, redeem_lift, t - contact_day[m] <= contact_days,
-            contact_uplift[contact_kind[m]], True,
+            contact_uplift[contact_kind[m]],
         )  # fmt: skip
         if only_if_higher and bound <= cand_bound[m]:
             continue
@@ -610,9 +628,8 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pric
                 if trial or cand_bound[m] < 0:
                     accepted = True
                 else:
-                    progress = 0.0
-                    if t < top and goal_lift > 0:
-                        progress = score_total / score_unit / max(thresholds[t + 1], 1e-9)
+                    progress = _goal_progress(t, top, goal_lift, score_total, score_unit,
+                                              thresholds[min(t + 1, top)])  # fmt: skip
                     h = _factor(
                         tier_factor[t], t < top, progress, goal_lift, goal_start,
                         d - last_redeem[m] <= redeem_days, redeem_lift,
@@ -697,13 +714,11 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pric
                 if not score_known and goal_lift > 0 and t < top:
                     score_total = _score_total(score_ring, m, score_first, score_last)
                     score_known = True
-                progress = 0.0
-                if t < top and goal_lift > 0:
-                    progress = score_total / score_unit / max(thresholds[t + 1], 1e-9)
-                bound = targeted_max * _factor(
-                    tier_factor[t], t < top, progress, goal_lift, goal_start,
+                bound = candidate_bound(
+                    targeted_max, tier_factor[t], t, top, score_total, score_unit,
+                    thresholds[min(t + 1, top)], goal_lift, goal_start,
                     d - last_redeem[m] <= redeem_days, redeem_lift,
-                    d - contact_day[m] <= contact_days, contact_uplift[contact_kind[m]], True,
+                    d - contact_day[m] <= contact_days, contact_uplift[contact_kind[m]],
                 )  # fmt: skip
                 s_event, e = exponential(s_event)
                 next_t[m], next_day[m] = _after(next_t[m], e / (lam[m] * bound), cumulative,
@@ -735,14 +750,11 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pric
                             score_total = _score_total(score_ring, m, score_first,
                                                        score_last)  # fmt: skip
                             score_known = True
-                        progress = 0.0
-                        if t < top and goal_lift > 0:
-                            progress = (score_total / score_unit
-                                        / max(thresholds[t + 1], 1e-9))  # fmt: skip
-                        bound = targeted_max * _factor(
-                            tier_factor[t], t < top, progress, goal_lift, goal_start,
-                            True, redeem_lift, d + 1 - contact_day[m] <= contact_days,
-                            contact_uplift[contact_kind[m]], True,
+                        bound = candidate_bound(
+                            targeted_max, tier_factor[t], t, top, score_total, score_unit,
+                            thresholds[min(t + 1, top)], goal_lift, goal_start, True,
+                            redeem_lift, d + 1 - contact_day[m] <= contact_days,
+                            contact_uplift[contact_kind[m]],
                         )  # fmt: skip
                         if bound > cand_bound[m] >= 0:
                             s_event, e = exponential(s_event)

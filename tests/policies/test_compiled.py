@@ -125,3 +125,37 @@ def test_campaign_semantics_answered_by_the_campaign():
     assert table.ptr.tolist() == [0, 2]  # member day and birthday offer price purchases
     assert [c.is_targeted for c in CLASSIC.campaigns] == [False, True]
     assert table.birthday.tolist() == [compiled.BIRTHDAY_NONE, compiled.BIRTHDAY_DAY]
+
+
+def test_contact_targeting_picks_the_members_the_target_names():
+    """`targets_many` (the simulator's contacts) against the campaign's own target, by name."""
+    data = CLASSIC.model_dump(mode="json")
+    common = {"start": "2026-01-01", "end": "2026-12-31", "recency_days": 30}
+    targets = [
+        {"tiers": ["Silver", "Diamond"]},
+        {"lifecycle": ["silent", "dormant"], "quadrants": ["passers_by", "barnacles"]},
+        {"tiers": ["Regular"], "lifecycle": ["new"]},
+        {},
+    ]
+    data["campaigns"] = [
+        {"id": f"c{k}", "name": f"c{k}", "kind": "reactivation", "target": target, **common}
+        for k, target in enumerate(targets)
+    ]
+    policy = type(CLASSIC).model_validate(data)
+    table = rules.campaign_table(policy, [policy.campaigns], lambda c: 0.0)
+    rng = np.random.default_rng(7)
+    n = 500
+    tier, lifecycle, quadrant = (rng.integers(0, k, size=n) for k in (4, 5, 4))
+    no = np.zeros(n, dtype=np.bool_)
+    for row, campaign in enumerate(policy.campaigns):
+        target = campaign.target
+        want = np.ones(n, dtype=bool)
+        if target.tiers:
+            want &= np.isin(tier, [policy.tiers.tier_index(t) for t in target.tiers])
+        if target.lifecycle:
+            want &= np.isin(lifecycle, [rules.LIFECYCLE_CODES[s] for s in target.lifecycle])
+        if target.quadrants:
+            want &= np.isin(quadrant, [rules.QUADRANT_CODES[q] for q in target.quadrants])
+        got = compiled.targets_many(table, row, tier, lifecycle, quadrant, no, no)
+        np.testing.assert_array_equal(got, want)
+        assert 0 < want.sum() <= n
