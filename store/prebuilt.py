@@ -17,6 +17,7 @@ loads the CSV files instead. PostgreSQL is always loaded by bulk insert.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -106,12 +107,16 @@ def install(folder: str | Path, target: str | Path) -> bool:
         True if this call put the database in place, False if a database file already existed.
 
     Raises:
-        PrebuiltUnusable: see `check`; also when the compressed file cannot be read.
+        PrebuiltUnusable: see `check`; also when the compressed file cannot be read or the
+            copy cannot be written or linked (disk full, no hard links).
     """
     source = check(folder)
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise PrebuiltUnusable(f"cannot write next to {target} ({exc})") from None
     try:
         with os.fdopen(handle, "wb") as out, lzma.open(source, "rb") as compressed:
             for block in iter(lambda: compressed.read(_CHUNK), b""):
@@ -125,8 +130,11 @@ def install(folder: str | Path, target: str | Path) -> bool:
         return True
     except (lzma.LZMAError, EOFError) as exc:
         raise PrebuiltUnusable(f"{source} cannot be decompressed ({exc})") from None
+    except OSError as exc:  # a full disk, a file system without hard links
+        raise PrebuiltUnusable(f"cannot put {source.name} at {target} ({exc})") from None
     finally:
-        os.unlink(temporary)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def build(folder: str | Path | None = None) -> dict:

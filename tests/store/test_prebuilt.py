@@ -40,9 +40,9 @@ def test_a_new_sqlite_file_starts_as_a_copy_of_the_prebuilt(tmp_path, sample_fol
     store.dispose_engines()
 
 
-@pytest.mark.parametrize("damage", ["checksum", "stale", "missing"])
+@pytest.mark.parametrize("damage", ["checksum", "stale", "missing", "no hard links"])
 def test_an_unusable_prebuilt_is_said_and_the_csv_files_are_loaded(
-    tmp_path, sample_folder, damage, caplog
+    tmp_path, sample_folder, damage, caplog, monkeypatch
 ):
     prebuilt.build(sample_folder)
     packed = sample_folder / prebuilt.PREBUILT_FILE
@@ -52,13 +52,20 @@ def test_an_unusable_prebuilt_is_said_and_the_csv_files_are_loaded(
         (sample_folder / "campaigns_run.csv").write_text(
             (sample_folder / "campaigns_run.csv").read_text() + "\n"
         )
-    else:
+    elif damage == "missing":
         packed.unlink()
+    else:
+
+        def refuse(*_args):
+            raise PermissionError("operation not permitted")
+
+        monkeypatch.setattr(prebuilt.os, "link", refuse)
     url = f"sqlite:///{tmp_path / 'memberlab.sqlite'}"
     counts, steps = _steps(url, sample_folder)
     assert steps[:3] == ["copying", "fallback", "reading"]
     assert counts["members"] == 3 and counts["points_ledger"] == 7
     assert "the prebuilt sample database is not used" in caplog.text
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no leftovers
     store.dispose_engines()
 
 
