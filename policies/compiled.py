@@ -50,6 +50,7 @@ __all__ = [
     "QUADRANT_MONTHS",
     "RING_MONTHS",
     "birthday_bonus_due",
+    "inactivity_lapsed",
     "days_in_month",
     "is_leap",
     "jit",
@@ -397,6 +398,16 @@ def birthday_bonus_due(day, last_purchase):
     never bought.
     """
     return last_purchase > NEVER and day - last_purchase <= BIRTHDAY_RECENCY_DAYS
+
+
+@jit(inline="always")
+def inactivity_lapsed(last_activity_month, month, months):
+    """Whether a balance lapses at the end of ``month`` under an inactivity expiry.
+
+    True when the last purchase or redemption (month index ``last_activity_month``) was
+    ``months`` or more months before. Works on numbers and, as plain Python, on arrays.
+    """
+    return last_activity_month <= month - months
 
 
 # ---------------------------------------------------------------------------------------

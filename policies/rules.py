@@ -488,7 +488,7 @@ def inactivity_lapses(policy: Policy, last_activity_month: np.ndarray, month: in
     last = np.asarray(last_activity_month, dtype=np.int64)
     if not isinstance(expiry, InactivityExpiry):
         return np.zeros(last.shape, dtype=bool)
-    return last <= month - expiry.months
+    return compiled.plain(compiled.inactivity_lapsed)(last, month, expiry.months)
 
 
 def consume_fifo(lots: np.ndarray, amount: np.ndarray) -> np.ndarray:

@@ -862,10 +862,10 @@ class _Simulation:
         self.acc["new_members"] += hi - self.n_joined
         self.n_joined = hi
         expiry = policy.expiry
-        expire_kind, expire_slots, lapse = 0, np.zeros(0, np.int64), 0
+        expire_kind, expire_slots, inactive_months = 0, np.zeros(0, np.int64), 0
         if cal.expiry_run[b]:
             if isinstance(expiry, InactivityExpiry):
-                expire_kind, lapse = 2, month - expiry.months
+                expire_kind, inactive_months = 2, expiry.months
             elif not isinstance(expiry, NoExpiry):
                 expire_kind = 1
                 expire_slots = np.flatnonzero((self.slot_key >= 0) & (self.slot_key <= month))
@@ -889,7 +889,7 @@ class _Simulation:
             open_days=self.open_days,
             expire_kind=expire_kind,
             expire_slots=expire_slots.astype(np.int64),
-            lapse_month=lapse,
+            inactive_months=inactive_months,
             report=report,
             fifo=self._fifo_slots().astype(np.int64),
             month_first=month_first,

@@ -284,9 +284,10 @@ class Window(NamedTuple):
     ``slot`` is the lot the month's points go to; ``ring_column`` and ``score_column`` the
     month's ring columns (``reset`` them first on the month's first window);
     ``calendar_month`` 1-12. ``plan`` redemptions on ``open_days``. At the end:
-    ``expire_kind`` 0 none, 1 the lots ``expire_slots``, 2 balances inactive since
-    ``lapse_month``; the month-end counts when ``report``. ``fifo`` is the lot order,
-    oldest first; ``month_first`` the first day of the month.
+    ``expire_kind`` 0 none, 1 the lots ``expire_slots``, 2 the balances of members inactive
+    for ``inactive_months`` (`policies.compiled.inactivity_lapsed`); the month-end counts
+    when ``report``. ``fifo`` is the lot order, oldest first; ``month_first`` the first day
+    of the month.
     """
 
     first: int
@@ -302,7 +303,7 @@ class Window(NamedTuple):
     open_days: np.ndarray
     expire_kind: int
     expire_slots: np.ndarray
-    lapse_month: int
+    inactive_months: int
     report: bool
     fifo: np.ndarray
     month_first: int
@@ -533,8 +534,8 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pric
     immediate, reset, plan, open_days, expire_kind, expire_slots = (
         window.immediate, window.reset, window.plan, window.open_days, window.expire_kind,
         window.expire_slots)  # fmt: skip
-    lapse_month, report, fifo, month_first = (
-        window.lapse_month, window.report, window.fifo, window.month_first)  # fmt: skip
+    inactive_months, report, fifo, month_first = (
+        window.inactive_months, window.report, window.fifo, window.month_first)  # fmt: skip
     table, params = prices, pricing
     ptr = table.ptr
     factors = targeted
@@ -770,7 +771,9 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pric
             for s in expire_slots:
                 lost += lots[m, s]
                 lots[m, s] = 0
-        elif expire_kind == 2 and last_activity[m] <= lapse_month and balance[m] > 0:
+        elif (expire_kind == 2 and balance[m] > 0
+              and compiled.inactivity_lapsed(last_activity[m], month,
+                                             inactive_months)):  # fmt: skip
             lost = balance[m]
             lots[m, :] = 0
         if lost:
