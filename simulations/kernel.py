@@ -26,13 +26,16 @@ the result is a correct draw of the time-varying process.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
 from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from policies import compiled
+from simulations import streams
 from simulations.streams import exponential, gamma, uniform
 
 NEVER = compiled.NEVER
@@ -825,3 +828,38 @@ def window_sequential(lo, hi, window, members, rates, days, rings, effects, pric
             return n_rec, stop
         m = stop
     return n_rec, hi
+
+
+def _forget_stale_machine_code() -> None:
+    """Discard this module's cached compilations when a module it compiles in has changed.
+
+    Numba's on-disk cache checks only the stamp of the file that defines a function, but the
+    kernel inlines the rules of `policies.compiled` and the draws of `simulations.streams`:
+    after a change to a rule there, the cached kernel would go on applying the old rule. The
+    sources of those modules are fingerprinted beside the cache; on a mismatch every
+    dispatcher of this module forgets its cached entries (they are compiled afresh on first
+    call) and the new fingerprint is recorded.
+    """
+    dispatchers = [v for v in globals().values() if isinstance(v, numba.core.dispatcher.Dispatcher)]
+    caches = [d._cache for d in dispatchers if getattr(d, "_cache", None) is not None]
+    if not caches:
+        return
+    digest = hashlib.sha256()
+    for module in (compiled, streams):
+        digest.update(Path(module.__file__).read_bytes())
+    stamp = Path(caches[0]._cache_path) / "kernel.dependencies.sha256"
+    try:
+        if stamp.read_text(encoding="ascii") == digest.hexdigest():
+            return
+    except OSError:
+        pass  # no stamp yet: whatever is cached may predate it
+    for cache in caches:
+        cache.flush()
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest.hexdigest(), encoding="ascii")
+    except OSError:
+        pass  # a read-only cache folder: numba then compiles in memory anyway
+
+
+_forget_stale_machine_code()
