@@ -38,6 +38,7 @@ __all__ = [
     "run_cache",
     "picked",
     "population_frame",
+    "population_ledger",
     "scenario_label",
     "scenarios",
     "simulate",
@@ -185,6 +186,17 @@ def population_frame(settings: RunSettings) -> pd.DataFrame | None:
     return database.snapshot(None)
 
 
+def population_ledger(settings: RunSettings) -> pd.DataFrame | None:
+    """The points ledger behind the snapshot's balances (cached), or None when synthetic.
+
+    The engine holds each member's points by the month they were earned from it, so they
+    expire when their own validity ends (not spread evenly over the last 12 months).
+    """
+    if settings.population != "database":
+        return None
+    return database.ledger()
+
+
 def _month_after_data(snapshot: pd.DataFrame) -> dt.date:
     """The first day of the month after the snapshot's last join or purchase."""
     dates = [
@@ -237,6 +249,7 @@ def _run(
     baseline: Policy | None,
     settings: RunSettings,
     snapshot: pd.DataFrame | None,
+    ledger: pd.DataFrame | None,
     behavior_json: str | None,
     progress: Callable[[float, str], None] | None,
 ) -> str:
@@ -253,6 +266,7 @@ def _run(
         replications=settings.replications,
         seed=settings.seed,
         baseline=baseline,
+        ledger=ledger,
     )
     return model.run(progress=progress).to_json()
 
@@ -292,7 +306,8 @@ def simulate(
     cache = run_cache()
     text = cache.get(key)
     if text is None:
-        text = _run(policy, baseline, settings, snapshot, behavior_json, progress)
+        ledger = population_ledger(settings)  # read only for a run not in the cache
+        text = _run(policy, baseline, settings, snapshot, ledger, behavior_json, progress)
         cache.put(key, text)
         result = simulations.SimulationResult.from_json(text)
         _record(result, scenario)

@@ -194,13 +194,14 @@ def _database_population(start: dt.date | None, behavior, seed: int):
     Falls back, with a notice, to 20,000 synthetic members drawn with the run's ``seed``,
     starting ``start`` (default: today), when no database is available.
     """
+    from simulations.build import database_population
     from simulations.population import Population
 
     try:
         import store
 
         store.ensure_database()
-        snapshot = store.member_snapshot(as_of=start)
+        return database_population(as_of=start)
     except Exception as exc:  # any failure means: no usable database
         print(
             f"no member database available ({type(exc).__name__}); simulating 20,000"
@@ -208,7 +209,6 @@ def _database_population(start: dt.date | None, behavior, seed: int):
             file=sys.stderr,
         )
         return Population.synthetic(20_000, behavior, seed=seed, as_of=start or dt.date.today())
-    return Population.from_frame(snapshot, as_of=snapshot.attrs["as_of"])
 
 
 def _small_pages() -> None:

@@ -17,7 +17,7 @@ from simulations.behavior import DEFAULT_BEHAVIOR, BehaviorParams
 from simulations.engine import Model
 from simulations.population import Population
 
-__all__ = ["build_model"]
+__all__ = ["build_model", "database_population"]
 
 
 def build_model(
@@ -31,6 +31,7 @@ def build_model(
     seed: int = 42,
     baseline: Policy | None = None,
     workers: int = 1,
+    ledger: pd.DataFrame | None = None,
 ) -> Model:
     """The model of a simulation run, with its population set up.
 
@@ -49,6 +50,9 @@ def build_model(
         baseline: a policy simulated with the same random numbers, for incremental revenue
             and ROI.
         workers: processes for replications (the numbers do not depend on it).
+        ledger: with a snapshot, the points ledger: balances on ``start`` and the month
+            each point was earned come from it (`Population.from_frame`), so points expire
+            when their own validity ends.
 
     Raises:
         ValueError: a negative number of members, a snapshot the population cannot be
@@ -63,7 +67,7 @@ def build_model(
                 " are observed on the day the simulation starts"
             )
     elif isinstance(population, pd.DataFrame):
-        members = Population.from_frame(population, as_of=start)
+        members = Population.from_frame(population, as_of=start, ledger=ledger)
     else:
         if int(population) < 0:
             raise ValueError(f"population(={population}) must be 0 or more synthetic members")
@@ -82,3 +86,19 @@ def build_model(
         baseline_policy=baseline,
         workers=workers,
     )
+
+
+def database_population(as_of: dt.date | None = None, url: str | None = None) -> Population:
+    """The members in the database on the morning of ``as_of``, points by earn month.
+
+    Args:
+        as_of: the snapshot date (default: the day after the data ends, see
+            `store.member_snapshot`).
+        url: database URL (default: the configured one).
+    """
+    import store
+
+    snapshot = store.member_snapshot(as_of=as_of, url=url)
+    day = snapshot.attrs["as_of"]
+    ledger = store.ledger(end=day - dt.timedelta(days=1), url=url)
+    return Population.from_frame(snapshot, as_of=day, ledger=ledger)

@@ -213,12 +213,15 @@ def simulated_urr_at(
     months: int = 12,
     replications: int = 4,
     seed: int = 42,
+    ledger: pd.DataFrame | None = None,
 ) -> dict:
     """The engine's ultimate redemption rate as it would have been estimated at a past date.
 
     The members as they were the day after ``valuation`` (a member snapshot as of that day,
     `store.member_snapshot`) are simulated for ``months`` under ``policy``; the URR is the
     engine's (`simulations.breakage`: redeemed / (redeemed + expired) over the horizon).
+    With the points ``ledger`` (bookings after ``valuation`` are left out) each member's
+    points are held by the month they were earned, as they were on that day.
 
     Returns:
         ``urr`` (P50), ``p10`` and ``p90`` across replications, and ``start``.
@@ -236,6 +239,7 @@ def simulated_urr_at(
         months=months,
         replications=replications,
         seed=seed,
+        ledger=ledger,
     ).run()
     band = result.kpis["breakage"]
     return {

@@ -115,18 +115,30 @@ class Population:
         )
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, as_of: dt.date | None = None) -> Population:
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        as_of: dt.date | None = None,
+        ledger: pd.DataFrame | None = None,
+    ) -> Population:
         """Build a population from a member snapshot.
 
         Columns: ``member_id``, ``join_date`` (required); ``birthday``, ``last_purchase``
         (date), ``repeat_purchases`` (or ``frequency``), ``mean_spend`` (or ``monetary``),
         ``tier`` (name), ``points_balance``, ``purchases_12m``, ``spend_12m`` (optional).
         Assumptions: 12-month purchases and spend are spread evenly over the 12 months before
-        ``as_of``; a missing ``last_purchase`` means no repeat purchase.
+        ``as_of``; a missing ``last_purchase`` means no repeat purchase. With the points
+        ledger the balances are held by the month they were earned (`ledger_lots`), so
+        each point expires when its own validity ends; without it a balance is spread
+        evenly over the 12 months, which expires recent points too early and old ones too
+        late.
 
         Args:
             frame: one row per member.
             as_of: snapshot date (default: the day after the latest join or purchase).
+            ledger: the points ledger (``member_id, date, kind, points``, as `store.ledger`
+                returns it): the balances are its sums over the bookings dated before
+                ``as_of`` (the frame's ``points_balance`` is then not used).
 
         Raises:
             ValueError: a required column is missing or a value is invalid (names the column,
@@ -189,9 +201,16 @@ class Population:
         s12 = _column(frame, ("spend_12m",), 0.0)
         purchases_by_month = _spread(np.round(p12).astype(np.int64)).astype(np.int32)
         spend_by_month = _spread(np.round(s12 * 100).astype(np.int64))
+        member_id = frame["member_id"].astype(str).to_numpy(object)
+        lots = None
+        if ledger is not None:
+            booked = ledger[ledger["date"] < pd.Timestamp(as_of)]
+            held = booked.groupby("member_id")["points"].sum()
+            balance = held.reindex(member_id, fill_value=0).to_numpy(np.int64)
+            lots = ledger_lots(booked, member_id, as_of)
         return cls(
             as_of=as_of,
-            member_id=frame["member_id"].astype(str).to_numpy(object),
+            member_id=member_id,
             join_day=join_day,
             birthday_month=bmonth,
             birthday_day=bday,
@@ -203,6 +222,7 @@ class Population:
             purchases_by_month=purchases_by_month,
             spend_by_month=spend_by_month,
             source="snapshot",
+            points_lots=lots,
         )
 
     @classmethod

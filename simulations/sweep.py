@@ -649,10 +649,10 @@ def build_setup(spec: SweepSpec, population=None) -> Setup:
     if population is None:
         if spec.population.source == "database":
             import store
+            from simulations.build import database_population
 
             store.ensure_database()
-            snapshot = store.member_snapshot()
-            population = Population.from_frame(snapshot, as_of=start)
+            population = database_population(as_of=start)
         else:
             population = Population.synthetic(
                 spec.population.members, behavior, seed=spec.seed, as_of=start or dt.date.today()

@@ -354,6 +354,7 @@ if not ladder["backtest"].empty:
                     database.snapshot(as_of),
                     latest["valuation"],
                     behavior=BehaviorParams.model_validate(result.inputs["behavior"]),
+                    ledger=database.ledger(),
                 )
             st.session_state[str(simulated_key)] = simulated
     if simulated is not None:

@@ -170,6 +170,7 @@ if st.button(t("sweep.run"), type="primary", key="sweep_run", disabled=not rows)
         start=None if snapshot is not None else settings.start,
         behavior=st.session_state.get(runs.BEHAVIOR),
         seed=settings.seed,
+        ledger=runs.population_ledger(settings),
     ).population
     setup = sweep.Setup(
         template=policy,
