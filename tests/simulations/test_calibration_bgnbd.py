@@ -2,7 +2,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import TRUE_BGNBD, TRUE_GAMMA_GAMMA
+from conftest import LONG_LOG_START, TRUE_BGNBD, TRUE_GAMMA_GAMMA
 from scipy import integrate, stats
 
 from simulations.behavior import BGNBDParams
@@ -113,7 +113,7 @@ def test_parameter_recovery_large():
     # rates (3% of purchases merge) and about 3% here.
     truth = BGNBDParams(r=0.75, alpha=60.0, a=0.40, b=6.0)
     log = simulate_bgnbd_transactions(
-        truth, TRUE_GAMMA_GAMMA, 40000, 1095, np.random.default_rng(11)
+        truth, TRUE_GAMMA_GAMMA, 40000, 1095, np.random.default_rng(11), start=LONG_LOG_START
     )
     summary = summarize_transactions(log)
     started = time.perf_counter()

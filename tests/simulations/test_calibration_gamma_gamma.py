@@ -72,12 +72,17 @@ def test_too_few_repeat_buyers():
 
 @pytest.mark.slow
 def test_parameter_recovery_large():
-    from conftest import TRUE_BGNBD
+    from conftest import LONG_LOG_START, TRUE_BGNBD
 
     from simulations.calibration import simulate_bgnbd_transactions
 
     log = simulate_bgnbd_transactions(
-        TRUE_BGNBD, TRUE_GAMMA_GAMMA, 40000, 1095, np.random.default_rng(11)
+        TRUE_BGNBD,
+        TRUE_GAMMA_GAMMA,
+        40000,
+        1095,
+        np.random.default_rng(11),
+        start=LONG_LOG_START,
     )
     fit = fit_gamma_gamma(summarize_transactions(log))
     for name, rtol in {"p": 0.12, "q": 0.04, "gamma": 0.12}.items():
