@@ -22,6 +22,7 @@ from app.i18n import t
 
 __all__ = [
     "bump_generation",
+    "data_state",
     "database_url",
     "generation",
     "ledger",
@@ -139,6 +140,20 @@ def _ledger(url: str, generation: int) -> pd.DataFrame:
 def _snapshot(url: str, generation: int, as_of: dt.date | None) -> pd.DataFrame:
     _ensure(url)
     return store.member_snapshot(as_of=as_of, url=url)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _data_state(url: str, generation: int) -> str:
+    _ensure(url)
+    return store.data_state(url)
+
+
+def data_state() -> str:
+    """What the data is now (`store.data_state`), read once per data generation.
+
+    Key caches that outlive the server (``persist="disk"``) on it, with the URL.
+    """
+    return _data_state(database_url(), generation())
 
 
 def members() -> pd.DataFrame:

@@ -23,7 +23,7 @@ from store.db import (
     write_connection,
 )
 from store.importer import ImportIssue, ImportReport, format_report, import_client_data
-from store.queries import campaigns_run, ledger, member_snapshot, members, transactions
+from store.queries import campaigns_run, data_state, ledger, member_snapshot, members, transactions
 from store.records import (
     ScenarioExistsError,
     ScenarioNotFoundError,
@@ -56,6 +56,7 @@ __all__ = [
     "StoreError",
     "campaigns_run",
     "code_version",
+    "data_state",
     "delete_scenario",
     "dispose_engines",
     "ensure_database",

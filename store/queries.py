@@ -17,6 +17,7 @@ from store.models import CampaignRun, LedgerEntry, Member, Transaction
 
 __all__ = [
     "campaigns_run",
+    "data_state",
     "ledger",
     "member_snapshot",
     "members",
@@ -46,6 +47,34 @@ def _frame(statement: Select, url: str | None, dates: tuple[str, ...] = ()) -> p
         if column in frame:
             frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
     return frame
+
+
+def data_state(url: str | None = None) -> str:
+    """A short text that changes whenever the membership data changes: a cache key.
+
+    Row counts, date ranges and totals of members, purchases and points bookings (index
+    look-ups and one pass over two columns: milliseconds on the sample). Any import adds,
+    removes or changes rows, and so changes at least one of them. Caches keyed on it stay
+    valid across server restarts, where a counter kept in memory would start over.
+    """
+    queries = (
+        select(func.count(), func.min(Member.join_date), func.max(Member.join_date)),
+        select(
+            func.count(),
+            func.min(Transaction.date),
+            func.max(Transaction.date),
+            func.sum(Transaction.net_amount),
+        ),
+        select(
+            func.count(),
+            func.min(LedgerEntry.date),
+            func.max(LedgerEntry.date),
+            func.sum(LedgerEntry.points),
+        ),
+    )
+    with read_connection(url) as conn:
+        parts = [tuple(conn.execute(query).one()) for query in queries]
+    return "|".join(",".join(str(value) for value in part) for part in parts)
 
 
 def _as_date(value: dt.date | str | pd.Timestamp | None, name: str) -> dt.date | None:

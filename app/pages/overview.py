@@ -6,12 +6,24 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+import store
 from app import charts, database, state
 from app.formatting import money, number, pct, points
 from app.i18n import t
 from policies import rules
-from policies.model import SegmentRules
-from simulations import analytics
+from policies.model import LIFECYCLE_STATES, QUADRANTS, SegmentRules
+
+# What the page shows is computed once per state of the data and kept on disk, so a new
+# server process (a later start) reads it back instead of loading every purchase again.
+_SNAPSHOT_COLUMNS = ["last_purchase", "points_balance", "spend_12m", "purchases_12m"]
+
+
+@st.cache_data(show_spinner=False, max_entries=8, persist="disk")
+def member_scores(url: str, data_state: str) -> pd.DataFrame:
+    """The columns of the member snapshot the page uses (one row per member)."""
+    snapshot = store.member_snapshot(url=url)
+    return snapshot[[c for c in _SNAPSHOT_COLUMNS if c in snapshot]]
+
 
 st.title(t("overview.title"))
 database.prepare()
@@ -20,15 +32,18 @@ policy = state.policy()
 symbol = policy.program.currency_symbol
 segments = policy.segments
 with st.spinner(t("overview.loading")):
-    snapshot = database.snapshot()
+    url, data_state = database.database_url(), database.data_state()
+    snapshot = member_scores(url, data_state)
 if snapshot.empty:
     st.info(t("overview.empty"))
     st.stop()
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def program_analytics(url: str, generation: int, segment_rules: str) -> dict:
+@st.cache_data(show_spinner=False, max_entries=16, persist="disk")
+def program_analytics(url: str, data_state: str, segment_rules: str) -> dict:
     """Segments, concentration and cohorts of the database's members (aggregated)."""
+    from simulations import analytics  # only when the data or the rules changed
+
     rules_ = json.loads(segment_rules)
     tx = database.transactions()
     people = database.members()
@@ -51,7 +66,7 @@ def program_analytics(url: str, generation: int, segment_rules: str) -> dict:
     quadrant_table = (
         quadrants.groupby("quadrant")
         .agg(members=("spend", "size"), spend=("spend", "sum"))
-        .reindex(list(analytics.QUADRANTS), fill_value=0)
+        .reindex(list(QUADRANTS), fill_value=0)
         .reset_index()
     )
     cohorts = analytics.cohort_retention(tx, people, max_months=12)
@@ -59,7 +74,7 @@ def program_analytics(url: str, generation: int, segment_rules: str) -> dict:
         "as_of": end.date(),
         "lifecycle": lifecycle["state"]
         .value_counts()
-        .reindex(list(analytics.LIFECYCLE_STATES), fill_value=0)
+        .reindex(list(LIFECYCLE_STATES), fill_value=0)
         .rename_axis("state")
         .reset_index(name="members"),
         "quadrants": quadrant_table,
@@ -118,13 +133,8 @@ else:
         width="stretch",
     )
 
-if analytics is None:
-    st.stop()
-
 with st.spinner(t("overview.loading")):
-    found = program_analytics(
-        database.database_url(), database.generation(), segments.model_dump_json()
-    )
+    found = program_analytics(url, data_state, segments.model_dump_json())
 st.caption(t("overview.as_of", date=found["as_of"].isoformat()))
 
 left, right = st.columns(2)

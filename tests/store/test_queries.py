@@ -139,3 +139,20 @@ def test_snapshot_feeds_the_simulator_population(loaded_url):
     snap = store.member_snapshot("2025-07-01", url=loaded_url)
     population = Population.from_frame(snap, as_of=dt.date(2025, 7, 1))
     assert len(population.member_id) == 3
+
+
+def test_data_state_changes_with_the_data_and_only_then(loaded_url):
+    from sqlalchemy import text
+
+    before = store.data_state(loaded_url)
+    assert store.data_state(loaded_url) == before  # reading changes nothing
+    # a changed amount keeps every count and date: the totals still tell
+    with store.write_connection(loaded_url) as conn:
+        conn.execute(
+            text("UPDATE transactions SET net_amount = net_amount + 1 WHERE transaction_id = 'T2'")
+        )
+    after_amount = store.data_state(loaded_url)
+    assert after_amount != before
+    with store.write_connection(loaded_url) as conn:
+        conn.execute(text("DELETE FROM points_ledger WHERE kind = 'expire'"))
+    assert store.data_state(loaded_url) not in (before, after_amount)
