@@ -52,6 +52,7 @@ __all__ = [
     "birthday_bonus_due",
     "inactivity_lapsed",
     "days_in_month",
+    "days_since_purchase",
     "is_leap",
     "jit",
     "lifecycle_code",
@@ -225,6 +226,16 @@ def qualified_tier(thresholds, score):
 
 # ---------------------------------------------------------------------------------------
 # Segments
+
+
+@jit(inline="always")
+def days_since_purchase(day, last_purchase, join):
+    """Days from the last purchase to ``day``, from joining for members who never bought.
+
+    ``last_purchase`` is `NEVER` when the member never bought. The recency of the lifecycle
+    states and of reactivation contacts. Works on numbers and, as plain Python, on arrays.
+    """
+    return day - join - (last_purchase > NEVER) * (last_purchase - join)
 
 
 @jit(inline="always")

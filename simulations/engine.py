@@ -85,7 +85,7 @@ import numpy as np
 import simpy
 
 from policies import compiled, rules
-from policies.compiled import RING_MONTHS, days_in_month, plain
+from policies.compiled import RING_MONTHS, days_in_month, days_since_purchase, plain
 from policies.model import Campaign, InactivityExpiry, NoExpiry, Policy
 from simulations import kernel
 from simulations.behavior import BehaviorParams
@@ -619,8 +619,7 @@ class _Simulation:
         return kernel.score_totals(self.score_ring, rows, first, last) / self.score_unit
 
     def _lifecycle(self, idx: np.ndarray | slice, d: int) -> np.ndarray:
-        last = self.last_purchase[idx]
-        since_purchase = d - np.where(last > NEVER, last, self.join[idx])
+        since_purchase = plain(days_since_purchase)(d, self.last_purchase[idx], self.join[idx])
         return rules.lifecycle_codes(self.policy, d - self.join[idx], since_purchase,
                                      self.purchases[idx])  # fmt: skip
 
@@ -828,7 +827,7 @@ class _Simulation:
                 kind = 1
             else:
                 last = self.last_purchase[:nj]
-                since = d - np.where(last > NEVER, last, self.join[:nj])
+                since = plain(days_since_purchase)(d, last, self.join[:nj])
                 fresh = self.contact_day[:nj] < np.maximum(last, self.join[:nj])
                 idx = np.flatnonzero((since >= campaign.recency_days) & fresh)
                 kind = 2

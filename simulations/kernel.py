@@ -67,7 +67,7 @@ R_PURCHASE, R_BONUS, R_REQUEST, R_REDEEM, R_EXPIRE = range(5)
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _lifecycle_one(segments, d, join, last_purchase, purchases):
     """`policies.compiled.lifecycle_code` of one member on day ``d``."""
-    since = d - (last_purchase if last_purchase > NEVER else join)
+    since = compiled.days_since_purchase(d, last_purchase, join)
     return segments.codes[
         compiled.lifecycle_code(
             segments.new_days,
