@@ -29,12 +29,18 @@ st.title(t("compare.title"))
 options = runs.scenarios()
 keys = list(options)
 names = runs.labels(keys)
+default_baseline = runs.default_baseline(options)
+# A baseline left at its default follows the default: once a policy is published, the live
+# one replaces the classic example; a baseline the user picked is kept.
+if state.choice("compare_baseline") == state.choice("compare_baseline_default"):
+    state.remember("compare_baseline", default_baseline)
+state.remember("compare_baseline_default", default_baseline)
 baseline_key = state.remember(
     "compare_baseline",
     st.selectbox(
         t("compare.baseline"),
         keys,
-        index=keys.index(runs.picked("compare_baseline", keys, runs.default_baseline(options))),
+        index=keys.index(runs.picked("compare_baseline", keys, default_baseline)),
         format_func=names.get,
         key=state.choice_key("compare_baseline"),
     ),

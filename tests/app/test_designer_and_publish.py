@@ -150,6 +150,21 @@ def _publish(at, note):
     assert at.button(key="publish_button").disabled
 
 
+def test_compare_baseline_follows_publishing_unless_picked(app, open_page):
+    at = open_page(app, "compare")  # nothing live yet: the classic example
+    assert at.selectbox(key="compare_baseline_en").value == "example:classic_four_tier"
+    open_page(at, "publish")
+    _publish(at, "first version")
+    at.sidebar.selectbox(key="language_switch").set_value("zh").run()
+    open_page(at, "compare")  # the baseline left at its default is now the live policy
+    assert at.selectbox(key="compare_baseline_zh").value == "live"
+    assert at.multiselect(key="compare_scenarios_zh").value == ["edited"]
+    at.selectbox(key="compare_baseline_zh").set_value("example:beauty_cafe_three_tier").run()
+    open_page(at, "publish")
+    open_page(at, "compare")  # a baseline the user picked stays picked
+    assert at.selectbox(key="compare_baseline_zh").value == "example:beauty_cafe_three_tier"
+
+
 def test_publish_writes_the_live_file_and_rollback_restores_it(app, open_page, workspace):
     live = workspace["live"]
     at = open_page(app, "publish")
