@@ -6,8 +6,11 @@ import math
 import re
 from collections import defaultdict
 
+import pandas as pd
+
 __all__ = [
     "SECTIONS",
+    "blank_missing",
     "money",
     "number",
     "pct",
@@ -61,6 +64,24 @@ def pct(value: float | None, decimals: int = 1, share: bool = True) -> str:
     if not _finite(value):
         return "–"
     return f"{value * 100 if share else value:.{decimals}f}%"
+
+
+def blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """A read-only table as shown: missing cells blank, never ``None`` or ``nan``.
+
+    A column with a gap is shown as text; whole numbers in it keep their thousands separators
+    (``12,500``). Columns without gaps are left as they are (so they still sort as numbers).
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if not values.isna().any():
+            continue
+        whole = pd.api.types.is_numeric_dtype(values) and bool((values.dropna() % 1 == 0).all())
+        out[column] = values.map(
+            lambda v, whole=whole: "" if pd.isna(v) else (number(v) if whole else str(v))
+        )
+    return out
 
 
 def short_id(content_id: str) -> str:

@@ -11,7 +11,7 @@ import streamlit as st
 import store
 from app import charts, database, runs, state
 from app.calibration_view import calibration_table
-from app.formatting import number
+from app.formatting import blank_missing, number
 from app.i18n import current_language, labeler, t
 from simulations import backtest as backtesting
 from simulations import calibration
@@ -143,17 +143,19 @@ if check or load:
         st.error(t("data.failed", count=report.error_count))
     if report.errors:
         st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        t("data.table"): issue.table,
-                        t("data.line"): issue.line,
-                        t("data.column"): issue.column,
-                        t("data.value"): issue.value,
-                        t("data.problem"): issue.message,
-                    }
-                    for issue in report.errors
-                ]
+            blank_missing(
+                pd.DataFrame(
+                    [
+                        {
+                            t("data.table"): issue.table,
+                            t("data.line"): issue.line,
+                            t("data.column"): issue.column,
+                            t("data.value"): issue.value,
+                            t("data.problem"): issue.message,
+                        }
+                        for issue in report.errors
+                    ]
+                )
             ),
             hide_index=True,
             width="stretch",

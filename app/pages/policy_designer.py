@@ -197,10 +197,10 @@ with tab_tiers:
                 t("col.discount_pct"), min_value=0, max_value=100, format="%.1f%%"
             ),
             "birthday_bonus_points": st.column_config.NumberColumn(
-                t("col.birthday_bonus_points"), min_value=0, step=1
+                t("col.birthday_bonus_points"), min_value=0, step=1, format="localized"
             ),
             "gift_cost_per_member": st.column_config.NumberColumn(
-                t("col.gift_cost", symbol=symbol), min_value=0
+                t("col.gift_cost", symbol=symbol), min_value=0, format="localized"
             ),
         },
     )

@@ -13,7 +13,7 @@ import streamlit as st
 
 import store
 from app import database, state
-from app.formatting import problem_text, short_id
+from app.formatting import blank_missing, problem_text, short_id
 from app.i18n import current_language, t
 from policies import (
     PolicyError,
@@ -293,7 +293,7 @@ table = pd.DataFrame(
         for item in reversed(versions)
     ]
 )
-st.dataframe(table, hide_index=True, width="stretch")
+st.dataframe(blank_missing(table), hide_index=True, width="stretch")
 with st.expander(t("publish.audit")):
     for entry in reversed(audit):
         st.text(f"v{entry.version} · {entry.when} · {entry.who} · {entry.action} · {entry.note}")

@@ -144,3 +144,17 @@ def test_formatting_and_problem_routing():
     assert len(grouped["windows"]) == 1 and len(grouped["points"]) == 1
     assert grouped["campaigns"] == ["campaigns[0] (x) and campaigns[1] (y) both run"]
     assert grouped["general"] == ["something else"]
+
+
+def test_read_only_tables_show_gaps_blank_and_whole_numbers_grouped():
+    from app.formatting import blank_missing
+
+    frame = pd.DataFrame(
+        {"line": [12500, None], "column": ["points", None], "share": [0.25, None], "n": [1, 2]}
+    )
+    shown = blank_missing(frame)
+    assert shown["line"].tolist() == ["12,500", ""]
+    assert shown["column"].tolist() == ["points", ""]
+    assert shown["share"].tolist() == ["0.25", ""]
+    assert shown["n"].dtype == frame["n"].dtype  # no gap: left as numbers
+    assert not shown.isin(["None", "nan"]).any().any()
