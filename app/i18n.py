@@ -329,6 +329,22 @@ TEXT: dict[str, dict[str, str]] = {
     "runs.months": {"en": "Horizon (months)", "zh": "预测期（月）"},
     "runs.replications": {"en": "Replications", "zh": "重复次数"},
     "runs.seed": {"en": "Seed", "zh": "随机种子"},
+    "runs.behavior_default": {
+        "en": "Member behavior: the built-in defaults (literature values), not estimated from"
+        " your members. Calibrate on {page} to forecast with your own data.",
+        "zh": "会员行为：使用内置默认参数（文献值），并非根据您的会员数据估计。"
+        "请在“{page}”页校准，以便用您自己的数据进行预测。",
+    },
+    "runs.behavior_calibrated": {
+        "en": "Member behavior: calibrated on your members ({page}).",
+        "zh": "会员行为：已根据您的会员数据校准（{page}）。",
+    },
+    "runs.result_default_behavior": {
+        "en": "This run used the built-in default behavior (literature values), not estimates"
+        " from your members: calibrate on {page} before booking these figures.",
+        "zh": "本次模拟使用内置默认行为参数（文献值），并非根据您的会员数据估计："
+        "入账前请先在“{page}”页校准。",
+    },
     "unit.points": {"en": "points", "zh": "积分"},
     "unit.members": {"en": "members", "zh": "人"},
     "unit.count": {"en": "count", "zh": "次数"},

@@ -168,6 +168,7 @@ def simulation_controls(prefix: str) -> RunSettings:
                 disabled=field == "members" and population == "database",
             ),
         )
+    behavior_notice()
     today = dt.date.today()
     return RunSettings(
         population=population,
@@ -177,6 +178,27 @@ def simulation_controls(prefix: str) -> RunSettings:
         seed=int(values["seed"]),
         start=dt.date(today.year, today.month, 1),
     )
+
+
+def behavior_notice() -> None:
+    """Say which member behavior the next run uses: the built-in defaults or a calibration.
+
+    A forecast on the defaults is not an estimate from the user's data, so the controls say
+    so every time rather than leaving it to be guessed (no silent fallback).
+    """
+    calibrated = st.session_state.get(BEHAVIOR) is not None
+    key = "runs.behavior_calibrated" if calibrated else "runs.behavior_default"
+    st.caption(t(key, page=t("page.data_calibration")))
+
+
+def used_default_behavior(result) -> bool:
+    """Whether a run's result was simulated with the built-in default behavior."""
+    from simulations.behavior import BehaviorParams
+
+    recorded = (result.inputs or {}).get("behavior")
+    if recorded is None:
+        return False  # a result stored before runs recorded their behavior: unknown
+    return BehaviorParams.model_validate(recorded).source == "default"
 
 
 def population_frame(settings: RunSettings) -> pd.DataFrame | None:

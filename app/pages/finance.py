@@ -44,6 +44,8 @@ label = st.selectbox(
 )
 run = kept[label]
 result = run.result
+if runs.used_default_behavior(result):
+    st.warning(t("runs.result_default_behavior", page=t("page.data_calibration")))
 symbol = run.policy.program.currency_symbol
 cost_per_point = run.policy.points.redemption.cost_per_point
 
