@@ -14,7 +14,10 @@ Model structure:
 * **Spend per purchase** follows Gamma-Gamma (Fader, Hardie & Lee 2005, "RFM and CLV",
   Journal of Marketing Research 42(4)): spend ~ Gamma(p, nu), nu ~ Gamma(q, gamma).
 * **Seasonality**: a purchase-rate multiplier per calendar month and per day of week, plus
-  multipliers for named shopping days (Chinese New Year, 618, Double 11, Double 12).
+  multipliers for named shopping days: fixed dates keyed ``MM-DD`` (618, Double 11, Double
+  12) and the movable Chinese New Year run-up (key ``new_year``: the `NEW_YEAR_RUN_UP_DAYS`
+  days before the Spring Festival, which falls between 21 January and 20 February, so a
+  fixed month effect cannot carry it).
 * **Campaign uplift**: purchase-rate multiplier on the days a campaign of each kind runs.
 * **Redemption propensity**: each month a redemption window is open, a member with a
   redeemable balance redeems with probability ``logistic(intercept + balance_coef *
@@ -38,6 +41,7 @@ default. An assumption the fields cannot express (a new mechanism) belongs in th
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -153,6 +157,38 @@ class ProgramEffects(_Frozen):
     contact_effect_days: int = Field(30, ge=0, le=365)
 
 
+NEW_YEAR = "new_year"
+"""Key of the Chinese New Year run-up in ``holiday_uplift`` (a movable shopping period)."""
+NEW_YEAR_RUN_UP_DAYS = 14
+"""Days before the Spring Festival counted as its shopping run-up (festival day excluded)."""
+LUNAR_NEW_YEAR = {
+    2015: dt.date(2015, 2, 19), 2016: dt.date(2016, 2, 8), 2017: dt.date(2017, 1, 28),
+    2018: dt.date(2018, 2, 16), 2019: dt.date(2019, 2, 5), 2020: dt.date(2020, 1, 25),
+    2021: dt.date(2021, 2, 12), 2022: dt.date(2022, 2, 1), 2023: dt.date(2023, 1, 22),
+    2024: dt.date(2024, 2, 10), 2025: dt.date(2025, 1, 29), 2026: dt.date(2026, 2, 17),
+    2027: dt.date(2027, 2, 6), 2028: dt.date(2028, 1, 26), 2029: dt.date(2029, 2, 13),
+    2030: dt.date(2030, 2, 3), 2031: dt.date(2031, 1, 23), 2032: dt.date(2032, 2, 11),
+    2033: dt.date(2033, 1, 31), 2034: dt.date(2034, 2, 19), 2035: dt.date(2035, 2, 8),
+}  # fmt: skip
+"""First day of the lunar new year (Spring Festival) by Gregorian year (Hong Kong
+Observatory's Gregorian-lunar calendar conversion tables)."""
+
+
+def in_new_year_run_up(day: dt.date) -> bool:
+    """Whether ``day`` is one of the `NEW_YEAR_RUN_UP_DAYS` days before the Spring Festival.
+
+    Raises:
+        ValueError: the festival date of ``day``'s year is not in `LUNAR_NEW_YEAR`.
+    """
+    festival = LUNAR_NEW_YEAR.get(day.year)
+    if festival is None:
+        raise ValueError(
+            f"the Chinese New Year date of {day.year} is not known (known: {min(LUNAR_NEW_YEAR)}"
+            f"..{max(LUNAR_NEW_YEAR)}): set holiday_uplift.{NEW_YEAR} to 1 or drop it"
+        )
+    return 0 < (festival - day).days <= NEW_YEAR_RUN_UP_DAYS
+
+
 def _default_months() -> tuple[float, ...]:
     # Chinese retail: strong January/February (New Year), June (618), November (Double 11),
     # December (Double 12 and year end); quiet March, August and September.
@@ -168,7 +204,8 @@ class BehaviorParams(_Frozen):
         gamma_gamma: spend per purchase.
         month_seasonality: purchase-rate multiplier per calendar month (Jan..Dec).
         weekday_seasonality: purchase-rate multiplier per weekday (Mon..Sun).
-        holiday_uplift: multiplier on named shopping days, keyed by ``MM-DD``.
+        holiday_uplift: multiplier on named shopping days, keyed by ``MM-DD``, and on the
+            Chinese New Year run-up, keyed `NEW_YEAR` (see `holiday_factor`).
         campaign_uplift: multiplier on campaign days, by campaign kind.
         redemption: redemption propensity.
         effects: program effects (tiers, goal gradient, redemption, reactivation).
@@ -270,6 +307,19 @@ class BehaviorParams(_Frozen):
         origin_year, origin_month = (int(v) for v in self.new_members_origin.split("-"))
         k = (year - origin_year) * 12 + (month - origin_month)
         return level * math.exp(self.new_members_trend * k)
+
+    def holiday_factor(self, day: dt.date) -> float:
+        """The shopping-day multiplier of ``day``: its ``MM-DD`` uplift times the new-year one.
+
+        Raises:
+            ValueError: a new-year uplift other than 1 on a year whose festival date is not
+                known.
+        """
+        factor = self.holiday_uplift.get(f"{day.month:02d}-{day.day:02d}", 1.0)
+        new_year = self.holiday_uplift.get(NEW_YEAR, 1.0)
+        if new_year != 1.0 and day.month <= 2 and in_new_year_run_up(day):
+            factor *= new_year
+        return factor
 
     def daily_rate_scale(self) -> float:
         """Factor turning a rate per ``time_unit`` into a rate per day."""

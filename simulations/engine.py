@@ -248,7 +248,7 @@ class _Calendar:
         for i, day in enumerate(self.dates):
             factor = behavior.month_seasonality[day.month - 1]
             factor *= behavior.weekday_seasonality[day.weekday()]
-            factor *= behavior.holiday_uplift.get(f"{day.month:02d}-{day.day:02d}", 1.0)
+            factor *= behavior.holiday_factor(day)
             running = rules.campaigns_on(policy, day)
             targeted, contacts = [], []
             for campaign in running:

@@ -23,6 +23,11 @@ drawn into the base (their own rates) also moves whole stretches of days togethe
 few thousand members month multipliers can sit a few percent from their true values outside
 the stated intervals; read them as a lower bound on the uncertainty.
 
+Holidays are fixed ``MM-DD`` shopping days plus the movable Chinese New Year run-up (the 14
+days before the Spring Festival, `simulations.behavior.in_new_year_run_up`): the festival moves
+by up to a month between years, so without its own term the month effects would carry it into
+the month it fell in during the calibration years and misplace it in every other year.
+
 Multipliers are ``exp(coef)``: a member-day campaign multiplier of 1.6 means 60% more
 purchase occasions on campaign days than on comparable days. Month and weekday multipliers
 are normalized to mean 1.
@@ -40,6 +45,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from policies.model import CAMPAIGN_KINDS
+from simulations.behavior import LUNAR_NEW_YEAR, NEW_YEAR, in_new_year_run_up
 from simulations.calibration.bgnbd import expected_purchases
 from simulations.calibration.data import daily_occasions
 from simulations.calibration.errors import CalibrationDataError
@@ -55,7 +61,7 @@ __all__ = [
 # Campaigns that run for every member on their days; the others target some members
 # (birthday, newly joined, lapsed), so their exposure is not visible from the log alone.
 DAY_WIDE_KINDS = ("member_day", "bonus_points", "threshold_reduction", "redemption_event")
-DEFAULT_HOLIDAYS = ("06-18", "11-11", "12-12")
+DEFAULT_HOLIDAYS = ("06-18", "11-11", "12-12", NEW_YEAR)
 _KIND_WORDS = (
     ("member_day", ("member_day", "memberday", "member-day")),
     ("birthday", ("birthday", "bday")),
@@ -219,7 +225,7 @@ def fit_purchase_rate(
         term_kind[f"campaign:{cid}"] = kind
     mmdd = frame["date"].dt.strftime("%m-%d").to_numpy()
     for holiday in holidays:
-        on = mmdd == holiday
+        on = _new_year_days(frame["date"], notes) if holiday == NEW_YEAR else mmdd == holiday
         if on.any():
             design[f"holiday:{holiday}"] = on.astype(float)
     if "is_birthday" in frame:
@@ -314,6 +320,20 @@ def fit_purchase_rate(
         n_days=int(len(frame["date"].unique())),
         notes=tuple(notes),
     )
+
+
+def _new_year_days(dates: pd.Series, notes: list[str]) -> np.ndarray:
+    """Whether each day is in the Chinese New Year run-up (none if a year's date is unknown).
+
+    The festival moves between 21 January and 20 February, so the run-up is its own term: a
+    month effect would carry it into the month it fell in during the calibration years.
+    """
+    years = sorted(set(dates.dt.year))
+    unknown = [y for y in years if y not in LUNAR_NEW_YEAR]
+    if unknown:
+        notes.append(f"Chinese New Year run-up not estimated: festival date unknown for {unknown}")
+        return np.zeros(len(dates), dtype=bool)
+    return np.array([in_new_year_run_up(d) for d in dates.dt.date], dtype=bool)
 
 
 def _bgnbd_baseline(first: pd.Series, days: pd.DatetimeIndex, params, time_unit: str):

@@ -102,3 +102,47 @@ def test_no_seasonality_in_bgnbd_data_gives_flat_multipliers(bgnbd_log):
 )
 def test_campaign_kind_from_id(campaign_id, kind):
     assert campaign_kind_from_id(campaign_id) == kind
+
+
+def test_new_year_run_up_is_its_own_term_and_moves_with_the_festival():
+    """A flat rate except the 14 days before the Spring Festival (x1.5), 2023-2025.
+
+    The festival fell on 22 Jan 2023, 10 Feb 2024 and 29 Jan 2025 (the run-up mostly in
+    January), and falls on 17 Feb 2026: as a month effect, January would look high and the
+    run-up would be forecast in the wrong month of 2026.
+    """
+    import datetime as dt
+
+    from simulations.behavior import NEW_YEAR, BehaviorParams, in_new_year_run_up
+
+    rng = np.random.default_rng(11)
+    n_members, base_rate, lift = 2000, 0.03, 1.5
+    days = pd.date_range("2023-01-01", "2025-12-31", freq="D")
+    rows = [(f"M{i}", days[0]) for i in range(n_members)]
+    for day in days[1:]:
+        rate = base_rate * (lift if in_new_year_run_up(day.date()) else 1.0)
+        rows.extend((f"M{i}", day) for i in np.flatnonzero(rng.random(n_members) < rate))
+    log = pd.DataFrame(rows, columns=["member_id", "date"]).assign(amount=50.0)
+
+    fit = fit_purchase_rate(log)
+    # About 2,500 run-up purchases: 2% noise on the multiplier, 1-2% on a month's.
+    assert fit.holiday_uplift[NEW_YEAR] == pytest.approx(lift, rel=0.06)
+    assert fit.month_seasonality[0] == pytest.approx(1.0, abs=0.05)
+    assert fit.month_seasonality[1] == pytest.approx(1.0, abs=0.05)
+
+    behavior = BehaviorParams(
+        month_seasonality=fit.month_seasonality,
+        weekday_seasonality=(1.0,) * 7,
+        holiday_uplift=fit.holiday_uplift,
+    )
+
+    def month_total(year, month):
+        first = dt.date(year, month, 1)
+        return sum(
+            behavior.month_seasonality[month - 1] * behavior.holiday_factor(d)
+            for d in pd.date_range(first, periods=28, freq="D").date
+        )
+
+    # 2026: the run-up (3-16 Feb) lies in February; January is an ordinary month.
+    expected = (14 * lift + 14) / 28
+    assert month_total(2026, 2) / month_total(2026, 1) == pytest.approx(expected, rel=0.06)
