@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policies.diff import LANGUAGES, describe_changes
+from policies.diff_phrases import PHRASES
 from policies.errors import (
     PolicyError,
     PolicyValidationError,
@@ -116,9 +117,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     old, new = _load_any(args.old), _load_any(args.new)
     lines = describe_changes(old, new, lang=args.lang)
     if not lines:
-        print(f"No changes for members: same content (id {_short(content_id(new))}).")
+        print(PHRASES["cli_no_changes"][args.lang].format(id=_short(content_id(new))))
         return EXIT_OK
-    print(f"{len(lines)} change(s) from {args.old} to {args.new}:")
+    print(PHRASES["cli_changes"][args.lang].format(count=len(lines), old=args.old, new=args.new))
     for line in lines:
         print(f"  - {line}")
     return EXIT_OK

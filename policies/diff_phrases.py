@@ -28,6 +28,15 @@ WEEKDAYS = {
 PHRASES: dict[str, dict[str, str]] = {
     # -- sentence shapes and separators -------------------------------------------------------
     "change": {"en": "{label}: {before} → {after}", "zh": "{label}：{before} → {after}"},
+    # -- the command line's header (python -m policies diff) ----------------------------------
+    "cli_changes": {
+        "en": "{count} change(s) from {old} to {new}:",
+        "zh": "从 {old} 到 {new} 共 {count} 处变化：",
+    },
+    "cli_no_changes": {
+        "en": "No changes for members: same content (id {id}).",
+        "zh": "会员无任何变化：内容相同（内容编号 {id}）。",
+    },
     "list": {"en": ", ", "zh": "、"},
     "parts": {"en": "; ", "zh": "；"},
     "clauses": {"en": " ", "zh": "，"},

@@ -294,11 +294,21 @@ table = pd.DataFrame(
     ]
 )
 st.dataframe(blank_missing(table), hide_index=True, width="stretch")
+# What changed is said in the page's language from the two versions themselves; the lines
+# recorded at publish time (English) are shown only when a version cannot be read any more.
+policies_by_version = {item.version: item.policy for item in versions}
 with st.expander(t("publish.audit")):
     for entry in reversed(audit):
         st.text(f"v{entry.version} · {entry.when} · {entry.who} · {entry.action} · {entry.note}")
-        if entry.diff:
-            st.text("\n".join(f"  - {line}" for line in entry.diff))
+        before = policies_by_version.get(entry.from_version)
+        after = policies_by_version.get(entry.version)
+        lines = (
+            differ.describe_changes(before, after, lang=current_language())
+            if before is not None and after is not None
+            else entry.diff
+        )
+        if lines:
+            st.text("\n".join(f"  - {line}" for line in lines))
 
 earlier = [item.version for item in versions if item.version != live_version]
 if earlier:

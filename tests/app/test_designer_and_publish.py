@@ -196,6 +196,12 @@ def test_publish_writes_the_live_file_and_rollback_restores_it(app, open_page, w
     assert restored.restored_from == 1
     audit = (live.parent / "policy.json.history" / "audit.jsonl").read_text().splitlines()
     assert [json.loads(line)["action"] for line in audit] == ["publish", "publish", "rollback"]
+    # the audit log says what changed in the page's language (recorded lines are English)
+    assert "Gold threshold: ¥10,000 → ¥8,000" in json.loads(audit[1])["diff"]
+    at.sidebar.selectbox(key="language_switch").set_value("zh").run()
+    shown = "\n".join(text.value for text in at.text)
+    assert "- 金卡 门槛：¥10,000 → ¥8,000" in [line.strip() for line in shown.splitlines()]
+    assert "Gold threshold" not in shown
     store = pytest.importorskip("store")
     recorded = store.list_publications()
     assert list(recorded["version"]) == [1, 2, 3] or list(recorded["version"]) == [3, 2, 1]

@@ -153,6 +153,9 @@ def test_diff_in_plain_language(capsys, tmp_path, classic_path, classic_data):
     assert "  - Gold threshold: ¥10,000 → ¥8,000" in result.stdout.splitlines()
     chinese = run_main(capsys, "diff", classic_path, new, "--lang", "zh")
     assert "  - 金卡 门槛：¥10,000 → ¥8,000" in chinese.stdout.splitlines()
+    assert chinese.stdout.splitlines()[0].endswith("共 1 处变化：")  # the header too
+    same = run_main(capsys, "diff", classic_path, classic_path, "--lang", "zh")
+    assert same.stdout.startswith("会员无任何变化")
 
 
 def test_publish_history_rollback_status(capsys, tmp_path, classic_path, classic_data):
