@@ -496,32 +496,101 @@ def _record(record, n, kind, m, d, gross, a, b):
     return n + 1
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pricing, targeted,
-           segments, quadrants, redeem, acc, cnt, record, n_rec, trace):  # fmt: skip
-    """Advance members ``lo..hi-1`` through the window; accumulators go to row ``c``.
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _start_of_window(m, j, a, b, reset, shared, ring_col, score_col, plan, open_days, is_leap,
+                     day_month, s_other, count_ring, spend_ring, score_ring, balance, tier,
+                     redeem_day, bmonth, bday, dom, intercept, balance_coef, balance_scale,
+                     tier_coefs, minimum):  # fmt: skip
+    """Member ``m`` (joining on day ``j``) entering days ``a..b``: what the window holds.
 
-    Returns the trace records written so far and the member to resume from (``hi`` when
-    done; earlier only when the trace record is nearly full).
+    Clears the month's ring columns when ``reset``; plans the month's redemption when
+    ``plan``. Returns the member's decision stream state, whether it signs up in the window,
+    the days of its birthday and its planned redemption in the window (`FAR`: none), and its
+    birthday (month, day; 29 February is the 28th in other years).
+    """
+    if reset:
+        count_ring[m, ring_col] = 0
+        spend_ring[m, ring_col] = 0
+        if not shared:
+            score_ring[m, score_col] = 0
+    if plan:
+        planned = NEVER
+        # Every balance holder, whether still buying or not: the redemption model is
+        # fitted on all of them (lapsed buyers redeem too).
+        if j < a and balance[m] >= max(minimum, 1):
+            logit = (intercept + balance_coef * np.log1p(balance[m] / balance_scale)
+                     + tier_coefs[tier[m]])  # fmt: skip
+            s_other, u = uniform(s_other)
+            if u < 1.0 / (1.0 + np.exp(-logit)):
+                s_other, u = uniform(s_other)
+                planned = open_days[np.int64(u * open_days.size)]
+        redeem_day[m] = planned
+    signup = a <= j <= b
+    birthday = FAR
+    bm, bd = bmonth[m], bday[m]
+    if not is_leap and bm == 2 and bd == 29:
+        bd = 28
+    if bm == day_month:
+        at = a + (bd - dom[a])
+        if a <= at <= b:
+            birthday = at
+    redemption = redeem_day[m] if a <= redeem_day[m] <= b else FAR
+    return s_other, signup, birthday, redemption, bm, bd
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _start_of_day(m, j, d, slot, c, signup, birthday, trial, signup_points, tier, lots, balance,
+                  last_purchase, next_t, next_day, trial_time, birthday_points, cnt, record,
+                  n_rec, trace):  # fmt: skip
+    """Start of day ``d``: member ``m``'s sign-up bonus (and first purchase), birthday bonus.
+
+    Returns ``signup``, ``birthday`` and ``trial`` as they stand after the day's start, the
+    trace records written so far and an error code (0: none).
+    """
+    bonus = np.int64(0)
+    if signup and j == d:
+        signup = False
+        bonus += signup_points
+        next_t[m] = d + trial_time[m]
+        next_day[m] = d
+        trial = True
+    if birthday == d:
+        birthday = FAR
+        if j <= d and compiled.birthday_bonus_due(d, last_purchase[m]):
+            bonus += birthday_points[tier[m]]
+    if bonus > 0:
+        if not _book(m, slot, bonus, lots, balance):
+            return signup, birthday, trial, n_rec, ERR_LOT
+        cnt[c, C_BONUS] += bonus
+        if trace:
+            n_rec = _record(record, n_rec, R_BONUS, m, d, 0.0, bonus, 0)
+    return signup, birthday, trial, n_rec, 0
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _purchases(m, j, d, c, bm, bd, trial, score_known, score_total, s_event, s_spend, s_other,
+               window, members, rates, days, rings, effects, prices, pricing, targeted,
+               segments, quadrants, acc, cnt, record, n_rec, trace):  # fmt: skip
+    """Member ``m``'s purchases of day ``d``: its candidates of the day, in time order.
+
+    Each candidate is accepted with probability factor / bound (thinning, module docstring;
+    the first purchase after joining and forced purchases for sure); an accepted one is
+    priced, booked and counted, and the member may drop out after it. Then the next
+    candidate is drawn at the bound of the member's state as it stands. Returns an error
+    code (0: none), the trace records written so far, the three stream states, ``trial``,
+    and the qualifying score (known, total).
     """
     alive, tier, balance, lots, purchases = (
         members.alive, members.tier, members.balance, members.lots, members.purchases)  # fmt: skip
-    last_purchase, last_activity, join, bmonth, bday = (
-        members.last_purchase, members.last_activity, members.join, members.birthday_month,
-        members.birthday_day)  # fmt: skip
-    last_redeem, contact_day, contact_kind, coupon = (
-        members.last_redeem, members.contact_day, members.contact_kind, members.coupon)  # fmt: skip
-    next_t, next_day, trial_time, cand_bound = (
-        members.next_t, members.next_day, members.trial_time, members.cand_bound)  # fmt: skip
-    redeem_day, redeemed_year, states = (
-        members.redeem_day, members.redeemed_year, members.states)  # fmt: skip
+    last_purchase, last_activity, last_redeem, contact_day, contact_kind, coupon = (
+        members.last_purchase, members.last_activity, members.last_redeem, members.contact_day,
+        members.contact_kind, members.coupon)  # fmt: skip
+    next_t, next_day, cand_bound = members.next_t, members.next_day, members.cand_bound
     lam, p, nu, tier_factor, dropout_factor = (
         rates.lam, rates.p, rates.nu, rates.tier_factor, rates.dropout_factor)  # fmt: skip
-    contact_uplift, targeted_max, birthday_points, signup_points, gg_p = (
-        rates.contact_uplift, rates.targeted_max, rates.birthday_points, rates.signup_points,
-        rates.spend_shape)  # fmt: skip
-    cumulative, intensity, dom, leap, guide, width = (
-        days.cumulative, days.intensity, days.day_of_month, days.leap, days.guide,
+    contact_uplift, targeted_max, gg_p = rates.contact_uplift, rates.targeted_max, rates.spend_shape
+    cumulative, intensity, dom, guide, width = (
+        days.cumulative, days.intensity, days.day_of_month, days.guide,
         days.guide_width)  # fmt: skip
     count_ring, spend_ring, score_ring, score_kind = (
         rings.count, rings.spend, rings.score, rings.score_kind)  # fmt: skip
@@ -530,24 +599,255 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pric
     goal_lift, goal_start, redeem_lift, redeem_days, contact_days = (
         effects.goal_lift, effects.goal_start, effects.redeem_lift, effects.redeem_days,
         effects.contact_days)  # fmt: skip
+    month, slot, ring_col, score_col, day_month, immediate = (
+        window.month, window.slot, window.ring_column, window.score_column,
+        window.calendar_month, window.immediate)  # fmt: skip
+    table, params, factors = prices, pricing, targeted
+    ptr, t_ptr = table.ptr, factors.ptr
+    need_lifecycle, need_quadrant = segments.needed, quadrants.needed
+    shared = score_kind < 0
     top = thresholds.size - 1
+    dom_d = dom[d]
+    today_birthday = bm == day_month and bd == dom_d
+    birthday_month = bm == day_month
+    lo_p, hi_p = ptr[d], ptr[d + 1]
+    lo_t, hi_t = t_ptr[d], t_ptr[d + 1]
+    while next_day[m] == d:
+        t = tier[m]
+        if not score_known and (immediate or (goal_lift > 0 and t < top)):
+            score_total = _score_total(score_ring, m, score_first, score_last)
+            score_known = True
+        if trial or cand_bound[m] < 0:
+            accepted = True
+        else:
+            progress = _goal_progress(t, top, goal_lift, score_total, score_unit,
+                                      thresholds[min(t + 1, top)])  # fmt: skip
+            h = _factor(
+                tier_factor[t], t < top, progress, goal_lift, goal_start,
+                d - last_redeem[m] <= redeem_days, redeem_lift,
+                d - contact_day[m] <= contact_days, contact_uplift[contact_kind[m]],
+                False,
+            )  # fmt: skip
+            if hi_t > lo_t:
+                lifecycle = 0
+                if need_lifecycle:
+                    lifecycle = _lifecycle_one(segments, d, j, last_purchase[m],
+                                               purchases[m])  # fmt: skip
+                quadrant = 0
+                if need_quadrant:
+                    quadrant = _quadrant_one(quadrants, count_ring, spend_ring, m,
+                                             ring_col)  # fmt: skip
+                for k in range(lo_t, hi_t):
+                    if compiled.targets(factors, k, t, lifecycle, quadrant, today_birthday,
+                                birthday_month):  # fmt: skip
+                        h = h * factors.value[k]
+            if h > cand_bound[m] * (1 + 1e-12):
+                # The thinning bound must hold; a broken bound would bias purchases.
+                return ERR_BOUND, n_rec, s_event, s_spend, s_other, trial, score_known, score_total
+            s_event, u = uniform(s_event)
+            accepted = u * cand_bound[m] < h
+        if accepted:
+            if trace and n_rec >= record.kind.size:
+                return ERR_RECORD, n_rec, s_event, s_spend, s_other, trial, score_known, score_total
+            lifecycle = (_lifecycle_one(segments, d, j, last_purchase[m], purchases[m])
+                         if need_lifecycle else 0)  # fmt: skip
+            quadrant = (_quadrant_one(quadrants, count_ring, spend_ring, m, ring_col)
+                        if need_quadrant else 0)  # fmt: skip
+            s_spend, g = gamma(s_spend, gg_p)
+            gross = compiled.round_to(g / nu[m], 100.0)
+            gross, discount, net, base, points = compiled.price_one(
+                table, lo_p, hi_p, params, gross, t, float(balance[m]), today_birthday,
+                birthday_month, lifecycle, quadrant,
+            )  # fmt: skip
+            if not _book(m, slot, points, lots, balance):
+                return ERR_LOT, n_rec, s_event, s_spend, s_other, trial, score_known, score_total
+            acc[c, A_GROSS] += gross
+            acc[c, A_DISCOUNT] += discount
+            acc[c, A_NET] += net
+            cnt[c, C_BASE] += base
+            cnt[c, C_BONUS] += points - base
+            if trace:
+                n_rec = _record(record, n_rec, R_PURCHASE, m, d, gross, base, points)
+            cents = np.int64(np.rint(net * 100))
+            spend_ring[m, ring_col] += cents
+            count_ring[m, ring_col] += 1
+            step = cents
+            if not shared:
+                if score_kind == 1:
+                    step = 1
+                elif score_kind == 2:
+                    step = points
+                score_ring[m, score_col] += step
+            score_total += step
+            purchases[m] += 1
+            last_purchase[m] = d
+            last_activity[m] = month
+            if coupon[m] > 0 and d - contact_day[m] <= contact_days:
+                acc[c, A_COUPON] += coupon[m]
+                coupon[m] = 0.0
+            if immediate:
+                tier[m] = max(
+                    tier[m], compiled.qualified_tier(thresholds, score_total / score_unit)
+                )
+            if not trial:
+                s_other, u = uniform(s_other)
+                if u < p[m] * dropout_factor[tier[m]]:
+                    alive[m] = False
+                    next_t[m] = np.inf
+                    next_day[m] = FAR
+                    cnt[c, C_CHURNED] += 1
+                    break
+        trial = False
+        # The next candidate, bounded by the factor as it stands now.
+        t = tier[m]
+        if not score_known and goal_lift > 0 and t < top:
+            score_total = _score_total(score_ring, m, score_first, score_last)
+            score_known = True
+        bound = candidate_bound(
+            targeted_max, tier_factor[t], t, top, score_total, score_unit,
+            thresholds[min(t + 1, top)], goal_lift, goal_start,
+            d - last_redeem[m] <= redeem_days, redeem_lift,
+            d - contact_day[m] <= contact_days, contact_uplift[contact_kind[m]],
+        )  # fmt: skip
+        s_event, e = exponential(s_event)
+        next_t[m], next_day[m] = _after(next_t[m], e / (lam[m] * bound), cumulative,
+                                        intensity, guide, width)  # fmt: skip
+        cand_bound[m] = bound
+    return 0, n_rec, s_event, s_spend, s_other, trial, score_known, score_total
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _redemption(m, d, c, s_event, score_known, score_total, window, members, rates, days, rings,
+                effects, redeem, cnt, record, n_rec, trace):  # fmt: skip
+    """Member ``m``'s planned redemption on day ``d``, after the day's purchases.
+
+    A redemption with a post-redemption lift raises the purchase factor from the next day
+    on: the candidate is redrawn from then at the new bound when it is higher. Returns the
+    trace records written so far, the candidate stream state and the qualifying score.
+    """
+    alive, tier, balance, lots, redeemed_year, last_activity, last_redeem = (
+        members.alive, members.tier, members.balance, members.lots, members.redeemed_year,
+        members.last_activity, members.last_redeem)  # fmt: skip
+    contact_day, contact_kind, next_t, next_day, cand_bound = (
+        members.contact_day, members.contact_kind, members.next_t, members.next_day,
+        members.cand_bound)  # fmt: skip
+    lam, tier_factor, contact_uplift, targeted_max = (
+        rates.lam, rates.tier_factor, rates.contact_uplift, rates.targeted_max)  # fmt: skip
+    cumulative, intensity, guide, width = (
+        days.cumulative, days.intensity, days.guide, days.guide_width)  # fmt: skip
+    score_ring, score_first, score_last, score_unit, thresholds = (
+        rings.score, rings.score_first, rings.score_last, rings.score_unit,
+        rings.thresholds)  # fmt: skip
+    goal_lift, goal_start, redeem_lift, contact_days = (
+        effects.goal_lift, effects.goal_start, effects.redeem_lift,
+        effects.contact_days)  # fmt: skip
+    month, fifo = window.month, window.fifo
+    share, minimum, unit, max_year = (
+        redeem.share, redeem.minimum, redeem.unit, redeem.max_per_year)  # fmt: skip
+    top = thresholds.size - 1
+    allowed = compiled.redeemable(balance[m], redeemed_year[m], max_year, minimum, unit)
+    requested = np.int64(np.floor(allowed * share + _EPSILON)) // unit * unit
+    points = compiled.redemption(requested, allowed, minimum, unit)
+    if trace and requested > 0:
+        n_rec = _record(record, n_rec, R_REQUEST, m, d, 0.0, requested, 0)
+    if points > 0:
+        compiled.take_fifo(lots[m], fifo, points)
+        balance[m] -= points
+        redeemed_year[m] += points
+        last_activity[m] = month
+        last_redeem[m] = d
+        cnt[c, C_REDEEMED] += points
+        cnt[c, C_REDEMPTIONS] += 1
+        if trace:
+            n_rec = _record(record, n_rec, R_REDEEM, m, d, 0.0, -points, 0)
+        if redeem_lift > 0 and alive[m]:
+            t = tier[m]
+            if not score_known and goal_lift > 0 and t < top:
+                score_total = _score_total(score_ring, m, score_first, score_last)
+                score_known = True
+            bound = candidate_bound(
+                targeted_max, tier_factor[t], t, top, score_total, score_unit,
+                thresholds[min(t + 1, top)], goal_lift, goal_start, True, redeem_lift,
+                d + 1 - contact_day[m] <= contact_days, contact_uplift[contact_kind[m]],
+            )  # fmt: skip
+            if bound > cand_bound[m] >= 0:
+                s_event, e = exponential(s_event)
+                x = e / (lam[m] * bound)
+                next_t[m], next_day[m] = _after(d + 1.0, x, cumulative, intensity, guide, width)
+                cand_bound[m] = bound
+    return n_rec, s_event, score_known, score_total
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _end_of_window(m, j, b, month, month_first, c, expire_kind, expire_slots, inactive_months,
+                   report, n_quadrant_col, tier, balance, lots, last_activity, last_purchase,
+                   purchases, count_ring, spend_ring, segments, quadrants, cnt, record, n_rec,
+                   trace):  # fmt: skip
+    """End of the window's last day ``b``: member ``m``'s expiry run, then the month-end counts.
+
+    Returns the trace records written so far.
+    """
+    lost = 0
+    if expire_kind == 1:
+        for s in expire_slots:
+            lost += lots[m, s]
+            lots[m, s] = 0
+    elif (expire_kind == 2 and balance[m] > 0
+          and compiled.inactivity_lapsed(last_activity[m], month, inactive_months)):  # fmt: skip
+        lost = balance[m]
+        lots[m, :] = 0
+    if lost:
+        balance[m] -= lost
+        cnt[c, C_EXPIRED] += lost
+        if trace:
+            n_rec = _record(record, n_rec, R_EXPIRE, m, b, 0.0, -lost, 0)
+    if report:
+        cnt[c, C_TIERS + tier[m]] += 1
+        lifecycle = _lifecycle_one(segments, b + 1, j, last_purchase[m], purchases[m])
+        cnt[c, C_LIFECYCLE + lifecycle] += 1
+        quadrant = _quadrant_one(quadrants, count_ring, spend_ring, m, n_quadrant_col)
+        cnt[c, C_QUADRANT + quadrant] += 1
+        if last_purchase[m] >= month_first:
+            cnt[c, C_PURCHASING] += 1
+    return n_rec
+
+
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
+def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pricing, targeted,
+           segments, quadrants, redeem, acc, cnt, record, n_rec, trace):  # fmt: skip
+    """Advance members ``lo..hi-1`` through the window; accumulators go to row ``c``.
+
+    Each member goes through the named steps: `_start_of_window`, then day by day
+    `_start_of_day`, `_purchases` and `_redemption`, and `_end_of_window`. Returns the trace
+    records written so far and the member to resume from (``hi`` when done; earlier only
+    when the trace record is nearly full).
+
+    Compiled without numba's reference counting (``_nrt=False``): the steps are inlined and
+    read the named inputs, and every such read of an array would otherwise count a reference
+    atomically on memory the threads share (eight times slower at 200k members). Nothing
+    here allocates or frees an array: the caller holds every input for the call.
+    """
+    tier, balance, lots, purchases, last_purchase, last_activity, join = (
+        members.tier, members.balance, members.lots, members.purchases, members.last_purchase,
+        members.last_activity, members.join)  # fmt: skip
+    bmonth, bday, next_t, next_day, trial_time, redeem_day, states = (
+        members.birthday_month, members.birthday_day, members.next_t, members.next_day,
+        members.trial_time, members.redeem_day, members.states)  # fmt: skip
+    birthday_points, signup_points = rates.birthday_points, rates.signup_points
+    dom, leap = days.day_of_month, days.leap
+    count_ring, spend_ring, score_ring, score_kind = (
+        rings.count, rings.spend, rings.score, rings.score_kind)  # fmt: skip
     a, b, month, slot, ring_col, score_col, day_month = (
         window.first, window.last, window.month, window.slot, window.ring_column,
         window.score_column, window.calendar_month)  # fmt: skip
-    immediate, reset, plan, open_days, expire_kind, expire_slots = (
-        window.immediate, window.reset, window.plan, window.open_days, window.expire_kind,
+    reset, plan, open_days, expire_kind, expire_slots = (
+        window.reset, window.plan, window.open_days, window.expire_kind,
         window.expire_slots)  # fmt: skip
-    inactive_months, report, fifo, month_first = (
-        window.inactive_months, window.report, window.fifo, window.month_first)  # fmt: skip
-    table, params = prices, pricing
-    ptr = table.ptr
-    factors = targeted
-    t_ptr = factors.ptr
-    need_lifecycle, need_quadrant = segments.needed, quadrants.needed
-    intercept, balance_coef, balance_scale, tier_coefs = (
-        redeem.intercept, redeem.balance_coef, redeem.balance_scale, redeem.tier_coefs)  # fmt: skip
-    share, minimum, unit, max_year = (
-        redeem.share, redeem.minimum, redeem.unit, redeem.max_per_year)  # fmt: skip
+    inactive_months, report, month_first = (
+        window.inactive_months, window.report, window.month_first)  # fmt: skip
+    intercept, balance_coef, balance_scale, tier_coefs, minimum = (
+        redeem.intercept, redeem.balance_coef, redeem.balance_scale, redeem.tier_coefs,
+        redeem.minimum)  # fmt: skip
     shared = score_kind < 0
     is_leap = leap[a]
     n_quadrant_col = (month + 1) % count_ring.shape[1]
@@ -555,34 +855,12 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pric
         if trace and n_rec + SLACK > record.kind.size:
             return n_rec, m
         s_event, s_spend, s_other = states[m, 0], states[m, 1], states[m, 2]
-        if reset:
-            count_ring[m, ring_col] = 0
-            spend_ring[m, ring_col] = 0
-            if not shared:
-                score_ring[m, score_col] = 0
         j = join[m]
-        if plan:
-            planned = NEVER
-            # Every balance holder, whether still buying or not: the redemption model is
-            # fitted on all of them (lapsed buyers redeem too).
-            if j < a and balance[m] >= max(minimum, 1):
-                logit = (intercept + balance_coef * np.log1p(balance[m] / balance_scale)
-                         + tier_coefs[tier[m]])  # fmt: skip
-                s_other, u = uniform(s_other)
-                if u < 1.0 / (1.0 + np.exp(-logit)):
-                    s_other, u = uniform(s_other)
-                    planned = open_days[np.int64(u * open_days.size)]
-            redeem_day[m] = planned
-        signup = a <= j <= b
-        birthday = FAR
-        bm, bd = bmonth[m], bday[m]
-        if not is_leap and bm == 2 and bd == 29:
-            bd = 28
-        if bm == day_month:
-            at = a + (bd - dom[a])
-            if a <= at <= b:
-                birthday = at
-        redemption = redeem_day[m] if a <= redeem_day[m] <= b else FAR
+        s_other, signup, birthday, redemption, bm, bd = _start_of_window(
+            m, j, a, b, reset, shared, ring_col, score_col, plan, open_days, is_leap, day_month,
+            s_other, count_ring, spend_ring, score_ring, balance, tier, redeem_day, bmonth, bday,
+            dom, intercept, balance_coef, balance_scale, tier_coefs, minimum,
+        )  # fmt: skip
         trial = False
         # The qualifying score (in ring units) is read once, then kept up to date here.
         score_known = False
@@ -598,200 +876,36 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pric
                 d = redemption
             if d > b:
                 break
-            # Start of the day: sign-up bonus (and the first purchase), birthday bonus.
-            bonus = np.int64(0)
-            if signup and j == d:
-                signup = False
-                bonus += signup_points
-                next_t[m] = d + trial_time[m]
-                next_day[m] = d
-                trial = True
-            if birthday == d:
-                birthday = FAR
-                last = last_purchase[m]
-                if j <= d and compiled.birthday_bonus_due(d, last):
-                    bonus += birthday_points[tier[m]]
-            if bonus > 0:
-                if not _book(m, slot, bonus, lots, balance):
-                    cnt[c, C_ERROR] = ERR_LOT
-                    return n_rec, hi
-                cnt[c, C_BONUS] += bonus
-                if trace:
-                    n_rec = _record(record, n_rec, R_BONUS, m, d, 0.0, bonus, 0)
-            # The day's purchases (candidates in time order).
-            dom_d = dom[d]
-            today_birthday = bm == day_month and bd == dom_d
-            birthday_month = bm == day_month
-            lo_p, hi_p = ptr[d], ptr[d + 1]
-            lo_t, hi_t = t_ptr[d], t_ptr[d + 1]
-            while next_day[m] == d:
-                t = tier[m]
-                if not score_known and (immediate or (goal_lift > 0 and t < top)):
-                    score_total = _score_total(score_ring, m, score_first, score_last)
-                    score_known = True
-                if trial or cand_bound[m] < 0:
-                    accepted = True
-                else:
-                    progress = _goal_progress(t, top, goal_lift, score_total, score_unit,
-                                              thresholds[min(t + 1, top)])  # fmt: skip
-                    h = _factor(
-                        tier_factor[t], t < top, progress, goal_lift, goal_start,
-                        d - last_redeem[m] <= redeem_days, redeem_lift,
-                        d - contact_day[m] <= contact_days, contact_uplift[contact_kind[m]],
-                        False,
-                    )  # fmt: skip
-                    if hi_t > lo_t:
-                        lifecycle = 0
-                        if need_lifecycle:
-                            lifecycle = _lifecycle_one(segments, d, j, last_purchase[m],
-                                                       purchases[m])  # fmt: skip
-                        quadrant = 0
-                        if need_quadrant:
-                            quadrant = _quadrant_one(quadrants, count_ring, spend_ring, m,
-                                                     ring_col)  # fmt: skip
-                        for k in range(lo_t, hi_t):
-                            if compiled.targets(factors, k, t, lifecycle, quadrant, today_birthday,
-                                        birthday_month):  # fmt: skip
-                                h = h * factors.value[k]
-                    if h > cand_bound[m] * (1 + 1e-12):
-                        # The thinning bound must hold; a broken bound would bias purchases.
-                        cnt[c, C_ERROR] = ERR_BOUND
-                        return n_rec, hi
-                    s_event, u = uniform(s_event)
-                    accepted = u * cand_bound[m] < h
-                if accepted:
-                    if trace and n_rec >= record.kind.size:
-                        cnt[c, C_ERROR] = ERR_RECORD
-                        return n_rec, hi
-                    lifecycle = (_lifecycle_one(segments, d, j, last_purchase[m], purchases[m])
-                                 if need_lifecycle else 0)  # fmt: skip
-                    quadrant = (_quadrant_one(quadrants, count_ring, spend_ring, m, ring_col)
-                                if need_quadrant else 0)  # fmt: skip
-                    s_spend, g = gamma(s_spend, gg_p)
-                    gross = compiled.round_to(g / nu[m], 100.0)
-                    gross, discount, net, base, points = compiled.price_one(
-                        table, lo_p, hi_p, params, gross, t, float(balance[m]), today_birthday,
-                        birthday_month, lifecycle, quadrant,
-                    )  # fmt: skip
-                    if not _book(m, slot, points, lots, balance):
-                        cnt[c, C_ERROR] = ERR_LOT
-                        return n_rec, hi
-                    acc[c, A_GROSS] += gross
-                    acc[c, A_DISCOUNT] += discount
-                    acc[c, A_NET] += net
-                    cnt[c, C_BASE] += base
-                    cnt[c, C_BONUS] += points - base
-                    if trace:
-                        n_rec = _record(record, n_rec, R_PURCHASE, m, d, gross, base, points)
-                    cents = np.int64(np.rint(net * 100))
-                    spend_ring[m, ring_col] += cents
-                    count_ring[m, ring_col] += 1
-                    step = cents
-                    if not shared:
-                        if score_kind == 1:
-                            step = 1
-                        elif score_kind == 2:
-                            step = points
-                        score_ring[m, score_col] += step
-                    score_total += step
-                    purchases[m] += 1
-                    last_purchase[m] = d
-                    last_activity[m] = month
-                    if coupon[m] > 0 and d - contact_day[m] <= contact_days:
-                        acc[c, A_COUPON] += coupon[m]
-                        coupon[m] = 0.0
-                    if immediate:
-                        tier[m] = max(
-                            tier[m], compiled.qualified_tier(thresholds, score_total / score_unit)
-                        )
-                    if not trial:
-                        s_other, u = uniform(s_other)
-                        if u < p[m] * dropout_factor[tier[m]]:
-                            alive[m] = False
-                            next_t[m] = np.inf
-                            next_day[m] = FAR
-                            cnt[c, C_CHURNED] += 1
-                            break
-                trial = False
-                # The next candidate, bounded by the factor as it stands now.
-                t = tier[m]
-                if not score_known and goal_lift > 0 and t < top:
-                    score_total = _score_total(score_ring, m, score_first, score_last)
-                    score_known = True
-                bound = candidate_bound(
-                    targeted_max, tier_factor[t], t, top, score_total, score_unit,
-                    thresholds[min(t + 1, top)], goal_lift, goal_start,
-                    d - last_redeem[m] <= redeem_days, redeem_lift,
-                    d - contact_day[m] <= contact_days, contact_uplift[contact_kind[m]],
+            if (signup and j == d) or birthday == d:
+                signup, birthday, trial, n_rec, error = _start_of_day(
+                    m, j, d, slot, c, signup, birthday, trial, signup_points, tier, lots,
+                    balance, last_purchase, next_t, next_day, trial_time, birthday_points, cnt,
+                    record, n_rec, trace,
                 )  # fmt: skip
-                s_event, e = exponential(s_event)
-                next_t[m], next_day[m] = _after(next_t[m], e / (lam[m] * bound), cumulative,
-                                                intensity, guide, width)  # fmt: skip
-                cand_bound[m] = bound
+                if error:
+                    cnt[c, C_ERROR] = error
+                    return n_rec, hi
+            (error, n_rec, s_event, s_spend, s_other, trial, score_known,
+             score_total) = _purchases(
+                m, j, d, c, bm, bd, trial, score_known, score_total, s_event, s_spend, s_other,
+                window, members, rates, days, rings, effects, prices, pricing, targeted,
+                segments, quadrants, acc, cnt, record, n_rec, trace,
+            )  # fmt: skip
+            if error:
+                cnt[c, C_ERROR] = error
+                return n_rec, hi
             # A planned redemption (after the day's purchases), by any balance holder.
             if redemption == d:
                 redemption = FAR
-                allowed = compiled.redeemable(balance[m], redeemed_year[m], max_year, minimum,
-                                              unit)  # fmt: skip
-                requested = np.int64(np.floor(allowed * share + _EPSILON)) // unit * unit
-                points = compiled.redemption(requested, allowed, minimum, unit)
-                if trace and requested > 0:
-                    n_rec = _record(record, n_rec, R_REQUEST, m, d, 0.0, requested, 0)
-                if points > 0:
-                    compiled.take_fifo(lots[m], fifo, points)
-                    balance[m] -= points
-                    redeemed_year[m] += points
-                    last_activity[m] = month
-                    last_redeem[m] = d
-                    cnt[c, C_REDEEMED] += points
-                    cnt[c, C_REDEMPTIONS] += 1
-                    if trace:
-                        n_rec = _record(record, n_rec, R_REDEEM, m, d, 0.0, -points, 0)
-                    if redeem_lift > 0 and alive[m]:
-                        # The post-redemption lift raises the factor from tomorrow on.
-                        t = tier[m]
-                        if not score_known and goal_lift > 0 and t < top:
-                            score_total = _score_total(score_ring, m, score_first,
-                                                       score_last)  # fmt: skip
-                            score_known = True
-                        bound = candidate_bound(
-                            targeted_max, tier_factor[t], t, top, score_total, score_unit,
-                            thresholds[min(t + 1, top)], goal_lift, goal_start, True,
-                            redeem_lift, d + 1 - contact_day[m] <= contact_days,
-                            contact_uplift[contact_kind[m]],
-                        )  # fmt: skip
-                        if bound > cand_bound[m] >= 0:
-                            s_event, e = exponential(s_event)
-                            x = e / (lam[m] * bound)
-                            next_t[m], next_day[m] = _after(
-                                d + 1.0, x, cumulative, intensity, guide, width
-                            )
-                            cand_bound[m] = bound
+                n_rec, s_event, score_known, score_total = _redemption(
+                    m, d, c, s_event, score_known, score_total, window, members, rates, days,
+                    rings, effects, redeem, cnt, record, n_rec, trace,
+                )  # fmt: skip
         states[m, 0], states[m, 1], states[m, 2] = s_event, s_spend, s_other
-        # End of the last day: expiry run, then the month-end counts.
-        lost = 0
-        if expire_kind == 1:
-            for s in expire_slots:
-                lost += lots[m, s]
-                lots[m, s] = 0
-        elif (expire_kind == 2 and balance[m] > 0
-              and compiled.inactivity_lapsed(last_activity[m], month,
-                                             inactive_months)):  # fmt: skip
-            lost = balance[m]
-            lots[m, :] = 0
-        if lost:
-            balance[m] -= lost
-            cnt[c, C_EXPIRED] += lost
-            if trace:
-                n_rec = _record(record, n_rec, R_EXPIRE, m, b, 0.0, -lost, 0)
-        if report:
-            cnt[c, C_TIERS + tier[m]] += 1
-            lifecycle = _lifecycle_one(segments, b + 1, j, last_purchase[m], purchases[m])
-            cnt[c, C_LIFECYCLE + lifecycle] += 1
-            quadrant = _quadrant_one(quadrants, count_ring, spend_ring, m, n_quadrant_col)
-            cnt[c, C_QUADRANT + quadrant] += 1
-            if last_purchase[m] >= month_first:
-                cnt[c, C_PURCHASING] += 1
+        n_rec = _end_of_window(m, j, b, month, month_first, c, expire_kind, expire_slots,
+                               inactive_months, report, n_quadrant_col, tier, balance, lots,
+                               last_activity, last_purchase, purchases, count_ring, spend_ring,
+                               segments, quadrants, cnt, record, n_rec, trace)  # fmt: skip
     return n_rec, hi
 
 
