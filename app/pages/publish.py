@@ -299,7 +299,12 @@ st.dataframe(blank_missing(table), hide_index=True, width="stretch")
 policies_by_version = {item.version: item.policy for item in versions}
 with st.expander(t("publish.audit")):
     for entry in reversed(audit):
-        st.text(f"v{entry.version} · {entry.when} · {entry.who} · {entry.action} · {entry.note}")
+        action = (
+            t("publish.rollback_of", version=entry.restored_from)
+            if entry.action == "rollback"
+            else t("publish.action_publish")
+        )
+        st.text(f"v{entry.version} · {entry.when} · {entry.who} · {action} · {entry.note}")
         before = policies_by_version.get(entry.from_version)
         after = policies_by_version.get(entry.version)
         lines = (

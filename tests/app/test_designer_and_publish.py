@@ -202,6 +202,7 @@ def test_publish_writes_the_live_file_and_rollback_restores_it(app, open_page, w
     shown = "\n".join(text.value for text in at.text)
     assert "- 金卡 门槛：¥10,000 → ¥8,000" in [line.strip() for line in shown.splitlines()]
     assert "Gold threshold" not in shown
+    assert " · rollback · " not in shown and " · publish · " not in shown  # actions too
     store = pytest.importorskip("store")
     recorded = store.list_publications()
     assert list(recorded["version"]) == [1, 2, 3] or list(recorded["version"]) == [3, 2, 1]
