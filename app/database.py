@@ -11,8 +11,11 @@ transactions).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import threading
 import time
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -149,11 +152,30 @@ def _data_state(url: str, generation: int) -> str:
 
 
 def data_state() -> str:
-    """What the data is now (`store.data_state`), read once per data generation.
+    """What the data is now and which code computes from it.
 
-    Key caches that outlive the server (``persist="disk"``) on it, with the URL.
+    The data part (`store.data_state`) is read once per data generation; the code part is
+    `code_state`. Caches that outlive the server (``persist="disk"``) are keyed on it, with
+    the URL, so a figure kept on disk is read back only for the same data and the same code.
     """
-    return _data_state(database_url(), generation())
+    return f"{_data_state(database_url(), generation())}-{code_state()}"
+
+
+@functools.cache
+def code_state() -> str:
+    """Fingerprint of the project's computing code (``policies``, ``store``, ``simulations``).
+
+    Streamlit keys a cached function on its own source, not on the code it calls: without
+    this, a figure cached on disk by an older release (an analytics or rule change) would be
+    shown again after an upgrade.
+    """
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for package in ("policies", "store", "simulations"):
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def members() -> pd.DataFrame:
