@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from policies import compiled, rules
+from policies.festivals import LUNAR_NEW_YEAR
 from policies.io import content_id, load_policy
 from policies.ledger import replay
 from policies.model import Campaign, Policy
@@ -110,25 +111,8 @@ GZIP_ABOVE_BYTES = 3_000_000
 CHUNK_MEMBERS = 50_000
 """Members per random-number chunk (fixed, so results do not depend on memory settings)."""
 
-CHINESE_NEW_YEAR = {
-    2020: dt.date(2020, 1, 25),
-    2021: dt.date(2021, 2, 12),
-    2022: dt.date(2022, 2, 1),
-    2023: dt.date(2023, 1, 22),
-    2024: dt.date(2024, 2, 10),
-    2025: dt.date(2025, 1, 29),
-    2026: dt.date(2026, 2, 17),
-    2027: dt.date(2027, 2, 6),
-    2028: dt.date(2028, 1, 26),
-    2029: dt.date(2029, 2, 13),
-    2030: dt.date(2030, 2, 3),
-    2031: dt.date(2031, 1, 23),
-    2032: dt.date(2032, 2, 11),
-    2033: dt.date(2033, 1, 31),
-    2034: dt.date(2034, 2, 19),
-    2035: dt.date(2035, 2, 8),
-}
-"""First day of the lunar new year (Spring Festival) by Gregorian year."""
+CHINESE_NEW_YEAR = LUNAR_NEW_YEAR
+"""First day of the lunar new year by Gregorian year (`policies.festivals`)."""
 
 
 @dataclass(frozen=True)

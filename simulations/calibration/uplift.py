@@ -44,8 +44,9 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from policies.festivals import LUNAR_NEW_YEAR
 from policies.model import CAMPAIGN_KINDS
-from simulations.behavior import LUNAR_NEW_YEAR, NEW_YEAR, in_new_year_run_up
+from simulations.behavior import NEW_YEAR, in_new_year_run_up
 from simulations.calibration.bgnbd import expected_purchases
 from simulations.calibration.data import daily_occasions
 from simulations.calibration.errors import CalibrationDataError
