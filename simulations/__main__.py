@@ -398,6 +398,10 @@ def _run(args) -> int:
     if any(problems):
         print("\n".join(p for p in problems if p), file=sys.stderr)
         return 2
+    if not args.behavior:
+        print("note: member behavior is the built-in default (literature values), not estimated"
+              " from your members; calibrate (python -m simulations calibrate) and pass"
+              " --behavior to forecast with your own data", file=sys.stderr)  # fmt: skip
     if args.members is not None:
         population = args.members
     else:

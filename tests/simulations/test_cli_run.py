@@ -179,3 +179,15 @@ def test_without_a_database_the_synthetic_members_follow_the_seed(tmp_path, caps
                          "--seed", seed, "--quiet", "--out", str(out)]) == 0  # fmt: skip
         assert "simulating 20,000 synthetic members instead" in capsys.readouterr().err
     assert drawn == [(20_000, 7), (20_000, 8)]
+
+
+def test_a_run_on_the_default_behavior_says_so(tmp_path, capsys):
+    assert run(tmp_path) == 0
+    assert "member behavior is the built-in default" in capsys.readouterr().err
+    behavior = tmp_path / "behavior.json"
+    from simulations.behavior import DEFAULT_BEHAVIOR
+
+    calibrated = DEFAULT_BEHAVIOR.model_copy(update={"source": "calibrated: test"})
+    behavior.write_text(calibrated.model_dump_json())
+    assert run(tmp_path, "--behavior", str(behavior)) == 0
+    assert "built-in default" not in capsys.readouterr().err
