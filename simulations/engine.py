@@ -101,6 +101,7 @@ from simulations.streams import seed_states
 
 __all__ = [
     "NEVER",
+    "MemberStarts",
     "Model",
     "ReplicationOutput",
     "Trace",
@@ -307,6 +308,233 @@ class _Calendar:
                                 strict=True))  # fmt: skip
 
 
+@dataclass(frozen=True, eq=False)
+class _Start:
+    """What a replication's members start with before a policy applies (read only).
+
+    It depends on the population, the behavior, the horizon and the replication's seed,
+    not on the policy: the members who join and when, birthdays, latent BG/NBD and
+    Gamma-Gamma parameters, the members' random streams and their purchase histories. A
+    simulation copies what it changes.
+    """
+
+    n0: int  # existing members
+    join: np.ndarray
+    bmonth: np.ndarray
+    bday: np.ndarray
+    lam: np.ndarray  # BG/NBD rate before `BehaviorParams.rate_divisor`
+    p: np.ndarray
+    nu: np.ndarray
+    alive: np.ndarray
+    trial_time: np.ndarray
+    states: np.ndarray  # (members, 3) stream states
+    purchases: np.ndarray
+    last_purchase: np.ndarray
+    last_activity: np.ndarray
+    n_joined: int  # members who joined before the first day
+    cohort: np.ndarray  # new members' join month (0 = the first simulated month)
+    active_ref: np.ndarray  # members who bought in the year before the first day
+    count_history: np.ndarray  # (existing members, RING_MONTHS) purchase count ring rows
+    spend_history: np.ndarray  # (existing members, RING_MONTHS) spend ring rows
+    held: tuple[np.ndarray, np.ndarray]  # tier names held, and each member's index into them
+
+    @property
+    def n(self) -> int:
+        """Members simulated (existing and joining)."""
+        return int(self.join.size)
+
+    def nbytes(self, histories: bool = True) -> int:
+        """Bytes held (``histories=False``: without the population's part, `_histories`)."""
+        shared = [self.count_history, self.spend_history, *self.held]
+        own = [v for v in vars(self).values() if isinstance(v, np.ndarray)]
+        own = [a for a in own if not any(a is b for b in shared)]
+        return sum(a.nbytes for a in own + (shared if histories else []))
+
+
+def _histories(pop: Population, start_month: int) -> dict:
+    """The population's part of `_Start`: history ring rows and held tier names (read only)."""
+    names, codes = np.unique(pop.tier.astype(str), return_inverse=True)
+    return {
+        "count_history": _ring(pop.purchases_by_month, len(pop), start_month, np.int32),
+        "spend_history": _ring(pop.spend_by_month, len(pop), start_month, np.int64),
+        "held": (names, codes.reshape(-1).astype(np.int64)),
+    }
+
+
+def _member_start(
+    pop: Population,
+    behavior: BehaviorParams,
+    cal: _Calendar,
+    streams: list[np.random.SeedSequence],
+    histories: dict | None = None,
+) -> _Start:
+    """Draw a replication's `_Start` from its seed's ``streams`` (see `_children`).
+
+    Only the calendar's days and months are used (the same for every policy).
+    ``histories`` is `_histories` of the population when it is kept already.
+    """
+    rng, rng_arrivals = (np.random.default_rng(s) for s in streams[:2])
+    start = cal.start
+    shift = (pop.as_of - start).days
+    n0 = len(pop)
+    # New members: Poisson arrivals per calendar month around
+    # ``behavior.expected_new_members`` (or the recorded count of a month listed in
+    # ``behavior.recorded_arrivals``), join days uniform in the month.
+    joins = []
+    recorded = behavior.recorded_arrivals
+    for first, last in zip(cal.month_starts, cal.month_ends, strict=True):
+        covered = (cal.dates[last] - cal.dates[first]).days + 1
+        full = plain(days_in_month)(cal.dates[first].year, cal.dates[first].month)
+        month = cal.dates[first].strftime("%Y-%m")
+        if month in recorded:
+            count = recorded[month]
+        else:
+            expected = behavior.expected_new_members(cal.dates[first].year,
+                                                     cal.dates[first].month)  # fmt: skip
+            count = rng_arrivals.poisson(expected * covered / full)
+        joins.append(rng_arrivals.integers(first, last + 1, size=count))
+    new_join = np.sort(np.concatenate(joins)).astype(np.int32) if joins else np.zeros(0)
+    m_new = new_join.size
+    n = n0 + m_new
+    join = np.concatenate([pop.join_day + shift, new_join]).astype(np.int32)
+    new_birth = rng_arrivals.integers(0, 365, size=m_new)
+    birth_dates = np.datetime64("2001-01-01") + new_birth.astype("timedelta64[D]")
+    months_ = birth_dates.astype("datetime64[M]").astype(int) % 12 + 1
+    days_ = (birth_dates - birth_dates.astype("datetime64[M]")).astype(int) + 1
+
+    # Latent BG/NBD and Gamma-Gamma parameters.
+    lam0, p0, nu0, alive0 = _latent(pop, behavior, shift, rng)
+    bg, gg = behavior.bgnbd, behavior.gamma_gamma
+    alpha = bg.alpha / behavior.daily_rate_scale()
+    lam = np.concatenate([lam0, rng.gamma(bg.r, 1.0 / alpha, size=m_new)])
+    p = np.concatenate([p0, rng.beta(bg.a, bg.b, size=m_new)])
+    nu = np.concatenate([nu0, rng.gamma(gg.q, 1.0 / gg.gamma, size=m_new)])
+    alive = np.concatenate([alive0, np.ones(m_new, dtype=bool)])
+    trial_time = np.concatenate([np.zeros(n0), rng.random(m_new)])
+
+    purchases = np.concatenate([pop.repeat_purchases + 1, np.zeros(m_new)]).astype(np.int32)
+    last = np.concatenate([pop.last_purchase_day + shift, np.full(m_new, NEVER)])
+    last_purchase = last.astype(np.int32)
+    start_month = rules.month_index(start)
+    join_month = cal.month[0] + _months_between(start, join)
+    bought = last_purchase > NEVER
+    last_activity = join_month.astype(np.int32)
+    last_activity[bought] = start_month + _months_between(start, last_purchase[bought])
+    n_joined = int(np.searchsorted(join, np.int32(-1), side="right"))
+    begin = _Start(
+        n0=n0,
+        join=join,
+        bmonth=np.concatenate([pop.birthday_month, months_]).astype(np.int8),
+        bday=np.concatenate([pop.birthday_day, days_]).astype(np.int8),
+        lam=lam,
+        p=p,
+        nu=nu,
+        alive=alive,
+        trial_time=trial_time,
+        states=np.ascontiguousarray(seed_states(streams[2], n, 3).T),
+        purchases=purchases,
+        last_purchase=last_purchase,
+        last_activity=last_activity,
+        n_joined=n_joined,
+        cohort=np.searchsorted(np.array(cal.month_ends), join[n0:]).astype(np.int64),
+        active_ref=last_purchase[:n_joined] >= -365,
+        **(histories if histories is not None else _histories(pop, start_month)),
+    )
+    for array in (*vars(begin).values(), *begin.held):
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
+    return begin
+
+
+def _latent(pop: Population, behavior: BehaviorParams, shift: int, rng) -> tuple:
+    """Existing members' rate, dropout probability, spend scale and alive flag.
+
+    Drawn from the BG/NBD and Gamma-Gamma posteriors given each member's history.
+    """
+    bg, gg = behavior.bgnbd, behavior.gamma_gamma
+    n0 = len(pop)
+    alpha = bg.alpha / behavior.daily_rate_scale()
+    x = pop.repeat_purchases.astype(np.float64)
+    T = np.maximum(-(pop.join_day + shift), 0).astype(np.float64)
+    tx = np.clip(pop.last_purchase_day - pop.join_day, 0, None).astype(np.float64)
+    tx = np.minimum(tx, T)
+    log_alive = betaln(bg.a, bg.b + x) - (bg.r + x) * np.log(alpha + T)
+    with np.errstate(invalid="ignore"):
+        log_dead = betaln(bg.a + 1, bg.b + x - 1) - (bg.r + x) * np.log(alpha + tx)
+    p_alive = np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_dead - log_alive, 700))), 1)
+    alive = rng.random(n0) < p_alive
+    lam = rng.gamma(bg.r + x, 1.0 / np.where(alive, alpha + T, alpha + tx))
+    p = np.empty(n0)
+    p[alive] = rng.beta(bg.a, bg.b + x[alive])
+    p[~alive] = rng.beta(bg.a + 1, np.maximum(bg.b + x[~alive] - 1, 1e-9))
+    known = (x > 0) & np.isfinite(pop.mean_spend)
+    spend = np.where(known, pop.mean_spend, 0.0)
+    nu = rng.gamma(gg.q + np.where(known, gg.p * x, 0), 1.0 / (gg.gamma + x * spend))
+    return lam, p, nu, alive
+
+
+class MemberStarts:
+    """Replications' starts kept for the policies simulated after (a sweep's points).
+
+    Every point of a sweep is simulated with the same population and seeds (common random
+    numbers), so what a replication's members start with before the policy applies (who
+    joins and when, latent rates, random streams, purchase histories: `_Start`) is the same
+    for every point. Given to `Model.replicate`, this keeps it once drawn and hands it to the
+    next policy with the same replication seed; results are the same as without it.
+
+    It keeps the starts of one population (a new one replaces them) up to ``max_bytes``;
+    beyond that, new starts are drawn for each use and not kept (so a sweep cycling over
+    more replications than fit still reuses the ones kept). Pickled empty.
+    """
+
+    def __init__(self, max_bytes: int = 1 << 30):
+        self.max_bytes = max_bytes
+        self._population: Population | None = None
+        self._histories: dict[int, dict] = {}
+        self._starts: dict[tuple, _Start] = {}
+        self._bytes = 0
+
+    def __reduce__(self):
+        return MemberStarts, (self.max_bytes,)
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def get(
+        self,
+        pop: Population,
+        behavior: BehaviorParams,
+        cal: _Calendar,
+        seed: np.random.SeedSequence,
+    ) -> _Start:
+        """The `_Start` of replication ``seed`` (kept, or drawn now and kept if it fits)."""
+        if pop is not self._population:
+            self._population, self._histories, self._starts, self._bytes = pop, {}, {}, 0
+        entropy = seed.entropy if isinstance(seed.entropy, int) else tuple(seed.entropy)
+        key = (
+            behavior.model_dump_json(),
+            cal.start,
+            cal.n_days,
+            entropy,
+            tuple(seed.spawn_key),
+            seed.pool_size,
+        )
+        begin = self._starts.get(key)
+        if begin is not None:
+            return begin
+        start_month = rules.month_index(cal.start)
+        histories = self._histories.get(start_month)
+        if histories is None:
+            histories = _histories(pop, start_month)
+        begin = _member_start(pop, behavior, cal, _children(seed, 7), histories)
+        size = begin.nbytes(histories=start_month not in self._histories)
+        if self._bytes + size <= self.max_bytes:
+            self._histories[start_month] = histories
+            self._starts[key] = begin
+            self._bytes += size
+        return begin
+
+
 _CALENDARS: dict[tuple, _Calendar] = {}  # the calendars of the last few policies
 
 
@@ -341,6 +569,7 @@ class _Simulation:
         seed: np.random.SeedSequence,
         trace: bool = False,
         progress=None,
+        starts: MemberStarts | None = None,
     ):
         self.policy = policy
         self.behavior = behavior
@@ -348,13 +577,14 @@ class _Simulation:
         self.progress = progress
         self.trace = Trace() if trace else None
         streams = _children(seed, 7)
-        rng_members, rng_arrivals = (np.random.default_rng(s) for s in streams[:2])
         self.rng_contact = np.random.default_rng(streams[6])
         self.n_tiers = len(policy.tiers.tiers)
         self.thresholds = np.array([t.threshold for t in policy.tiers.tiers])
-        self._setup_members(population, start, months, rng_members, rng_arrivals)
-        # Each member's own streams: candidates, spend, dropout and redemption decisions.
-        self.states = np.ascontiguousarray(seed_states(streams[2], self.n, 3).T)
+        if starts is None:
+            begin = _member_start(population, behavior, self.cal, streams)
+        else:
+            begin = starts.get(population, behavior, self.cal, seed)
+        self._setup_members(population, start, begin)
         self._setup_rates()
         self._needs_lifecycle = any(c.target.lifecycle for c in policy.campaigns)
         self._needs_quadrant = any(c.target.quadrants for c in policy.campaigns)
@@ -368,57 +598,34 @@ class _Simulation:
 
     # -- setup -------------------------------------------------------------------------
 
-    def _setup_members(self, pop, start, months, rng, rng_arrivals) -> None:
+    def _setup_members(self, pop, start, begin: _Start) -> None:
+        """Member state at the start: ``begin`` (copied: the kernel changes it) and the policy's.
+
+        What does not depend on the policy (arrivals, latent rates, streams, histories) comes
+        from ``begin``; the tiers, the qualifying score and the opening points lots are the
+        policy's.
+        """
         policy, behavior = self.policy, self.behavior
-        cal = self.cal
-        shift = (pop.as_of - start).days
-        n0 = len(pop)
-        # New members: Poisson arrivals per calendar month around
-        # ``behavior.expected_new_members`` (or the recorded count of a month listed in
-        # ``behavior.recorded_arrivals``), join days uniform in the month.
-        joins = []
-        recorded = behavior.recorded_arrivals
-        for first, last in zip(cal.month_starts, cal.month_ends, strict=True):
-            covered = (cal.dates[last] - cal.dates[first]).days + 1
-            full = plain(days_in_month)(cal.dates[first].year, cal.dates[first].month)
-            month = cal.dates[first].strftime("%Y-%m")
-            if month in recorded:
-                count = recorded[month]
-            else:
-                expected = behavior.expected_new_members(cal.dates[first].year,
-                                                         cal.dates[first].month)  # fmt: skip
-                count = rng_arrivals.poisson(expected * covered / full)
-            joins.append(rng_arrivals.integers(first, last + 1, size=count))
-        new_join = np.sort(np.concatenate(joins)).astype(np.int32) if joins else np.zeros(0)
-        n = n0 + new_join.size
+        n0, n = begin.n0, begin.n
         self.n0, self.n = n0, n
+        m_new = n - n0
         # Member ids are only reported with a trace (saves an object array and new strings).
         self.member_id = None
         if self.trace is not None:
-            new_ids = np.array([f"N{i:07d}" for i in range(new_join.size)], dtype=object)
+            new_ids = np.array([f"N{i:07d}" for i in range(m_new)], dtype=object)
             self.member_id = np.concatenate([pop.member_id, new_ids])
-        self.join = np.concatenate([pop.join_day + shift, new_join]).astype(np.int32)
-        new_birth = rng_arrivals.integers(0, 365, size=new_join.size)
-        birth_dates = np.datetime64("2001-01-01") + new_birth.astype("timedelta64[D]")
-        months_ = birth_dates.astype("datetime64[M]").astype(int) % 12 + 1
-        days_ = (birth_dates - birth_dates.astype("datetime64[M]")).astype(int) + 1
-        self.bmonth = np.concatenate([pop.birthday_month, months_]).astype(np.int8)
-        self.bday = np.concatenate([pop.birthday_day, days_]).astype(np.int8)
-
-        # Latent BG/NBD and Gamma-Gamma parameters (temporaries freed before the rings).
-        lam0, p0, nu0, alive0 = self._latent(pop, shift, rng)
-        bg, gg = behavior.bgnbd, behavior.gamma_gamma
-        alpha = bg.alpha / behavior.daily_rate_scale()
-        m_new = new_join.size
+        self.join = begin.join.copy()
+        self.bmonth = begin.bmonth.copy()
+        self.bday = begin.bday.copy()
         # Fitted rates are averages over the calibration days: an ordinary day's rate is
         # that divided by the calendar and program effects they contained.
-        self.lam = np.concatenate([lam0, rng.gamma(bg.r, 1.0 / alpha, size=m_new)])
-        self.lam /= behavior.rate_divisor()
-        self.p = np.concatenate([p0, rng.beta(bg.a, bg.b, size=m_new)])
-        self.nu = np.concatenate([nu0, rng.gamma(gg.q, 1.0 / gg.gamma, size=m_new)])
-        self.alive = np.concatenate([alive0, np.ones(m_new, dtype=bool)])
-        del lam0, p0, nu0, alive0
-        self.trial_time = np.concatenate([np.zeros(n0), rng.random(m_new)])
+        self.lam = begin.lam / behavior.rate_divisor()
+        self.p = begin.p.copy()
+        self.nu = begin.nu.copy()
+        self.alive = begin.alive.copy()
+        self.trial_time = begin.trial_time.copy()
+        # Each member's own streams: candidates, spend, dropout and redemption decisions.
+        self.states = begin.states.copy()
 
         # Purchase history rings (column = month index % RING_MONTHS: the quadrant window and
         # the month in progress), qualifying score ring.
@@ -429,8 +636,8 @@ class _Simulation:
         self.score_len = (
             tiers.qualifying_period.months if tiers.qualifying_period.kind == "rolling" else 12
         )
-        self.count_ring = _ring(pop.purchases_by_month, n, start_month, np.int32)
-        self.spend_ring = _ring(pop.spend_by_month, n, start_month, np.int64)
+        self.count_ring = _extend(begin.count_history, n)
+        self.spend_ring = _extend(begin.spend_history, n)
         metric = tiers.qualifying_metric
         self.score_unit = 100.0 if metric == "spend" else 1.0
         base_rate = policy.points.earn.points_per_unit / policy.points.earn.per_amount
@@ -459,11 +666,8 @@ class _Simulation:
         score = self._score(slice(0, n0), first, last) if n0 else np.zeros(0)
         qualified = rules.qualified_tier(policy, score)
         names = {name: i for i, name in enumerate(policy.tier_names)}
-        held = np.full(n0, -1, dtype=np.int64)
-        if n0:
-            held_names = pop.tier.astype(str)
-            for name, level in names.items():
-                held[held_names == name] = level
+        held_names, held_codes = begin.held
+        held = np.array([names.get(name, -1) for name in held_names], np.int64)[held_codes]
         self.tier = np.zeros(n, dtype=np.int8)
         self.tier[:n0] = np.where(held >= 0, held, qualified)
         self.start_tier = self.tier[:n0].copy()
@@ -475,16 +679,9 @@ class _Simulation:
         self.balance = np.zeros(n, dtype=np.int64)
         self._opening_lots(pop, start, start_month, base_rate)
 
-        self.purchases = np.concatenate([pop.repeat_purchases + 1, np.zeros(m_new)]).astype(
-            np.int32
-        )
-        last_purchase = np.concatenate([pop.last_purchase_day + shift, np.full(m_new, NEVER)])
-        self.last_purchase = last_purchase.astype(np.int32)
-        join_month = self.cal.month[0] + _months_between(start, self.join)
-        bought = self.last_purchase > NEVER
-        self.last_activity = join_month.astype(np.int32)
-        last_bought = _months_between(start, self.last_purchase[bought])
-        self.last_activity[bought] = start_month + last_bought
+        self.purchases = begin.purchases.copy()
+        self.last_purchase = begin.last_purchase.copy()
+        self.last_activity = begin.last_activity.copy()
         self.last_redeem = np.full(n, NEVER, dtype=np.int32)
         self.redeem_day = np.full(n, NEVER, dtype=np.int32)
         self.contact_day = np.full(n, NEVER, dtype=np.int32)
@@ -494,39 +691,11 @@ class _Simulation:
         self.next_t = np.full(n, np.inf)
         self.next_day = np.full(n, FAR, dtype=np.int32)
         self.cand_bound = np.zeros(n)
-        self.n_joined = int(np.searchsorted(self.join, np.int32(-1), side="right"))
-        # Month (0 = the first simulated month) in which each new member joined: its cohort.
-        self.cohort = np.searchsorted(np.array(cal.month_ends), self.join[n0:]).astype(np.int64)
+        self.n_joined = begin.n_joined
+        self.cohort = begin.cohort  # read only
         self.cohorts: list[dict] = []
-        self.active_ref = (self.last_purchase[: self.n_joined] >= -365).copy()
+        self.active_ref = begin.active_ref  # read only
         self.active_history: dict[int, tuple[np.ndarray, int]] = {}
-
-    def _latent(self, pop, shift, rng) -> tuple:
-        """Existing members' rate, dropout probability, spend scale and alive flag.
-
-        Drawn from the BG/NBD and Gamma-Gamma posteriors given each member's history.
-        """
-        behavior = self.behavior
-        bg, gg = behavior.bgnbd, behavior.gamma_gamma
-        n0 = len(pop)
-        alpha = bg.alpha / behavior.daily_rate_scale()
-        x = pop.repeat_purchases.astype(np.float64)
-        T = np.maximum(-(pop.join_day + shift), 0).astype(np.float64)
-        tx = np.clip(pop.last_purchase_day - pop.join_day, 0, None).astype(np.float64)
-        tx = np.minimum(tx, T)
-        log_alive = betaln(bg.a, bg.b + x) - (bg.r + x) * np.log(alpha + T)
-        with np.errstate(invalid="ignore"):
-            log_dead = betaln(bg.a + 1, bg.b + x - 1) - (bg.r + x) * np.log(alpha + tx)
-        p_alive = np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_dead - log_alive, 700))), 1)
-        alive = rng.random(n0) < p_alive
-        lam = rng.gamma(bg.r + x, 1.0 / np.where(alive, alpha + T, alpha + tx))
-        p = np.empty(n0)
-        p[alive] = rng.beta(bg.a, bg.b + x[alive])
-        p[~alive] = rng.beta(bg.a + 1, np.maximum(bg.b + x[~alive] - 1, 1e-9))
-        known = (x > 0) & np.isfinite(pop.mean_spend)
-        spend = np.where(known, pop.mean_spend, 0.0)
-        nu = rng.gamma(gg.q + np.where(known, gg.p * x, 0), 1.0 / (gg.gamma + x * spend))
-        return lam, p, nu, alive
 
     def _opening_lots(self, pop, start, start_month, base_rate) -> None:
         policy = self.policy
@@ -1008,8 +1177,9 @@ class _Simulation:
         else:
             bits, size = self.active_history.pop(k - 12)
             ref = np.unpackbits(bits, count=size).astype(bool)
-        held = active_now[: ref.size] & ref
-        retention = float(held.sum() / ref.sum()) if ref.sum() else float("nan")
+        held = np.count_nonzero(active_now[: ref.size] & ref)
+        base = np.count_nonzero(ref)
+        retention = float(held / base) if base else float("nan")
         record = {
             "month": f"{day.year:04d}-{day.month:02d}",
             "active_members": int(lifecycle[0] + lifecycle[1]),
@@ -1060,7 +1230,7 @@ class _Simulation:
             return
         bought = self.last_purchase[self.n0 : nj] >= month_start
         sizes = np.bincount(cohort, minlength=k + 1)
-        buying = np.bincount(cohort, weights=bought, minlength=k + 1)
+        buying = np.bincount(cohort[bought], minlength=k + 1)
         labels = [self.monthly[c]["month"] for c in range(k + 1)]
         for c in np.flatnonzero(sizes[: k + 1]):
             self.cohorts.append(
@@ -1171,6 +1341,14 @@ def _ring(history: np.ndarray, n: int, start_month: int, dtype) -> np.ndarray:
     return ring
 
 
+def _extend(rows: np.ndarray, n: int) -> np.ndarray:
+    """A new ``(n, columns)`` array: ``rows`` on top, zeros below."""
+    out = np.empty((n, rows.shape[1]), dtype=rows.dtype)
+    out[: rows.shape[0]] = rows
+    out[rows.shape[0] :] = 0
+    return out
+
+
 def _spread_over(total: np.ndarray, parts: int) -> np.ndarray:
     base = total // parts
     extra = total - base * parts
@@ -1188,6 +1366,7 @@ def simulate_replication(
     seed: np.random.SeedSequence,
     trace: bool = False,
     progress=None,
+    starts: MemberStarts | None = None,
 ) -> ReplicationOutput:
     """Simulate one replication of ``policy`` (the unit of work of `simulations.Model`).
 
@@ -1202,12 +1381,15 @@ def simulate_replication(
             baseline simulated with the same seed shares the random streams).
         trace: keep every member's purchases, redemption requests and point bookings.
         progress: callable(months_done, months_total) called at each month end.
+        starts: where what the members start with before the policy applies is kept for
+            the next policy simulated with the same seed (`MemberStarts`); the output is
+            the same with or without it.
     """
     if months < 1:
         raise ValueError(f"months(={months}) must be at least 1")
     if not math.isfinite(behavior.new_members_per_month):
         raise ValueError("new_members_per_month must be finite")
-    sim = _Simulation(policy, behavior, population, start, months, seed, trace, progress)
+    sim = _Simulation(policy, behavior, population, start, months, seed, trace, progress, starts)
     return sim.run()
 
 
@@ -1282,7 +1464,13 @@ class Model:
         synthetic = Population.synthetic(20_000, self.behavior, seed=self.seed, as_of=self.start)
         return synthetic.with_policy_balances(self.policy, self.behavior, seed=self.seed)
 
-    def replicate(self, replication: int, baseline: bool = False, progress=None):
+    def replicate(
+        self,
+        replication: int,
+        baseline: bool = False,
+        progress=None,
+        starts: MemberStarts | None = None,
+    ):
         """Replication number ``replication`` of the policy, or of the baseline policy.
 
         The unit of work `run` spreads over processes (and a sweep over a cluster): it depends
@@ -1295,6 +1483,9 @@ class Model:
             replication: which replication, ``0 <= replication < replications``.
             baseline: simulate ``baseline_policy`` instead of ``policy``.
             progress: callable(months_done, months_total) called at each month end.
+            starts: replications' starts kept for reuse by other policies with the same
+                seeds and population (`MemberStarts`, e.g. a sweep's points); the output is
+                the same with or without it.
 
         Returns:
             The replication's `ReplicationOutput`.
@@ -1311,7 +1502,8 @@ class Model:
             raise ValueError("the model has no baseline_policy to simulate")
         seed = np.random.SeedSequence(self.seed).spawn(self.replications)[replication]
         return simulate_replication(policy, self.behavior, self.resolved_population(),
-                                    self.start, self.months, seed, progress=progress)  # fmt: skip
+                                    self.start, self.months, seed, progress=progress,
+                                    starts=starts)  # fmt: skip
 
     def run(self, progress=None):
         """Simulate every replication and return a `SimulationResult`.

@@ -34,7 +34,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -364,7 +364,10 @@ class Setup:
     """Everything a point needs besides its values (pickled once to each worker).
 
     The population's date is the first simulated day. Build one with `build_setup` (from a
-    spec's files) or directly (the app passes the policy being edited).
+    spec's files) or directly (the app passes the policy being edited). Each process keeps,
+    with its copy of the set-up, what each replication's members start with before the
+    policy applies (`simulations.engine.MemberStarts`): every point has the same population
+    and seeds, so a process draws it once per replication, not once per point.
     """
 
     template: Policy
@@ -374,6 +377,16 @@ class Setup:
     months: int
     replications: int
     seed: int
+    _starts: Any = field(default=None, init=False, compare=False, repr=False)
+
+    @property
+    def starts(self):
+        """This process's `simulations.engine.MemberStarts` for the set-up (pickled empty)."""
+        if self._starts is None:
+            from simulations.engine import MemberStarts
+
+            object.__setattr__(self, "_starts", MemberStarts())
+        return self._starts
 
 
 def _point_key(overrides: dict[str, Any]) -> str:
@@ -434,9 +447,10 @@ def _finite(x: float) -> float | None:
 def _replicate(setup: Setup, overrides: dict[str, Any] | None, replication: int):
     """Replication ``replication`` of a point (of the baseline when ``overrides`` is None)."""
     if overrides is None:
-        return _model(setup, setup.baseline).replicate(replication, baseline=True)
+        model = _model(setup, setup.baseline)
+        return model.replicate(replication, baseline=True, starts=setup.starts)
     policy = apply_overrides(setup.template, overrides)
-    return _model(setup, policy).replicate(replication)
+    return _model(setup, policy).replicate(replication, starts=setup.starts)
 
 
 def _replicate_in_worker(overrides: dict[str, Any] | None, replication: int):

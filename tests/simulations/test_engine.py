@@ -443,3 +443,40 @@ def test_points_beyond_a_32_bit_lot_raise_a_clear_error():
     )
     with pytest.raises(OverflowError, match="lower the earn rate or multipliers"):
         model.run()
+
+
+def test_a_replication_from_kept_starts_equals_one_drawn_anew():
+    """Starts kept by one policy and reused by another give that policy's own replication."""
+    from simulations.engine import MemberStarts
+
+    population = Population.synthetic(1500, seed=4, as_of=START)
+    behavior = DEFAULT_BEHAVIOR.model_copy(update={"new_members_per_month": 80.0})
+    data = CLASSIC.model_dump()
+    data["tiers"]["tiers"][2]["threshold"] = 4000
+    data["expiry"] = {"kind": "inactivity", "months": 2}
+    other = type(CLASSIC).model_validate(data)
+    seed = np.random.SeedSequence(11).spawn(2)[1]
+    starts = MemberStarts()
+    simulate_replication(CLASSIC, behavior, population, START, 4, seed, starts=starts)
+    assert len(starts) == 1
+    kept = simulate_replication(other, behavior, population, START, 4, seed, trace=True,
+                                starts=starts)  # fmt: skip
+    assert len(starts) == 1  # reused, not drawn again
+    anew = simulate_replication(other, behavior, population, START, 4, seed, trace=True)
+    assert kept.monthly == anew.monthly and kept.cohorts == anew.cohorts
+    assert kept.urr == anew.urr
+    np.testing.assert_array_equal(kept.migration, anew.migration)
+    np.testing.assert_array_equal(kept.final_tier, anew.final_tier)
+    for a, b in zip(kept.trace.points, anew.trace.points, strict=True):
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1:3] == b[1:3]
+        np.testing.assert_array_equal(a[3], b[3])
+    assert len(kept.trace.points) == len(anew.trace.points) > 100
+    # Another seed, or starts that do not fit, are drawn for the call.
+    simulate_replication(other, behavior, population, START, 4, np.random.SeedSequence(3),
+                         starts=starts)  # fmt: skip
+    assert len(starts) == 2
+    none_kept = MemberStarts(max_bytes=0)
+    again = simulate_replication(other, behavior, population, START, 4, seed,
+                                 starts=none_kept)  # fmt: skip
+    assert len(none_kept) == 0 and again.monthly == anew.monthly

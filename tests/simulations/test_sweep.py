@@ -366,3 +366,26 @@ def test_numeric_fields_are_paths_a_sweep_can_use():
     sweep.check_paths(CLASSIC, fields)
     same = sweep.apply_overrides(CLASSIC, dict(list(fields.items())[:20]))
     assert content_id(same) == content_id(CLASSIC)
+
+
+def test_kept_replication_starts_leave_every_output_unchanged(population):
+    """A sweep reusing each replication's start across points = drawing it for each point."""
+    import pickle
+
+    from simulations import engine
+
+    spec = make_spec(months=4, replications=2)
+    kept = sweep.build_setup(spec, population=population)
+    drawn = sweep.build_setup(spec, population=population)
+    object.__setattr__(drawn, "_starts", engine.MemberStarts(max_bytes=0))  # keeps nothing
+    table = sweep.run_sweep(spec, store_points=False, setup=kept, processes=1)
+    assert len(kept.starts) == spec.replications and len(drawn.starts) == 0
+    pd.testing.assert_frame_equal(
+        table, sweep.run_sweep(spec, store_points=False, setup=drawn, processes=1)
+    )
+    for point in [None, *sweep.grid_points(spec)]:
+        for i in range(spec.replications):
+            one, other = sweep._replicate(kept, point, i), sweep._replicate(drawn, point, i)
+            assert pickle.dumps(one) == pickle.dumps(other)
+    # What a process keeps stays in it: a set-up sent to a worker arrives without it.
+    assert len(pickle.loads(pickle.dumps(kept)).starts) == 0
