@@ -27,6 +27,7 @@ Conventions shared with the rules engine (`policies.rules`):
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections import Counter
@@ -44,7 +45,6 @@ from pydantic import (
     model_validator,
 )
 
-from policies.compiled import days_in_month, plain
 from policies.errors import show_value
 
 __all__ = [
@@ -362,7 +362,7 @@ class AnnualWindow(_Frozen):
             ("start", self.start_month, self.start_day),
             ("end", self.end_month, self.end_day),
         ):
-            last = plain(days_in_month)(2024, month)  # leap year: 29 Feb is allowed
+            last = calendar.monthrange(2024, month)[1]  # leap year: 29 Feb is allowed
             if day > last:
                 raise ValueError(
                     f"{which}_day(={day}) does not exist in month {month}: use 1..{last}"
@@ -434,7 +434,7 @@ class FixedDateExpiry(_Frozen):
 
     @model_validator(mode="after")
     def _real_day(self) -> FixedDateExpiry:
-        last = plain(days_in_month)(2023, self.month)  # 29 Feb would not exist most years
+        last = calendar.monthrange(2023, self.month)[1]  # 29 Feb would not exist most years
         if self.day > last:
             raise ValueError(
                 f"day(={self.day}) does not exist in month {self.month}: use 1..{last}"

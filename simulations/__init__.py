@@ -11,34 +11,41 @@ The public API::
 
 ``calibrate`` (fitting behavior parameters to a transaction log) is exported when the
 calibration subpackage is present.
+
+The names are imported on first use (PEP 562 module ``__getattr__``), so importing a light
+submodule such as `simulations.results` (whose declared labels every screen reads) does not
+load the engine, numba or statsmodels: a page pays for them only when it computes.
 """
 
-from simulations.behavior import DEFAULT_BEHAVIOR, BehaviorParams, load_behavior, save_behavior
-from simulations.engine import Model, simulate_replication
-from simulations.population import Population
-from simulations.results import SimulationResult
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_BEHAVIOR",
-    "BehaviorParams",
-    "Model",
-    "Population",
-    "SimulationResult",
-    "calibrate",
-    "load_behavior",
-    "save_behavior",
-    "simulate_replication",
-]
+from simulations.lazy_imports import lazy_exports
+
+_EXPORTS = {
+    "DEFAULT_BEHAVIOR": "simulations.behavior",
+    "BehaviorParams": "simulations.behavior",
+    "Model": "simulations.engine",
+    "Population": "simulations.population",
+    "SimulationResult": "simulations.results",
+    "calibrate": "simulations.calibration",
+    "load_behavior": "simulations.behavior",
+    "save_behavior": "simulations.behavior",
+    "simulate_replication": "simulations.engine",
+}
+"""Each public name and the submodule that defines it."""
+
+__all__ = sorted(_EXPORTS)
+
+_lazy_getattr, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 def __getattr__(name: str):
-    # Calibration is optional and imported on first use (it may pull in heavier modules).
-    if name == "calibrate":
-        try:
-            from simulations.calibration import calibrate
-        except ImportError as exc:
-            raise AttributeError(
-                "simulations.calibrate is not available: the calibration subpackage is missing"
-            ) from exc
-        return calibrate
-    raise AttributeError(f"module 'simulations' has no attribute {name!r}")
+    """A public name, imported from its submodule on first use (PEP 562)."""
+    try:
+        return _lazy_getattr(name)
+    except ImportError as exc:
+        if name != "calibrate":
+            raise
+        raise AttributeError(
+            "simulations.calibrate is not available: the calibration subpackage is missing"
+        ) from exc

@@ -4,63 +4,46 @@ Pure data preparation (`summarize_transactions`) feeds maximum-likelihood fits o
 (purchases and dropout; Pareto/NBD for comparison) and Gamma-Gamma (spend), regressions
 for seasonality, campaign uplift and redemption propensity, and `calibrate` ties them into
 a `CalibrationResult` whose `behavior_params()` is the `BehaviorParams` the simulator reads.
+
+The names are imported on first use (`simulations.lazy_imports`): the data checks that the
+Overview and Finance pages use do not load statsmodels and scipy with the fits.
 """
 
-from simulations.calibration.bgnbd import (
-    BGNBDFit,
-    conditional_expected_purchases,
-    expected_purchases,
-    fit_bgnbd,
-    probability_alive,
-)
-from simulations.calibration.calibrate import CalibrationResult, calibrate, holdout_check
-from simulations.calibration.data import (
-    check_transactions,
-    read_transactions,
-    summarize_transactions,
-)
-from simulations.calibration.errors import CalibrationDataError, ConvergenceError
-from simulations.calibration.gamma_gamma import (
-    GammaGammaFit,
-    conditional_expected_spend,
-    fit_gamma_gamma,
-)
-from simulations.calibration.pareto_nbd import (
-    ParetoNBDFit,
-    fit_pareto_nbd,
-    pareto_nbd_probability_alive,
-)
-from simulations.calibration.redemption import RedemptionFit, check_ledger, fit_redemption
-from simulations.calibration.synthetic import simulate_bgnbd_transactions
-from simulations.calibration.tiers import policy_tiers
-from simulations.calibration.uplift import UpliftFit, campaign_kind_from_id, fit_purchase_rate
+from __future__ import annotations
 
-__all__ = [
-    "BGNBDFit",
-    "CalibrationDataError",
-    "CalibrationResult",
-    "ConvergenceError",
-    "GammaGammaFit",
-    "ParetoNBDFit",
-    "RedemptionFit",
-    "UpliftFit",
-    "calibrate",
-    "campaign_kind_from_id",
-    "check_ledger",
-    "check_transactions",
-    "conditional_expected_purchases",
-    "conditional_expected_spend",
-    "expected_purchases",
-    "fit_bgnbd",
-    "fit_gamma_gamma",
-    "fit_pareto_nbd",
-    "fit_purchase_rate",
-    "fit_redemption",
-    "holdout_check",
-    "pareto_nbd_probability_alive",
-    "policy_tiers",
-    "probability_alive",
-    "read_transactions",
-    "simulate_bgnbd_transactions",
-    "summarize_transactions",
-]
+from simulations.lazy_imports import lazy_exports
+
+_EXPORTS = {
+    "calibrate": "simulations.calibration.calibrate",
+    "campaign_kind_from_id": "simulations.calibration.uplift",
+    "check_ledger": "simulations.calibration.redemption",
+    "check_transactions": "simulations.calibration.data",
+    "conditional_expected_purchases": "simulations.calibration.bgnbd",
+    "conditional_expected_spend": "simulations.calibration.gamma_gamma",
+    "expected_purchases": "simulations.calibration.bgnbd",
+    "fit_bgnbd": "simulations.calibration.bgnbd",
+    "fit_gamma_gamma": "simulations.calibration.gamma_gamma",
+    "fit_pareto_nbd": "simulations.calibration.pareto_nbd",
+    "fit_purchase_rate": "simulations.calibration.uplift",
+    "fit_redemption": "simulations.calibration.redemption",
+    "holdout_check": "simulations.calibration.calibrate",
+    "pareto_nbd_probability_alive": "simulations.calibration.pareto_nbd",
+    "policy_tiers": "simulations.calibration.tiers",
+    "probability_alive": "simulations.calibration.bgnbd",
+    "read_transactions": "simulations.calibration.data",
+    "simulate_bgnbd_transactions": "simulations.calibration.synthetic",
+    "summarize_transactions": "simulations.calibration.data",
+    "BGNBDFit": "simulations.calibration.bgnbd",
+    "CalibrationDataError": "simulations.calibration.errors",
+    "CalibrationResult": "simulations.calibration.calibrate",
+    "ConvergenceError": "simulations.calibration.errors",
+    "GammaGammaFit": "simulations.calibration.gamma_gamma",
+    "ParetoNBDFit": "simulations.calibration.pareto_nbd",
+    "RedemptionFit": "simulations.calibration.redemption",
+    "UpliftFit": "simulations.calibration.uplift",
+}
+"""Each public name and the submodule that defines it."""
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from simulations.calibration.data import parse_dates
 from simulations.calibration.errors import CalibrationDataError, ConvergenceError
@@ -246,6 +245,10 @@ def fit_redemption(
         notes.extend(merged)
         for name in tier_names[1:]:
             design[f"tier:{name}"] = (tier_of == name).astype(float).to_numpy()
+    # statsmodels only here: the Overview and Finance pages read the ledger through
+    # `check_ledger` and should not load it.
+    import statsmodels.api as sm
+
     try:
         fitted = sm.Logit(panel["redeemed"].to_numpy(), design).fit(disp=0, maxiter=200)
     except np.linalg.LinAlgError as exc:

@@ -227,3 +227,24 @@ def test_margins_are_optional_and_leave_existing_content_ids_alone():
     bad = {**data, "margins": {"gross_margin_pct": 135}}
     with pytest.raises(PolicyValidationError, match="margins.gross_margin_pct"):
         policy_from_dict(bad)
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_a_day_is_valid_exactly_when_the_rules_calendar_has_it(month):
+    # The model checks dates with the standard library; the compiled rules count days with
+    # their own calendar. Both must agree, or a valid policy would break the simulator.
+    from policies.compiled import days_in_month, plain
+    from policies.model import AnnualWindow, FixedDateExpiry
+
+    def expiry(day):
+        return FixedDateExpiry(month=month, day=day)
+
+    def window(day):
+        return AnnualWindow(start_month=month, start_day=day, end_month=12)
+
+    for year, build in ((2023, expiry), (2024, window)):
+        last = plain(days_in_month)(year, month)
+        build(last)
+        if last < 31:
+            with pytest.raises(ValidationError, match=f"does not exist in month {month}"):
+                build(last + 1)
