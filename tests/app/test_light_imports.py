@@ -34,6 +34,9 @@ def loaded() -> dict[str, set[str]]:
         "overview": _page_imports("overview"),
         # what Overview's first render computes (its segments and cohorts)
         "overview_analytics": ["import simulations.analytics"],
+        "charts": ["import app.charts"],
+        # the IRI parser kept from jsonschema while altair loads is importable again
+        "charts_after": ["assert sys.modules.get('rfc3987_syntax', 'absent') is not None"],
         "public_api": ["from simulations import Model, calibrate"],
     }
     script = "\n".join(
@@ -74,6 +77,13 @@ def test_overview_loads_neither_the_engine_nor_the_fits(loaded):
     assert "policies.rules" in loaded["overview"]
     assert "simulations.analytics" in loaded["overview_analytics"]
     assert _heavy(loaded["overview_analytics"], (*ENGINE, *FITS)) == []
+
+
+def test_charts_load_altair_without_the_iri_parser(loaded):
+    # jsonschema (under altair) would build rfc3987-syntax's grammar: ~2 s of CPU for a
+    # format that the Vega-Lite schema never uses.
+    assert "altair" in loaded["charts"]
+    assert "rfc3987_syntax" not in loaded["charts"]
 
 
 def test_the_public_api_still_loads_what_it_names(loaded):
