@@ -592,6 +592,7 @@ class _Simulation:
         self.monthly: list[dict] = []
         self._reset_month()
         self.opening = int(self.balance[: self.n_joined].sum())
+        self.purchases_before = int(self.purchases[: self.n_joined].sum())
         self.resolved_redeemed = 0
         self.resolved_expired = 0
         self.counts = None
@@ -1169,6 +1170,9 @@ class _Simulation:
         reward = acc["points_redeemed"] * cost_per_point
         fixed = float(self.cal.fixed_cost[month_start : d + 1].sum())
         campaign = acc["campaign_cost"] + fixed
+        # Every purchase adds one to its member's count (`kernel`): the month's purchases
+        # are what the counts of the members who joined by now grew by since last month.
+        purchases = int(self.purchases[:nj].sum())
         active_now = self.last_purchase[:nj] >= d - 364
         # Who was active 12 months ago (kept as bits, only as long as needed).
         self.active_history[k] = (np.packbits(active_now), active_now.size)
@@ -1184,8 +1188,7 @@ class _Simulation:
             "month": f"{day.year:04d}-{day.month:02d}",
             "active_members": int(lifecycle[0] + lifecycle[1]),
             "purchasing_members": int(counts[kernel.C_PURCHASING]),
-            # The ring column of this month was reset when the month began.
-            "purchases": int(self.count_ring[:nj, int(self.cal.month[d]) % RING_MONTHS].sum()),
+            "purchases": purchases - self.purchases_before,
             "new_members": acc["new_members"],
             "churned_members": acc["churned_members"],
             "members": nj,
@@ -1217,6 +1220,7 @@ class _Simulation:
         self.monthly.append(record)
         self._cohort_rows(k, month_start, nj)
         self.opening = closing
+        self.purchases_before = purchases
         self.resolved_redeemed += acc["points_redeemed"]
         self.resolved_expired += acc["points_expired"]
         self._reset_month()
@@ -1406,12 +1410,9 @@ def _records(outputs: list[ReplicationOutput]):
     """The monthly records of every replication, numbered, in one frame."""
     import pandas as pd
 
-    frames = []
-    for i, output in enumerate(outputs):
-        frame = pd.DataFrame(output.monthly)
-        frame.insert(0, "replication", i)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame(
+        [{"replication": i, **row} for i, output in enumerate(outputs) for row in output.monthly]
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -480,3 +480,29 @@ def test_a_replication_from_kept_starts_equals_one_drawn_anew():
     again = simulate_replication(other, behavior, population, START, 4, seed,
                                  starts=none_kept)  # fmt: skip
     assert len(none_kept) == 0 and again.monthly == anew.monthly
+
+
+def test_monthly_purchases_are_the_purchases_members_made_that_month():
+    """Each month's purchase count is the number of purchases the trace holds for it."""
+    data = CLASSIC.model_dump(mode="json")
+    data["campaigns"] = [
+        *data["campaigns"],
+        {
+            "id": "winback", "name": "Win back", "kind": "reactivation",
+            "start": "2026-02-10", "end": "2026-02-10", "recency_days": 30,
+        },
+    ]  # fmt: skip
+    policy = type(CLASSIC).model_validate(data)
+    population = Population.synthetic(1200, seed=6, as_of=dt.date(2026, 1, 10))
+    behavior = DEFAULT_BEHAVIOR.model_copy(update={"new_members_per_month": 60.0})
+    # A start that is not the 1st: the first month is partial.
+    out = simulate_replication(policy, behavior, population, dt.date(2026, 1, 10), 4,
+                               np.random.SeedSequence(9), trace=True)  # fmt: skip
+    counted: dict[str, int] = {}
+    for idx, d, _ in out.trace.purchases:
+        day = dt.date(2026, 1, 10) + dt.timedelta(days=d)
+        month = f"{day.year:04d}-{day.month:02d}"
+        counted[month] = counted.get(month, 0) + idx.size
+    reported = {row["month"]: row["purchases"] for row in out.monthly}
+    assert reported == counted
+    assert min(reported.values()) > 100
