@@ -580,6 +580,7 @@ class _Simulation:
         self.rng_contact = np.random.default_rng(streams[6])
         self.n_tiers = len(policy.tiers.tiers)
         self.thresholds = np.array([t.threshold for t in policy.tiers.tiers])
+        self.gift_costs = [t.benefits.gift_cost_per_member for t in policy.tiers.tiers]
         if starts is None:
             begin = _member_start(population, behavior, self.cal, streams)
         else:
@@ -1162,10 +1163,7 @@ class _Simulation:
         tiers = counts[kernel.C_TIERS : kernel.C_TIERS + self.n_tiers]
         lifecycle = counts[kernel.C_LIFECYCLE : kernel.C_LIFECYCLE + 5]
         quadrant = counts[kernel.C_QUADRANT : kernel.C_QUADRANT + 4]
-        gift = sum(
-            count * t.benefits.gift_cost_per_member / 12.0
-            for count, t in zip(tiers, policy.tiers.tiers, strict=True)
-        )
+        gift = sum(count * cost / 12.0 for count, cost in zip(tiers, self.gift_costs, strict=True))
         cost_per_point = policy.points.redemption.cost_per_point
         reward = acc["points_redeemed"] * cost_per_point
         fixed = float(self.cal.fixed_cost[month_start : d + 1].sum())
@@ -1281,9 +1279,13 @@ class _Simulation:
         nj = self.n_joined
         urr = redemption_rate(self.resolved_redeemed, self.resolved_expired)
         urr = 1.0 if math.isnan(urr) else urr
-        migration = np.zeros((self.n_tiers + 1, self.n_tiers), dtype=np.int64)
-        np.add.at(migration, (self.start_tier, self.tier[: self.n0]), 1)
-        np.add.at(migration, (self.n_tiers, self.tier[self.n0 : nj]), 1)
+        # Row: the start tier (members who joined later: the last row); column: the end tier.
+        later = np.full(nj - self.n0, self.n_tiers, np.int64)
+        cells = np.concatenate([self.start_tier.astype(np.int64), later]) * self.n_tiers
+        cells += self.tier[:nj]
+        migration = np.bincount(cells, minlength=(self.n_tiers + 1) * self.n_tiers).reshape(
+            self.n_tiers + 1, self.n_tiers
+        )
         return ReplicationOutput(
             monthly=self.monthly,
             migration=migration,
