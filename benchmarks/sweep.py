@@ -19,10 +19,14 @@ work (this one, and the workers) is the steadier figure of the engine's speed. T
 CPU time includes Dask's own (the scheduler in this process, the workers' event loops), which
 grows with the wall time rather than with the work: on a busy machine it is a larger share.
 
+Each backend's CPU time is also given per replication (the baseline's included): the marginal
+cost of one more point is that times the replications.
+
 Usage: ``python benchmarks/sweep.py`` (seconds), ``--points 8 --members 20000`` (a moderate
-size), ``--full`` for the issue's figure: 50 points x 100k members x 24 months x 10
-replications (about 36 billion member-days; only on a quiet machine, where it takes about
-10 minutes on two cores: each backend 4-5 minutes, plus start-up).
+size), ``--local-only`` to skip the cluster (and the comparison), ``--full`` for the issue's
+figure: 50 points x 100k members x 24 months x 10 replications (about 36 billion
+member-days; only on a quiet machine, where it takes about 10 minutes on two cores: each
+backend 4-5 minutes, plus start-up).
 """
 
 import argparse
@@ -104,6 +108,9 @@ def main() -> None:
     parser.add_argument(
         "--full", action="store_true", help="the issue's figure: 50 x 100k x 24 months x 10"
     )
+    parser.add_argument(
+        "--local-only", action="store_true", help="local cores only (no LocalCluster, no check)"
+    )
     args = parser.parse_args()
     size = FULL if args.full else {k: getattr(args, k) for k in FULL}
     spec = make_spec(**size)
@@ -126,6 +133,17 @@ def main() -> None:
     local, wall, cpu = timed(spec, setup)
     figures["local cores"] = (wall, cpu)
 
+    remote = None
+    if not args.local_only:
+        remote = cluster_run(spec, setup, warm, warm_setup, args.workers, figures)
+    report(figures, size, member_days, args.full)
+    if remote is not None:
+        compare(local, remote)
+    print(f"load average after the run: {os.getloadavg()[0]:.1f}")
+
+
+def cluster_run(spec, setup, warm, warm_setup, workers: int, figures: dict) -> pd.DataFrame:
+    """The sweep on a LocalCluster of ``workers`` processes (its figures added to ``figures``)."""
     import dask
     from distributed import Client, LocalCluster
 
@@ -133,11 +151,11 @@ def main() -> None:
     # percent of a core each, which is Dask's cost, not the engine's (measured: 0.03 CPU-s
     # per worker-second idle with it, 0.02 without).
     dask.config.set({"distributed.worker.profile.enabled": False})
-    threads = str(max((os.cpu_count() or 1) // args.workers, 1))
+    threads = str(max((os.cpu_count() or 1) // workers, 1))
     began = time.perf_counter()
     with (
         LocalCluster(
-            n_workers=args.workers,
+            n_workers=workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",
@@ -150,17 +168,24 @@ def main() -> None:
         client.run(sweep.evaluate_point, warm_setup, sweep.grid_points(warm)[0])
         print(f"cluster started and warmed up in {time.perf_counter() - began:.1f} s")
         remote, wall, cpu = timed(spec, setup, client)
-        figures[f"LocalCluster, {args.workers} workers"] = (wall, cpu)
+        figures[f"LocalCluster, {workers} workers"] = (wall, cpu)
+    return remote
 
+
+def report(figures: dict, size: dict, member_days: int, full: bool) -> None:
+    """Print each backend's speed, and what it means for the issue's full sweep."""
     full_days = FULL["points"] * FULL["members"] * days(FULL["months"]) * FULL["replications"]
     cores = os.cpu_count() or 1
+    # The baseline's replications are simulated once for the whole sweep.
+    runs = (size["points"] + 1) * size["replications"]
     for backend, (wall, cpu) in figures.items():
         print(
             f"{backend:>24}: {wall:7.1f} s wall, {member_days / wall / 1e6:7.1f} M member-days/s"
             f" ({member_days / wall / 500e6:.1%} of 500M/s); {cpu:7.1f} s CPU,"
-            f" {member_days / cpu / 1e6:7.1f} M member-days per CPU-second"
+            f" {member_days / cpu / 1e6:7.1f} M member-days per CPU-second,"
+            f" {cpu / runs:.3f} CPU-s per replication ({runs} with the baseline's)"
         )
-        if not args.full:
+        if not full:
             print(
                 f"{'':>24}  at this speed the full sweep ({full_days / 1e9:.1f} billion"
                 f" member-days) takes {full_days / member_days * wall:,.0f} s wall here, or"
@@ -171,6 +196,10 @@ def main() -> None:
         f" {full_days / 120 / 1e6:,.0f} M member-days/s"
         f" ({full_days / 120 / cores / 1e6:,.0f} M per CPU-second on {cores} cores)"
     )
+
+
+def compare(local: pd.DataFrame, remote: pd.DataFrame) -> None:
+    """Exit with an error when the two backends' tables differ."""
     try:
         pd.testing.assert_frame_equal(local, remote)
     except AssertionError as exc:
@@ -178,7 +207,6 @@ def main() -> None:
         raise SystemExit(1) from None
     points = local["point"].nunique()
     print(f"tables identical on both backends ({len(local):,} rows, {points} points)")
-    print(f"load average after the run: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
