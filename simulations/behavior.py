@@ -45,13 +45,18 @@ import datetime as dt
 import json
 import math
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from policies.festivals import LUNAR_NEW_YEAR
 
+if TYPE_CHECKING:
+    from policies.model import Campaign, Policy
+
 __all__ = [
+    "ASSUMED",
+    "ASSUMED_PARAMETERS",
     "DEFAULT_BEHAVIOR",
     "BGNBDParams",
     "BehaviorParams",
@@ -62,6 +67,7 @@ __all__ = [
     "flat_parameters",
     "load_behavior",
     "parameter_sources",
+    "reward_pct",
     "save_behavior",
 ]
 
@@ -146,6 +152,25 @@ class ProgramEffects(_Frozen):
       lifts the contacted member's purchase rate, and the window in which a contacted member
       who had dropped out comes back; direct-marketing response windows of a few weeks
       (Blattberg, Kim & Neslin 2008, "Database Marketing", ch. 10).
+    * ``reward_rate_lift``: purchase-rate lift per percentage point of *reward rate*, the
+      value a member gets back per unit of spend (`reward_pct`: points per unit of currency
+      x point value, times the tier's earn multiplier; on a campaign day the campaign's extra
+      points at the base rate). Members buy more where a purchase earns more: points
+      pressure (Taylor & Neslin 2005, "The Current and Future Sales Impact of a Retail
+      Frequency Reward Program", Journal of Retailing 81(4); Kopalle et al. 2012) and effort
+      rising with the reward's value (Kivetz, Urminsky & Zheng 2006). The reviews find these
+      effects positive but modest and uneven across members (Dorotic, Bijmolt & Verhoef 2012,
+      "Loyalty Programmes: Current Knowledge and Research Directions", IJMR 14(3);
+      Breugelmans et al. 2015, "Advancing Research on Loyalty Programs: A Future Research
+      Agenda", Marketing Letters 26(2)); none gives a rate per point of value back a retailer
+      could carry over. The default 0.01 is therefore an **assumption**: a percentage point of
+      value back moves purchases as much as a percentage point of member discount
+      (``discount_rate_lift``), so doubling a 1%-back program adds about 1% to purchases.
+      Calibration cannot estimate it from one program's history (the reward rate did not
+      vary), so its source is always ``assumed`` (`parameter_sources`); set it from a test or
+      a survey, or to 0 to switch the response off. Balance-band earn rates
+      (``points.earn.balance_bands``) and the expiry period do not enter it (see
+      `simulations.responses`).
     """
 
     tier_rate_lift: float = Field(0.05, ge=0)
@@ -157,6 +182,17 @@ class ProgramEffects(_Frozen):
     reactivation_response: float = Field(0.05, ge=0, le=1)
     discount_rate_lift: float = Field(0.01, ge=0)
     contact_effect_days: int = Field(30, ge=0, le=365)
+    reward_rate_lift: float = Field(0.01, ge=0, le=1)
+
+    def rate_factor(self, discount_pct=0.0, reward_pct=0.0):
+        """Purchase-rate multiplier of a member discount and a reward rate, both in percent.
+
+        ``(1 + discount_rate_lift x discount_pct) x (1 + reward_rate_lift x reward_pct)``;
+        numbers or numpy arrays (one value per tier).
+        """
+        return (1 + self.discount_rate_lift * discount_pct) * (
+            1 + self.reward_rate_lift * reward_pct
+        )
 
 
 NEW_YEAR = "new_year"
@@ -312,6 +348,18 @@ class BehaviorParams(_Frozen):
             factor *= new_year
         return factor
 
+    def campaign_factor(self, campaign: Campaign, base_reward_pct: float) -> float:
+        """Purchase-rate multiplier on a day ``campaign`` applies to a member.
+
+        Its kind's ``campaign_uplift`` times the response (`ProgramEffects.rate_factor`) to
+        its extra discount and to its extra reward: ``(points_multiplier - 1) x
+        base_reward_pct`` (`reward_pct` of the policy), so a triple-points day lifts more than
+        a double-points one. The uplift itself is the kind's as configured or estimated.
+        """
+        extra_reward = (campaign.points_multiplier - 1.0) * base_reward_pct
+        uplift = getattr(self.campaign_uplift, campaign.kind)
+        return uplift * self.effects.rate_factor(campaign.discount_pct, extra_reward)
+
     def daily_rate_scale(self) -> float:
         """Factor turning a rate per ``time_unit`` into a rate per day."""
         return 1.0 if self.time_unit == "day" else 1.0 / 7.0
@@ -340,8 +388,26 @@ def _is_month(value: str) -> bool:
 DEFAULT_BEHAVIOR = BehaviorParams()
 
 
+def reward_pct(policy: Policy) -> float:
+    """The reward rate at the base earn rate: value back in percent of spend.
+
+    ``points_per_unit / per_amount x point_value x 100`` (1 point per ¥1 at ¥0.01 a point is
+    1%); a tier's rate is this times its ``earn_multiplier``. What members respond to through
+    `ProgramEffects.reward_rate_lift`; the company's cost per point does not enter it.
+    """
+    earn = policy.points.earn
+    return 100.0 * earn.points_per_unit / earn.per_amount * policy.points.redemption.point_value
+
+
 SET_BY_USER = "set by user"
 """Source of a parameter whose value differs from the one its recorded source gave it."""
+
+ASSUMED = "assumed: literature-based, not estimable from one program's history"
+"""Source of a parameter no calibration can estimate (e.g. ``effects.reward_rate_lift``: the
+user's data hold one reward rate); shown as *assumed* wherever sources are listed."""
+
+ASSUMED_PARAMETERS = ("effects.reward_rate_lift",)
+"""Parameters whose source is always `ASSUMED` (unless a user set another value)."""
 
 
 def flat_parameters(behavior: BehaviorParams) -> dict[str, object]:
@@ -364,7 +430,7 @@ def parameter_sources(behavior: BehaviorParams) -> dict[str, str]:
     """Where each parameter of ``behavior`` comes from, including the user's own values.
 
     Calibration records every parameter's source (``estimated``, ``derived``, ``not
-    estimated: neutral`` or ``default: ...``) and value in ``diagnostics``; without that
+    estimated: neutral``, ``default: ...`` or `ASSUMED`) and value in ``diagnostics``; without that
     record the built-in `DEFAULT_BEHAVIOR` is the reference (``default: ...``). A value
     that differs from its reference (edited in the file, or given in code) is ``set by
     user``: a forecast then says which of its numbers nobody estimated.
@@ -379,6 +445,8 @@ def parameter_sources(behavior: BehaviorParams) -> dict[str, str]:
             source, reference = recorded[name], values[name]
         else:
             source, reference = default, builtin.get(name)
+        if name in ASSUMED_PARAMETERS:
+            source = ASSUMED
         out[name] = source if _same(value, reference) else SET_BY_USER
     return out
 

@@ -33,10 +33,12 @@ Behavior model (every number is a `BehaviorParams` field)
   ``~ Gamma(p, nu)``; existing members draw ``nu`` from its posterior
   ``Gamma(q + p x, gamma + x * mean_spend)``.
 * The rate multiplier is ``calendar(day) * member(day)``: the calendar part is month x weekday
-  x holiday uplift x the uplift of campaigns that target everyone x a discount lift for their
-  discount; the member part is tier lift x tier-discount lift x goal gradient x
-  post-redemption lift x contact uplift x the uplift of campaigns targeting the member that day
-  (birthday offers on the birthday). All multiplicative (an assumption).
+  x holiday uplift x the uplift of campaigns that target everyone x a lift for their discount
+  and extra points (`BehaviorParams.campaign_factor`); the member part is tier lift x the
+  tier's discount and reward-rate lift (value back per unit of spend,
+  `ProgramEffects.rate_factor`) x goal gradient x post-redemption lift x contact uplift x the
+  uplift of campaigns targeting the member that day (birthday offers on the birthday). All
+  multiplicative (an assumption).
 * Time-varying rates are simulated by thinning (Lewis & Shedler 1979): each member carries the
   time of its next *candidate* purchase drawn at the dominating rate ``lambda * calendar(t) *
   bound`` by inverting the cumulative calendar intensity; on the candidate's day it is
@@ -88,7 +90,7 @@ from policies import compiled, rules
 from policies.compiled import RING_MONTHS, days_in_month, days_since_purchase, plain
 from policies.model import Campaign, InactivityExpiry, NoExpiry, Policy
 from simulations import kernel
-from simulations.behavior import BehaviorParams
+from simulations.behavior import BehaviorParams, reward_pct
 from simulations.breakage import redemption_rate
 from simulations.kernel import (
     FAR,
@@ -235,8 +237,7 @@ class _Calendar:
         self.n_days = (end - start).days
         self.dates = [start + dt.timedelta(days=i) for i in range(self.n_days)]
         self.month = np.array([rules.month_index(d) for d in self.dates], dtype=np.int64)
-        uplift = behavior.campaign_uplift.model_dump()
-        lift = behavior.effects.discount_rate_lift
+        base_reward = reward_pct(policy)
         g = np.empty(self.n_days)
         self.campaigns: list[tuple[Campaign, ...]] = []
         self.targeted: list[tuple[Campaign, ...]] = []
@@ -258,7 +259,7 @@ class _Calendar:
                 elif campaign.is_targeted:
                     targeted.append(campaign)
                 else:
-                    factor *= uplift[campaign.kind] * (1.0 + lift * campaign.discount_pct)
+                    factor *= behavior.campaign_factor(campaign, base_reward)
                 recurrence = campaign.recurrence
                 if recurrence.day_of_month is not None or recurrence.weekday is not None:
                     self.fixed_cost[i] += campaign.fixed_cost
@@ -288,7 +289,7 @@ class _Calendar:
         self.targeting = rules.campaign_table(
             policy,
             self.targeted,
-            lambda c: uplift[c.kind] * (1.0 + lift * c.discount_pct),
+            lambda c: behavior.campaign_factor(c, base_reward),
         )
         self.leap = np.array([d.year % 4 == 0 and (d.year % 100 != 0 or d.year % 400 == 0)
                               for d in self.dates])  # fmt: skip
@@ -746,10 +747,12 @@ class _Simulation:
     def _setup_rates(self) -> None:
         behavior, policy = self.behavior, self.policy
         effects = behavior.effects
-        discount = np.array([t.benefits.discount_pct for t in policy.tiers.tiers])
+        benefits = [t.benefits for t in policy.tiers.tiers]
+        discount = np.array([b.discount_pct for b in benefits])
+        reward = reward_pct(policy) * np.array([b.earn_multiplier for b in benefits])
         levels = np.arange(self.n_tiers)
-        self.tier_factor = (1 + effects.tier_rate_lift * levels) * (
-            1 + effects.discount_rate_lift * discount
+        self.tier_factor = (1 + effects.tier_rate_lift * levels) * effects.rate_factor(
+            discount, reward
         )
         self.dropout_factor = (1 - effects.tier_dropout_reduction) ** levels
         uplift = behavior.campaign_uplift.model_dump()
@@ -759,9 +762,7 @@ class _Simulation:
         targeted_max = 1.0
         for campaign in policy.campaigns:
             if not campaign.contacts_members and campaign.is_targeted:
-                targeted_max *= max(1.0, uplift[campaign.kind]) * (
-                    1 + effects.discount_rate_lift * campaign.discount_pct
-                )
+                targeted_max *= max(1.0, behavior.campaign_factor(campaign, reward_pct(policy)))
         self.targeted_max = targeted_max
         self.uplift = uplift
 

@@ -33,6 +33,7 @@ import pandas as pd
 
 from policies.model import Policy
 from simulations.behavior import (
+    ASSUMED,
     DEFAULT_BEHAVIOR,
     BehaviorParams,
     BGNBDParams,
@@ -293,6 +294,8 @@ class CalibrationResult:
         )
         for name in type(base.effects).model_fields:
             sources[f"effects.{name}"] = default
+        # One program's history holds one reward rate: its response cannot be estimated.
+        sources["effects.reward_rate_lift"] = ASSUMED
         fit = self.arrivals
         estimated = fit.estimated if fit is not None else ()
         sources["new_members_per_month"] = "estimated" if "level" in estimated else default
@@ -582,7 +585,8 @@ def program_effect_mean(
 
     The rates fitted from the log already contain whatever the policy in force did to
     behavior. The engine multiplies an ordinary rate by program effects (tier lift, tier
-    discount lift, goal gradient, post-redemption lift, tier dropout reduction); applied on
+    discount and reward-rate lift, goal gradient, post-redemption lift, tier dropout
+    reduction); applied on
     top of fitted rates they would count the policy twice. This simulates the calibration
     members as of the day after ``calibration_end`` for ``months`` under ``policy`` with the
     effects on and off (same random numbers) and returns purchases(on) / purchases(off):
@@ -603,7 +607,7 @@ def program_effect_mean(
     behavior = result.behavior_params().model_copy(update={"new_members_per_month": 0.0})
     off = ProgramEffects(
         tier_rate_lift=0.0, tier_dropout_reduction=0.0, goal_gradient_lift=0.0,
-        post_redemption_lift=0.0, discount_rate_lift=0.0,
+        post_redemption_lift=0.0, discount_rate_lift=0.0, reward_rate_lift=0.0,
         reactivation_response=behavior.effects.reactivation_response,
         contact_effect_days=behavior.effects.contact_effect_days,
     )  # fmt: skip

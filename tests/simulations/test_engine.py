@@ -34,6 +34,7 @@ def plain_behavior(**changes):
             "post_redemption_lift": 0.0,
             "reactivation_response": 0.0,
             "discount_rate_lift": 0.0,
+            "reward_rate_lift": 0.0,
         }
     )
     uplift = {k: 1.0 for k in DEFAULT_BEHAVIOR.campaign_uplift.model_dump()}
