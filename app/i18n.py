@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from policies.model import CAMPAIGN_KIND_LABELS
-from simulations import deferral, finance
+from simulations import deferral, finance, responses
 from simulations.results import LABELS
 
 __all__ = [
@@ -338,6 +338,12 @@ TEXT: dict[str, dict[str, str]] = {
     "runs.behavior_calibrated": {
         "en": "Member behavior: calibrated on your members ({page}).",
         "zh": "会员行为：已根据您的会员数据校准（{page}）。",
+    },
+    "runs.behavior_assumed": {
+        "en": "Assumed, not estimated (no member data can estimate it): members buy"
+        " {pct}% more per percentage point of value back (reward rate).",
+        "zh": "假设值，并非估计值（任何会员数据都无法估计）：回馈率（返还价值占消费的比例）每提高"
+        " 1 个百分点，会员购买增加 {pct}%。",
     },
     "runs.result_default_behavior": {
         "en": "This run used the built-in default behavior (literature values), not estimates"
@@ -1070,6 +1076,9 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "变体 {point} 已载入为当前编辑的规则。",
     },
     "page.sweep_search": {"en": "Sweep & search", "zh": "扫描与寻优"},
+    # fields members do not respond to: declared with the reasons (simulations.responses)
+    "sweep.no_response": responses.CAVEAT._asdict(),
+    **{f"response.{group.key}": group.reason._asdict() for group in responses.NO_RESPONSE},
     "report.download": {"en": "Report for the client (HTML)", "zh": "下载客户报告（网页文件）"},
     "report.download_help": {
         "en": "One self-contained file with the policy, results, charts and tables; opens "

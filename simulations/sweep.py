@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from policies.errors import PolicyValidationError
 from policies.io import content_id, load_policy, policy_from_dict, policy_to_dict
 from policies.model import Policy
+from simulations.responses import with_caveat
 
 __all__ = [
     "Constraint",
@@ -780,6 +781,9 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Simulate every grid point; a tidy table point, <parameters...>, kpi, unit, p10..p90.
 
+    The table's ``no_behavior_response`` column says, in English and Chinese, which of the
+    fields varied the simulated members do not respond to (`simulations.responses`).
+
     Args:
         spec: the sweep.
         client: a Dask client (points run on its workers) or None (this process).
@@ -822,7 +826,7 @@ def run_sweep(
     rows = []
     for i, record in enumerate(results):
         rows.extend(_records(i, record, spec.parameters))
-    return pd.DataFrame(rows)
+    return with_caveat(pd.DataFrame(rows), spec.parameters)
 
 
 # -- Search --------------------------------------------------------------------------------
@@ -835,7 +839,8 @@ class SearchResult:
     Attributes:
         trials: one row per trial: trial, <parameters...>, each objective/constraint KPI's
             p10/p50/p90, ``feasible`` (every constraint holds at P50), ``constraint_share``
-            (share of replications in which every constraint holds), ``error``.
+            (share of replications in which every constraint holds), ``error``,
+            ``no_behavior_response`` (as in `run_sweep`).
         best: the best feasible trial's row (single objective), or None if none is feasible.
         front: the Pareto-optimal feasible trials (two objectives; for one, the best).
         best_policy: the best trial's policy (None when nothing is feasible).
@@ -977,7 +982,7 @@ def _search(
         done += size
         if progress is not None:
             progress(done / search.trials, f"trial {done} of {search.trials}")
-    trials_frame = pd.DataFrame(rows)
+    trials_frame = with_caveat(pd.DataFrame(rows), names)
     front, best = _front(trials_frame, search)
     best_policy = None
     if best is not None:

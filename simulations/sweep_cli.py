@@ -4,8 +4,11 @@
 the spec and writes the tidy KPI table (point, parameters, kpi, unit, p10, p50, p90).
 ``search --spec search.yaml --out best.yaml [--trials-out trials.csv] [--cluster ADDRESS]``
 writes the best feasible policy as a policy file (ready for Compare and Publish) and, when
-asked, every trial. Exit status: 0 done, 2 a spec or argument that cannot run (the message
-says why; nothing is written), 3 a search in which no trial met the constraints.
+asked, every trial. When the spec varies a field the simulated members do not respond to
+(`simulations.responses`), both commands say so in English and Chinese, the tables carry it
+in a column and the best policy file in a comment. Exit status: 0 done, 2 a spec or
+argument that cannot run (the message says why; nothing is written), 3 a search in which no
+trial met the constraints.
 """
 
 from __future__ import annotations
@@ -48,12 +51,23 @@ def _notice(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _caveat(spec) -> None:
+    """Say, in English and Chinese, which fields varied the members do not respond to."""
+    from simulations.responses import caveat
+
+    for lang in ("en", "zh"):
+        text = caveat(spec.parameters, lang)
+        if text is not None:
+            _notice(f"warning: {text}" if lang == "en" else f"警告：{text}")
+
+
 def run(args) -> int:
     """Run ``sweep`` or ``search``; returns the exit status."""
     from policies.io import dump_policy, write_atomic
     from policies.settings import get_settings
     from simulations import sweep
     from simulations.command_line import output_problem, progress_bar
+    from simulations.responses import caveat
 
     out = Path(args.out)
     targets = {"--out": out, "--trials-out": getattr(args, "trials_out", None),
@@ -85,6 +99,7 @@ def run(args) -> int:
                 )
                 write_atomic(out, table.to_csv(index=False))
                 _notice(f"wrote {out} ({table['point'].nunique()} points)")
+                _caveat(spec)
                 return 0
             found = sweep.run_search(spec, client=client, progress=progress)
     except sweep.SweepError as exc:
@@ -100,7 +115,9 @@ def run(args) -> int:
     if found.best_policy is None:
         _notice(f"no trial of {len(found.trials)} met the constraints; nothing written to {out}")
         return 3
-    write_atomic(out, dump_policy(found.best_policy))
+    lines = [caveat(spec.parameters, lang) for lang in ("en", "zh")]
+    header = "".join(f"# {line}\n" for line in lines if line is not None)
+    write_atomic(out, header + dump_policy(found.best_policy))
     best = found.best
     shown = ", ".join(f"{k}={best[k]}" for k in spec.parameters)
     first = spec.search.objectives[0].metric
@@ -109,4 +126,5 @@ def run(args) -> int:
         f"(P10 {best[f'{first}_p10']:,.2f}, P90 {best[f'{first}_p90']:,.2f}); constraints held "
         f"in {best['constraint_share']:.0%} of replications; wrote {out}"
     )
+    _caveat(spec)
     return 0

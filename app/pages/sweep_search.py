@@ -6,8 +6,8 @@ import streamlit as st
 
 import store
 from app import database, runs, state
-from app.i18n import labeler, t
-from simulations import sweep
+from app.i18n import current_language, labeler, t
+from simulations import responses, sweep
 from simulations.behavior import DEFAULT_BEHAVIOR
 from simulations.build import build_model
 
@@ -208,6 +208,19 @@ if not saved:
 
 spec = saved["spec"]
 names = list(spec.parameters)
+unanswered = responses.no_response(names)
+if unanswered:
+    # Members do not respond to some field varied: say so before any figure is read.
+    groups = dict.fromkeys(group.key for group in unanswered.values())
+    st.warning(
+        t(
+            "sweep.no_response",
+            fields=", ".join(unanswered),
+            reasons=("；" if current_language() == "zh" else "; ").join(
+                t(f"response.{key}") for key in groups
+            ),
+        )
+    )
 if saved["mode"] == "sweep":
     table = saved["table"]
     ok = table[table["error"].isna()]

@@ -53,3 +53,25 @@ def test_search_reports_the_best_plan_in_chinese(app, open_page):
     at.button(key="sweep_to_designer").click().run()
     assert not at.exception
     assert content_id(at.session_state["ml_policy"]) == content_id(found.best_policy)
+
+
+def test_a_sweep_over_expiry_says_members_do_not_respond_in_both_languages(app, open_page):
+    from app.i18n import t
+
+    at = open_page(app, "sweep_search")
+    at.session_state["ml_sweep_parameters"] = [
+        {"field": "expiry.months", "low": 6.0, "high": 12.0, "step": 6.0}
+    ]
+    at.run()
+    _small(at)
+    at.button(key="sweep_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    for lang in ("en", "zh"):
+        said = t("sweep.no_response", lang=lang, fields="expiry.months",
+                 reasons=t("response.expiry", lang=lang))  # fmt: skip
+        assert said in [w.value for w in at.warning], (lang, [w.value for w in at.warning])
+        at.session_state["ml_lang"] = "zh"
+        at.run()
+    # the table behind the page carries it too
+    table = at.session_state["ml_sweep_result"]["table"]
+    assert table["no_behavior_response"].str.contains("expiry.months").all()
