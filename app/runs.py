@@ -184,11 +184,17 @@ def behavior_notice() -> None:
     """Say which member behavior the next run uses: the built-in defaults or a calibration.
 
     A forecast on the defaults is not an estimate from the user's data, so the controls say
-    so every time rather than leaving it to be guessed (no silent fallback).
+    so every time rather than leaving it to be guessed (no silent fallback); the response to
+    the reward rate is assumed even after a calibration, and said to be.
     """
-    calibrated = st.session_state.get(BEHAVIOR) is not None
-    key = "runs.behavior_calibrated" if calibrated else "runs.behavior_default"
+    from simulations.behavior import DEFAULT_BEHAVIOR
+
+    behavior = st.session_state.get(BEHAVIOR)
+    key = "runs.behavior_calibrated" if behavior is not None else "runs.behavior_default"
     st.caption(t(key, page=t("page.data_calibration")))
+    # Calibrated or not, the reward-rate response is an assumption: say so every time.
+    lift = (behavior or DEFAULT_BEHAVIOR).effects.reward_rate_lift
+    st.caption(t("runs.behavior_assumed", pct=f"{100 * lift:g}"))
 
 
 def used_default_behavior(result) -> bool:

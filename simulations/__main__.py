@@ -402,6 +402,10 @@ def _run(args) -> int:
         print("note: member behavior is the built-in default (literature values), not estimated"
               " from your members; calibrate (python -m simulations calibrate) and pass"
               " --behavior to forecast with your own data", file=sys.stderr)  # fmt: skip
+    lift = behavior.effects.reward_rate_lift
+    print(f"note: assumed, not estimated: members buy {100 * lift:g}% more per percentage"
+          " point of value back (effects.reward_rate_lift); no member data can estimate it",
+          file=sys.stderr)  # fmt: skip
     if args.members is not None:
         population = args.members
     else:

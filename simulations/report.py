@@ -28,6 +28,13 @@ import pandas as pd
 
 from policies.io import policy_from_dict
 from policies.model import CAMPAIGN_KIND_LABELS, Policy
+from simulations.behavior import (
+    ASSUMED,
+    SET_BY_USER,
+    BehaviorParams,
+    flat_parameters,
+    parameter_sources,
+)
 from simulations.deferral import COLUMN_LABELS
 from simulations.finance import MOVEMENT_LABELS
 from simulations.results import KPI_UNITS, LABELS, across_replications, quantile_bands
@@ -141,6 +148,12 @@ TEXT: dict[str, dict[str, str]] = {
     "source.estimated": {"en": "estimated from the data", "zh": "由数据估计"},
     "source.user": {"en": "set by a user", "zh": "用户设定"},
     "source.default": {"en": "default (literature)", "zh": "默认值（文献）"},
+    "source.derived": {"en": "derived from the estimates", "zh": "由估计值推导"},
+    "source.neutral": {"en": "not estimated: neutral (1)", "zh": "未估计：取中性值（1）"},
+    "source.assumed": {
+        "en": "assumed (literature; cannot be estimated from your data)",
+        "zh": "假设值（文献；无法根据您的数据估计）",
+    },
     "source.unknown": {"en": "not recorded", "zh": "未记录"},
     "backtest": {"en": "Backtest against history", "zh": "历史回测"},
     "backtest_note": {
@@ -591,35 +604,44 @@ def _compare_section(documents: Sequence[dict], names: Sequence[str], lang: str,
     )
 
 
-_SOURCE_KEYS = {"estimated": "source.estimated", "user": "source.user", "default": "source.default"}
+_SOURCE_KEYS = {
+    "estimated": "source.estimated",
+    "derived": "source.derived",
+    "not estimated: neutral": "source.neutral",
+    ASSUMED: "source.assumed",
+    SET_BY_USER: "source.user",
+}
 
 
-def _flatten(prefix: str, value: Any, out: list[tuple[str, Any]]) -> None:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else str(key), item, out)
-    elif isinstance(value, list | tuple) and len(value) > 6:
-        out.append((prefix, ", ".join(f"{v:g}" if isinstance(v, float) else str(v)
-                                      for v in value)))  # fmt: skip
-    else:
-        out.append((prefix, value))
+def _source_key(source: str) -> str:
+    if source in _SOURCE_KEYS:
+        return _SOURCE_KEYS[source]
+    return "source.default" if source.startswith("default") else "source.unknown"
 
 
 def _assumptions_section(document: dict, lang: str) -> str:
-    inputs = document.get("inputs", {})
-    behavior = inputs.get("behavior")
+    """Every behavior parameter with its value and source (`parameter_sources`).
+
+    Estimated, derived, default or *assumed* (a parameter no calibration can estimate, such
+    as the response to the reward rate): the reader sees which numbers nobody estimated.
+    """
+    behavior = document.get("inputs", {}).get("behavior")
     if not isinstance(behavior, Mapping):
         return ""
-    provenance = behavior.get("provenance") or inputs.get("provenance") or {}
-    flat: list[tuple[str, Any]] = []
-    _flatten("", {k: v for k, v in behavior.items() if k != "provenance"}, flat)
+    try:
+        params = BehaviorParams.model_validate(behavior)
+    except ValueError as exc:
+        raise ReportError(f"inputs.behavior of the results is not valid: {exc}") from None
+    sources = parameter_sources(params)
     rows = []
-    for name, value in flat:
-        origin = provenance.get(name) or provenance.get(name.split(".")[0])
-        if isinstance(origin, Mapping):
-            origin = origin.get("source")
-        source = _t(_SOURCE_KEYS.get(str(origin), "source.unknown"), lang)
-        shown = value if isinstance(value, str) else _number(value, 4).rstrip("0").rstrip(".")
+    for name, value in flat_parameters(params).items():
+        if isinstance(value, list | tuple):
+            shown = ", ".join(_number(v, 4).rstrip("0").rstrip(".") for v in value)
+        elif value is None or isinstance(value, str):
+            shown = "–" if value is None else value
+        else:
+            shown = _number(value, 4).rstrip("0").rstrip(".")
+        source = _t(_source_key(sources.get(name, "")), lang)
         rows.append([html.escape(name), html.escape(str(shown)), html.escape(source)])
     header = [_t("parameter", lang), _t("value_col", lang), _t("source", lang)]
     return f"<section><h2>{_t('assumptions', lang)}</h2>{_table(header, rows, (0, 2))}</section>"

@@ -27,6 +27,7 @@ def test_default_behavior_is_said_at_the_controls_and_on_finance(app, open_page)
     at = open_page(app, "simulate")
     assert _t("runs.behavior_default") in _captions(at)
     assert _t("runs.behavior_calibrated") not in _captions(at)
+    assert t("runs.behavior_assumed", lang="en", pct="1") in _captions(at)
     at = open_page(_run_small(at), "finance")
     assert [w.value for w in at.warning] == [_t("runs.result_default_behavior")]
 
@@ -39,6 +40,8 @@ def test_calibrated_behavior_is_said_and_finance_has_no_warning(app, open_page):
     at = open_page(at, "simulate")
     assert _t("runs.behavior_calibrated") in _captions(at)
     assert _t("runs.behavior_default") not in _captions(at)
+    # a calibration does not estimate the reward-rate response: still said to be assumed
+    assert t("runs.behavior_assumed", lang="en", pct="1") in _captions(at)
     at = open_page(_run_small(at), "finance")
     assert _t("runs.result_default_behavior") not in [w.value for w in at.warning]
     (run,) = at.session_state["ml_results"].values()

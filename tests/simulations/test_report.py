@@ -228,3 +228,19 @@ def test_backtest_section_shows_errors_next_to_the_references(results_files):
     assert "+3.0%" in section and "-10.0%" in section and "Same month last year" in section
     assert "+200.0%" not in section  # only the segment of all members
     assert "forecast 31.0%, history 29.0%" in section
+
+
+def test_assumptions_say_which_parameters_are_assumed_in_both_languages(results_files):
+    document = json.loads(results_files[0].read_text(encoding="utf-8"))
+    for lang, assumed, default in (
+        ("en", "assumed (literature; cannot be estimated from your data)", "default (literature)"),
+        ("zh", "假设值（文献；无法根据您的数据估计）", "默认值（文献）"),
+    ):
+        html_text = report.build_report(document, lang=lang)
+        cells = r"<tr><td[^>]*>([\w.\-]+)</td><td[^>]*>[^<]*</td><td[^>]*>([^<]*)</td></tr>"
+        rows = dict(re.findall(cells, html_text))
+        assert rows["effects.reward_rate_lift"] == assumed
+        assert rows["bgnbd.r"] == default  # the run used the built-in behavior
+    # a user's own value is said to be the user's
+    document["inputs"]["behavior"]["effects"]["reward_rate_lift"] = 0.02
+    assert "set by a user" in report.build_report(document, lang="en")
