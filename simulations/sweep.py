@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from policies.errors import PolicyValidationError
 from policies.io import content_id, load_policy, policy_from_dict, policy_to_dict
 from policies.model import Policy
-from simulations.responses import with_caveat
+from simulations.responses import CAVEAT_COLUMN, caveat, with_caveat
 
 __all__ = [
     "Constraint",
@@ -707,9 +707,12 @@ def spec_id(spec: SweepSpec, setup: Setup) -> str:
 class _PointStore:
     """Finished points kept in the database as simulation runs named ``sweep <spec id>``."""
 
-    def __init__(self, sweep_id: str, enabled: bool, notice: Callable[[str], None]):
+    def __init__(
+        self, sweep_id: str, enabled: bool, notice: Callable[[str], None], caveat: str = ""
+    ):
         self.name = f"sweep {sweep_id[:16]}"
         self.sweep_id = sweep_id
+        self.caveat = caveat  # kept with each point: fields members do not respond to
         self.enabled = enabled
         self.notice = notice
         self.done: dict[str, dict] = {}
@@ -738,7 +741,8 @@ class _PointStore:
 
         store.record_simulation_run(
             record["policy_id"],
-            {"sweep": self.sweep_id, "point": key},
+            {"sweep": self.sweep_id, "point": key}
+            | ({CAVEAT_COLUMN: self.caveat} if self.caveat else {}),
             seed=0,
             results=record,
             scenario_name=self.name,
@@ -798,7 +802,8 @@ def run_sweep(
     setup = setup or build_setup(spec)
     points = grid_points(spec)
     sweep_id = spec_id(spec, setup)
-    stored = _PointStore(sweep_id, store_points, notice)
+    said = [caveat(spec.parameters, lang) for lang in ("en", "zh")]
+    stored = _PointStore(sweep_id, store_points, notice, " / ".join(filter(None, said)))
     results: list[dict | None] = [None] * len(points)
     todo = []
     for i, point in enumerate(points):

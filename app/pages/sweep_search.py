@@ -230,7 +230,9 @@ if saved["mode"] == "sweep":
         st.warning(t("sweep.point_failed", error=message))
 else:
     found = saved["found"]
-    wide = found.trials.rename(columns=lambda c: c[:-4] if c.endswith("_p50") else c)
+    # The caveat column is the warning above, in the page's language.
+    trials = found.trials.drop(columns=responses.CAVEAT_COLUMN, errors="ignore")
+    wide = trials.rename(columns=lambda c: c[:-4] if c.endswith("_p50") else c)
     wide = wide.rename(columns={"trial": "point"})
     if found.best is None:
         st.warning(t("sweep.none_feasible"))

@@ -88,3 +88,25 @@ def test_cli_sweep_and_search_over_expiry_warn_in_both_languages(tmp_path, capsy
     text = best.read_text(encoding="utf-8")
     assert text.startswith(f"# {caveat(['expiry.months'], 'en')}\n")
     assert load_policy(best).expiry.months in (6, 12)  # the comment does not spoil the file
+
+
+def test_stored_sweep_points_keep_the_caveat(tmp_path, monkeypatch):
+    import store
+    from policies.settings import get_settings
+    from simulations import sweep
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{(tmp_path / 'points.sqlite').as_posix()}")
+    monkeypatch.setenv("MEMBERLAB_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        spec = sweep.SweepSpec(policy=str(CLASSIC_PATH), population={"members": 150}, months=1,
+                               replications=1, start="2026-01-01",
+                               parameters={"expiry.months": {"values": [6, 12]}})  # fmt: skip
+        sweep.run_sweep(spec, notice=lambda message: None)
+        runs = store.list_simulation_runs(limit=10)
+    finally:
+        get_settings.cache_clear()
+    assert len(runs) == 2
+    for inputs in runs["inputs"]:
+        assert inputs[CAVEAT_COLUMN].startswith(caveat(["expiry.months"], "en"))
+        assert caveat(["expiry.months"], "zh") in inputs[CAVEAT_COLUMN]
