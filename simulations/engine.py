@@ -338,6 +338,9 @@ class _Start:
     count_history: np.ndarray  # (existing members, RING_MONTHS) purchase count ring rows
     spend_history: np.ndarray  # (existing members, RING_MONTHS) spend ring rows
     held: tuple[np.ndarray, np.ndarray]  # tier names held, and each member's index into them
+    # What policies derive from the histories alone (qualifying score rings and scores of
+    # the existing members), by what they depend on; shared like the histories.
+    memo: dict
 
     @property
     def n(self) -> int:
@@ -345,7 +348,10 @@ class _Start:
         return int(self.join.size)
 
     def nbytes(self, histories: bool = True) -> int:
-        """Bytes held (``histories=False``: without the population's part, `_histories`)."""
+        """Bytes held (``histories=False``: without the population's part, `_histories`).
+
+        The memo is left out (a few arrays of one number per existing member).
+        """
         shared = [self.count_history, self.spend_history, *self.held]
         own = [v for v in vars(self).values() if isinstance(v, np.ndarray)]
         own = [a for a in own if not any(a is b for b in shared)]
@@ -359,7 +365,34 @@ def _histories(pop: Population, start_month: int) -> dict:
         "count_history": _ring(pop.purchases_by_month, len(pop), start_month, np.int32),
         "spend_history": _ring(pop.spend_by_month, len(pop), start_month, np.int64),
         "held": (names, codes.reshape(-1).astype(np.int64)),
+        "memo": {},
     }
+
+
+def _score_history(
+    pop: Population, metric: str, length: int, start_month: int, base_rate: float
+) -> np.ndarray:
+    """Existing members' rows of a ``length``-month qualifying score ring in ``metric``.
+
+    Column ``month % length`` holds the month's spend (cents), purchases or points (at
+    ``base_rate`` points per unit spent) for the history months within ``length`` months
+    before ``start_month``; other columns are zero.
+    """
+    # Purchase counts fit 32 bits; spend in cents and points may not.
+    dtype = np.int32 if metric == "purchases" else np.int64
+    rows = np.zeros((len(pop), length), dtype=dtype)
+    for j in range(HISTORY_MONTHS):
+        month = start_month - HISTORY_MONTHS + j
+        if month < start_month - length:
+            continue
+        if metric == "spend":
+            value = pop.spend_by_month[:, j]
+        elif metric == "purchases":
+            value = pop.purchases_by_month[:, j]
+        else:
+            value = np.floor(pop.spend_by_month[:, j] / 100 * base_rate).astype(np.int64)
+        rows[:, month % length] = value
+    return rows
 
 
 def _member_start(
@@ -648,25 +681,22 @@ class _Simulation:
             # The spend ring covers the qualifying period: share it.
             self.score_ring = self.spend_ring
             self.score_len = RING_MONTHS
+            ring = "spend"
         else:
-            # Purchase counts fit 32 bits; spend in cents and points may not.
-            dtype = np.int32 if metric == "purchases" else np.int64
-            self.score_ring = np.zeros((n, self.score_len), dtype=dtype)
-            for j in range(HISTORY_MONTHS):
-                month = start_month - HISTORY_MONTHS + j
-                if month < start_month - self.score_len:
-                    continue
-                if metric == "spend":
-                    value = pop.spend_by_month[:, j]
-                elif metric == "purchases":
-                    value = pop.purchases_by_month[:, j]
-                else:
-                    value = np.floor(pop.spend_by_month[:, j] / 100 * base_rate).astype(np.int64)
-                self.score_ring[:n0, month % self.score_len] = value
+            ring = ("score", metric, self.score_len, base_rate)
+            rows = begin.memo.get(ring)
+            if rows is None:
+                rows = _score_history(pop, metric, self.score_len, start_month, base_rate)
+                rows.flags.writeable = False
+                begin.memo[ring] = rows
+            self.score_ring = _extend(rows, n)
 
         # Tiers: the held tier when the policy knows it, else the qualified one.
         first, last = rules.review_score_months(policy, start_month)
-        score = self._score(slice(0, n0), first, last) if n0 else np.zeros(0)
+        if (ring, first, last) not in begin.memo:
+            score = self._score(slice(0, n0), first, last) if n0 else np.zeros(0)
+            begin.memo[ring, first, last] = score
+        score = begin.memo[ring, first, last].copy()  # kept unchanged for the next policy
         qualified = rules.qualified_tier(policy, score)
         names = {name: i for i, name in enumerate(policy.tier_names)}
         held_names, held_codes = begin.held

@@ -446,41 +446,62 @@ def test_points_beyond_a_32_bit_lot_raise_a_clear_error():
         model.run()
 
 
-def test_a_replication_from_kept_starts_equals_one_drawn_anew():
-    """Starts kept by one policy and reused by another give that policy's own replication."""
-    from simulations.engine import MemberStarts
-
-    population = Population.synthetic(1500, seed=4, as_of=START)
-    behavior = DEFAULT_BEHAVIOR.model_copy(update={"new_members_per_month": 80.0})
-    data = CLASSIC.model_dump()
-    data["tiers"]["tiers"][2]["threshold"] = 4000
-    data["expiry"] = {"kind": "inactivity", "months": 2}
-    other = type(CLASSIC).model_validate(data)
-    seed = np.random.SeedSequence(11).spawn(2)[1]
-    starts = MemberStarts()
-    simulate_replication(CLASSIC, behavior, population, START, 4, seed, starts=starts)
-    assert len(starts) == 1
-    kept = simulate_replication(other, behavior, population, START, 4, seed, trace=True,
-                                starts=starts)  # fmt: skip
-    assert len(starts) == 1  # reused, not drawn again
-    anew = simulate_replication(other, behavior, population, START, 4, seed, trace=True)
-    assert kept.monthly == anew.monthly and kept.cohorts == anew.cohorts
-    assert kept.urr == anew.urr
-    np.testing.assert_array_equal(kept.migration, anew.migration)
-    np.testing.assert_array_equal(kept.final_tier, anew.final_tier)
-    for a, b in zip(kept.trace.points, anew.trace.points, strict=True):
+def assert_same_output(one, other):
+    """Two replications with the same figures, tiers and traced point bookings."""
+    assert one.monthly == other.monthly and one.cohorts == other.cohorts
+    assert one.urr == other.urr
+    np.testing.assert_array_equal(one.migration, other.migration)
+    np.testing.assert_array_equal(one.final_tier, other.final_tier)
+    assert len(one.trace.points) == len(other.trace.points) > 100
+    for a, b in zip(one.trace.points, other.trace.points, strict=True):
         np.testing.assert_array_equal(a[0], b[0])
         assert a[1:3] == b[1:3]
         np.testing.assert_array_equal(a[3], b[3])
-    assert len(kept.trace.points) == len(anew.trace.points) > 100
-    # Another seed, or starts that do not fit, are drawn for the call.
-    simulate_replication(other, behavior, population, START, 4, np.random.SeedSequence(3),
-                         starts=starts)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("metric", "period", "thresholds"),
+    [
+        ("spend", {"kind": "rolling", "months": 12}, (0, 2000, 4000, 8000)),
+        ("spend", {"kind": "rolling", "months": 18}, (0, 2000, 4000, 8000)),
+        ("purchases", {"kind": "rolling", "months": 6}, (0, 2, 5, 9)),
+        ("points", {"kind": "calendar_year"}, (0, 1000, 3000, 6000)),
+    ],
+)
+def test_a_replication_from_kept_starts_equals_one_drawn_anew(metric, period, thresholds):
+    """Starts kept by one policy and reused by others give those policies' own replications."""
+    from simulations.engine import MemberStarts
+
+    population = Population.synthetic(1000, seed=4, as_of=START)
+    behavior = DEFAULT_BEHAVIOR.model_copy(update={"new_members_per_month": 80.0})
+    data = CLASSIC.model_dump()
+    data["tiers"]["qualifying_metric"] = metric
+    data["tiers"]["qualifying_period"] = period
+    for tier, threshold in zip(data["tiers"]["tiers"], thresholds, strict=True):
+        tier["threshold"] = threshold
+    data["expiry"] = {"kind": "inactivity", "months": 2}
+    data["points"]["earn"]["points_per_unit"] *= 3  # points scores unlike spend scores
+    other = type(CLASSIC).model_validate(data)
+    seed = np.random.SeedSequence(11).spawn(2)[1]
+    args = (behavior, population, START, 3, seed)
+    starts = MemberStarts()
+    simulate_replication(CLASSIC, *args, starts=starts)
+    assert len(starts) == 1
+    # The first reuse derives the policy's scores from the kept histories, the second
+    # reuses those too.
+    first = simulate_replication(other, *args, trace=True, starts=starts)
+    second = simulate_replication(other, *args, trace=True, starts=starts)
+    assert len(starts) == 1  # reused, not drawn again
+    anew = simulate_replication(other, *args, trace=True)
+    assert_same_output(first, anew)
+    assert_same_output(second, anew)
+    # Another seed is drawn and kept; starts that do not fit are drawn for the call only.
+    simulate_replication(other, *args[:-1], np.random.SeedSequence(3), starts=starts)
     assert len(starts) == 2
     none_kept = MemberStarts(max_bytes=0)
-    again = simulate_replication(other, behavior, population, START, 4, seed,
-                                 starts=none_kept)  # fmt: skip
-    assert len(none_kept) == 0 and again.monthly == anew.monthly
+    again = simulate_replication(other, *args, trace=True, starts=none_kept)
+    assert len(none_kept) == 0
+    assert_same_output(again, anew)
 
 
 def test_monthly_purchases_are_the_purchases_members_made_that_month():
