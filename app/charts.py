@@ -19,6 +19,7 @@ __all__ = [
     "PALETTE",
     "bars",
     "fan",
+    "frontier",
     "gantt",
     "heatmap",
     "keyed_scale",
@@ -326,6 +327,53 @@ def pareto(
         .encode(x=f"{x}:Q", y=f"{y}:Q")
     )
     return (line + diagonal).properties(title=title, height=260)
+
+
+def frontier(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    fields: dict[str, str],
+    titles: dict[str, str],
+    title: str,
+) -> alt.Chart:
+    """Every variant of a sweep as a point of two KPIs, coloured by the first field varied.
+
+    Args:
+        frame: one row per variant: ``point``, the fields varied (columns named by their
+            paths) and the ``x`` and ``y`` KPIs.
+        x: the horizontal KPI's column.
+        y: the vertical KPI's column.
+        fields: each varied field's path -> its name on screen (`policies.field_names`).
+        titles: the names of ``x``, ``y`` and ``point`` on screen.
+        title: the chart's title.
+    """
+    # Vega field names cannot hold the paths' dots and brackets: columns f0, f1, ...
+    columns = {path: f"f{i}" for i, path in enumerate(fields)}
+    data = _checked(frame[["point", *fields, x, y]].rename(columns=columns))
+    tooltip = [alt.Tooltip("point:O", title=titles["point"])]
+    tooltip += [
+        alt.Tooltip(f"{column}:Q", title=fields[path], format=",.4g")
+        for path, column in columns.items()
+    ]
+    tooltip += [
+        alt.Tooltip(f"{x}:Q", title=titles["x"], format=",.0f"),
+        alt.Tooltip(f"{y}:Q", title=titles["y"], format=",.0f"),
+    ]
+    first = next(iter(fields))
+    return (
+        alt.Chart(data)
+        .mark_circle(size=90, opacity=0.85)
+        .encode(
+            x=alt.X(f"{x}:Q", title=titles["x"]),
+            y=alt.Y(f"{y}:Q", title=titles["y"]),
+            color=alt.Color(
+                f"{columns[first]}:Q", title=fields[first], scale=alt.Scale(scheme="viridis")
+            ),  # fmt: skip
+            tooltip=tooltip,
+        )
+        .properties(title=title, height=380)
+    )
 
 
 def roll_forward(frame: pd.DataFrame, title: str, unit: str, labels: dict[str, str]) -> alt.Chart:

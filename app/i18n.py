@@ -1075,6 +1075,17 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Variant {point} is now the policy being edited.",
         "zh": "变体 {point} 已载入为当前编辑的规则。",
     },
+    "sweep.column.point": {"en": "Variant", "zh": "变体"},
+    "sweep.column.feasible": {"en": "Meets the constraints (P50)", "zh": "满足约束（P50）"},
+    "sweep.column.constraint_share": {
+        "en": "Replications meeting the constraints",
+        "zh": "满足约束的重复次数占比",
+    },
+    "sweep.column.error": {"en": "Problem", "zh": "问题"},
+    "sweep.paths": {
+        "en": "Field paths (for a sweep file)",
+        "zh": "字段路径（用于扫描配置文件）",
+    },
     "page.sweep_search": {"en": "Sweep & search", "zh": "扫描与寻优"},
     # fields members do not respond to: declared with the reasons (simulations.responses)
     "sweep.no_response": responses.CAVEAT._asdict(),

@@ -14,6 +14,7 @@ from app import charts
 from app.formatting import money, number, pct, points
 from app.i18n import TEXT, current_language, t
 from policies import Policy
+from policies.field_names import tier_name
 from simulations import finance
 from simulations.results import KPI_UNITS, METRICS, PROFIT_KPIS, kpi
 
@@ -84,11 +85,8 @@ def format_delta(delta: float, unit: str, symbol: str) -> str:
 
 def tier_labels(policy: Policy, lang: str | None = None) -> dict[str, str]:
     """How the policy's tiers are named on screen: its own Chinese labels under 中文."""
-    chinese = (lang or current_language()) == "zh"
-    return {
-        tier.name: (tier.label if chinese and tier.label else tier.name)
-        for tier in policy.tiers.tiers
-    }
+    lang = lang or current_language()
+    return {tier.name: tier_name(tier.name, tier.label, lang) for tier in policy.tiers.tiers}
 
 
 def unit_label(unit: str, symbol: str) -> str:

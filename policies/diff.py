@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from policies.diff_phrases import LANGUAGES, MONTHS, PHRASES, WEEKDAYS
+from policies.field_names import FIELD_NAMES, tier_name
 from policies.io import policy_to_dict
-from policies.model import Policy
+from policies.model import CAMPAIGN_KIND_LABELS, Policy
 
 __all__ = ["LANGUAGES", "describe_changes", "format_money"]
 
@@ -47,10 +48,9 @@ class _Describer:
         self.symbol = new["program"]["currency_symbol"]
         # Under Chinese a tier is called by its label (金卡), as the app's charts do.
         self.tier_labels = {
-            tier["name"]: tier["label"]
+            tier["name"]: tier_name(tier["name"], tier["label"], lang)
             for policy in (old, new)
             for tier in policy["tiers"]["tiers"]
-            if lang == "zh" and tier["label"]
         }
         self.lines: list[str] = []
 
@@ -59,6 +59,15 @@ class _Describer:
     def say(self, key: str, **values: Any) -> str:
         """Phrase ``key`` in this comparison's language, with ``values`` filled in."""
         return PHRASES[key][self.lang].format(**values)
+
+    def field(self, pattern: str, **items: str) -> str:
+        """A field's name in this language (`policies.field_names`), items filled in."""
+        return FIELD_NAMES[pattern][self.lang].format(**items)
+
+    def kind(self, kind: str) -> str:
+        """A campaign kind's name (`policies.model.CAMPAIGN_KIND_LABELS`), inside a sentence."""
+        name = CAMPAIGN_KIND_LABELS[kind][self.lang]
+        return name[:1].lower() + name[1:] if self.lang == "en" else name
 
     def count(self, value: float, unit: str) -> str:
         """``3`` points, ``1`` month: the unit's ``.one`` form for exactly one."""
@@ -163,7 +172,7 @@ class _Describer:
 
     def program(self) -> None:
         old, new = self.old["program"], self.new["program"]
-        self.change(self.say("label.program_name"), old["name"], new["name"])
+        self.change(self.field("program.name"), old["name"], new["name"])
         if (old["currency"], old["currency_symbol"]) != (new["currency"], new["currency_symbol"]):
             self.lines.append(
                 self.say(
@@ -175,16 +184,16 @@ class _Describer:
                 )
             )
         for key in ("timezone", "locale", "effective_date"):
-            self.change(self.say(f"label.{key}"), old[key], new[key])
+            self.change(self.field(f"program.{key}"), old[key], new[key])
 
     def tiers(self) -> None:
         old, new = self.old["tiers"], self.new["tiers"]
         metric_old, metric_new = old["qualifying_metric"], new["qualifying_metric"]
         self.change(
-            self.say("label.qualifying_metric"), metric_old, metric_new, self.choice("metric")
+            self.field("tiers.qualifying_metric"), metric_old, metric_new, self.choice("metric")
         )
         self.change(
-            self.say("label.qualifying_period"),
+            self.field("tiers.qualifying_period"),
             old["qualifying_period"],
             new["qualifying_period"],
             lambda p: (
@@ -203,7 +212,7 @@ class _Describer:
             if name not in new_tiers:
                 self.lines.append(self.say("tier.removed", name=self.tier(name)))
         self.change(
-            self.say("label.tier_order"),
+            self.field("tiers.tiers"),
             [n for n in old_tiers if n in new_tiers],
             [n for n in new_tiers if n in old_tiers],
             lambda names: self.join(map(self.tier, names)),
@@ -213,13 +222,13 @@ class _Describer:
             if before is not None:
                 self.tier_changes(name, before, after, metric_old, metric_new)
         self.change(
-            self.say("label.upgrade_timing"),
+            self.field("tiers.upgrade_timing"),
             old["upgrade_timing"],
             new["upgrade_timing"],
             self.choice("upgrade"),
         )
         self.change(
-            self.say("label.review"),
+            self.field("tiers.review"),
             (old["review_every_months"], old["review_month"]),
             (new["review_every_months"], new["review_month"]),
             lambda r: self.say(
@@ -227,13 +236,13 @@ class _Describer:
             ),
         )
         self.change(
-            self.say("label.downgrade"),
+            self.field("tiers.downgrade"),
             old["downgrade"],
             new["downgrade"],
             self.choice("downgrade"),
         )
         self.change(
-            self.say("label.grace_months"),
+            self.field("tiers.grace_months"),
             old["grace_months"],
             new["grace_months"],
             lambda v: self.count(v, "month"),
@@ -246,13 +255,16 @@ class _Describer:
             self.lines.append(
                 self.say(
                     "change",
-                    label=self.say("label.tier.threshold", name=self.tier(name)),
+                    label=self.field("tiers.tiers[].threshold", tier=self.tier(name)),
                     before=self.score(before["threshold"], metric_old),
                     after=self.score(after["threshold"], metric_new),
                 )
             )
         self.change(
-            self.say("label.tier.label", name=name), before["label"], after["label"], self.quoted
+            self.field("tiers.tiers[].label", tier=name),
+            before["label"],
+            after["label"],
+            self.quoted,
         )
         b, a = before["benefits"], after["benefits"]
         for key, fmt in (
@@ -261,13 +273,18 @@ class _Describer:
             ("birthday_bonus_points", lambda v: self.count(v, "point")),
             ("gift_cost_per_member", self.money),
         ):
-            self.change(self.say(f"label.tier.{key}", name=self.tier(name)), b[key], a[key], fmt)
+            self.change(
+                self.field(f"tiers.tiers[].benefits.{key}", tier=self.tier(name)),
+                b[key],
+                a[key],
+                fmt,
+            )
 
     def points(self) -> None:
         old, new = self.old["points"], self.new["points"]
         oe, ne = old["earn"], new["earn"]
         self.change(
-            self.say("label.earn_rate"),
+            self.field("points.earn"),
             (oe["points_per_unit"], oe["per_amount"]),
             (ne["points_per_unit"], ne["per_amount"]),
             lambda r: self.say(
@@ -275,11 +292,14 @@ class _Describer:
             ),
         )
         self.change(
-            self.say("label.rounding"), oe["rounding"], ne["rounding"], self.choice("rounding")
+            self.field("points.earn.rounding"),
+            oe["rounding"],
+            ne["rounding"],
+            self.choice("rounding"),
         )
-        self.change(self.say("label.basis"), oe["basis"], ne["basis"], self.choice("basis"))
+        self.change(self.field("points.earn.basis"), oe["basis"], ne["basis"], self.choice("basis"))
         self.change(
-            self.say("label.balance_bands"),
+            self.field("points.earn.balance_bands"),
             oe["balance_bands"],
             ne["balance_bands"],
             lambda bands: (
@@ -296,7 +316,7 @@ class _Describer:
         )
         for key in ("signup", "birthday", "referral"):
             self.change(
-                self.say(f"label.bonus.{key}"),
+                self.field(f"points.bonuses.{key}"),
                 old["bonuses"][key],
                 new["bonuses"][key],
                 lambda v: self.count(v, "point"),
@@ -313,12 +333,10 @@ class _Describer:
                 lambda v: self.say("limit.none") if v is None else self.count(v, "point"),
             ),
         ):
-            self.change(self.say(f"label.{key}"), orr[key], nr[key], fmt)
+            self.change(self.field(f"points.redemption.{key}"), orr[key], nr[key], fmt)
 
     def expiry(self) -> None:
-        self.change(
-            self.say("label.expiry"), self.old["expiry"], self.new["expiry"], self.expiry_rule
-        )
+        self.change(self.field("expiry"), self.old["expiry"], self.new["expiry"], self.expiry_rule)
 
     def segments(self) -> None:
         old, new = self.old["segments"], self.new["segments"]
@@ -330,12 +348,12 @@ class _Describer:
             ("quadrant_min_purchases", lambda v: self.count(v, "purchase")),
             ("quadrant_min_spend", self.money),
         ):
-            self.change(self.say(f"label.segments.{key}"), old[key], new[key], fmt)
+            self.change(self.field(f"segments.{key}"), old[key], new[key], fmt)
 
     def margins(self) -> None:
         old, new = self.old.get("margins"), self.new.get("margins")
         self.change(
-            self.say("label.gross_margin"),
+            self.field("margins.gross_margin_pct"),
             old and old["gross_margin_pct"],
             new and new["gross_margin_pct"],
             lambda v: self.say("margin.not_set") if v is None else self.percent(v),
@@ -355,7 +373,7 @@ class _Describer:
             if before is not None and before != after:
                 self.campaign_changes(before, after)
         self.change(
-            self.say("label.campaign_order"),
+            self.field("campaigns"),
             [cid for cid in old if cid in new],
             [cid for cid in new if cid in old],
             self.join,
@@ -371,7 +389,7 @@ class _Describer:
             "campaign.summary",
             name=c["name"],
             id=c["id"],
-            kind=self.say(f"kind.{c['kind']}"),
+            kind=self.kind(c["kind"]),
             when=when,
             effect=self.effect(c),
             target=self.target(c["target"]),
@@ -403,7 +421,7 @@ class _Describer:
 
     def campaign_changes(self, before: dict[str, Any], after: dict[str, Any]) -> None:
         def label(field: str) -> str:
-            return self.say("label.campaign", name=after["name"], field=self.say(f"field.{field}"))
+            return self.field(f"campaigns[].{field}", campaign=after["name"])
 
         self.change(
             self.say("campaign.renamed", id=after["id"]), before["name"], after["name"], self.quoted
@@ -415,7 +433,7 @@ class _Describer:
             self.period,
         )
         fields: list[tuple[str, Callable[[Any], str]]] = [
-            ("kind", self.choice("kind")),
+            ("kind", self.kind),
             ("points_multiplier", self.times),
             ("discount_pct", self.percent),
             ("bonus_points", _number),

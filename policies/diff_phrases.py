@@ -5,6 +5,9 @@ that `policies.diff` fills in: amounts already formatted in the policy's currenc
 other phrases, and the policy's own names (tiers, campaigns), which are data and stay as the
 policy writes them. Every phrase has the same values in both languages (a test renders each
 one). A count unit has an ``.one`` form where English says it differently for one.
+
+The fields' own names are not here: they come from `policies.field_names` (shared with the
+Sweep & search page), and campaign kinds' names from `policies.model.CAMPAIGN_KIND_LABELS`.
 """
 
 from __future__ import annotations
@@ -60,20 +63,14 @@ PHRASES: dict[str, dict[str, str]] = {
     "unit.day": {"en": "{n} days", "zh": "{n} 天"},
     "unit.day.one": {"en": "{n} day", "zh": "{n} 天"},
     # -- program --------------------------------------------------------------------------------
-    "label.program_name": {"en": "Program name", "zh": "计划名称"},
     "currency": {
         "en": "Currency: {before} ({before_symbol}) → {after} ({after_symbol})",
         "zh": "币种：{before}（{before_symbol}） → {after}（{after_symbol}）",
     },
-    "label.timezone": {"en": "Timezone", "zh": "时区"},
-    "label.locale": {"en": "Locale", "zh": "语言区域"},
-    "label.effective_date": {"en": "Effective date", "zh": "生效日期"},
     # -- tiers ----------------------------------------------------------------------------------
-    "label.qualifying_metric": {"en": "Tiers qualify on", "zh": "定级依据"},
     "metric.spend": {"en": "spend", "zh": "消费金额"},
     "metric.purchases": {"en": "number of purchases", "zh": "消费次数"},
     "metric.points": {"en": "points earned", "zh": "获得积分"},
-    "label.qualifying_period": {"en": "Qualifying period", "zh": "定级周期"},
     "period.calendar_year": {"en": "calendar year", "zh": "自然年"},
     "period.rolling": {"en": "rolling {months} months", "zh": "滚动 {months} 个月"},
     "tier.added": {
@@ -81,63 +78,29 @@ PHRASES: dict[str, dict[str, str]] = {
         "zh": "新增等级：{name}，门槛 {threshold}",
     },
     "tier.removed": {"en": "Tier removed: {name}", "zh": "删除等级：{name}"},
-    "label.tier_order": {"en": "Tier order", "zh": "等级顺序"},
-    "label.tier.threshold": {"en": "{name} threshold", "zh": "{name} 门槛"},
-    "label.tier.label": {"en": "{name} label", "zh": "{name} 显示名称"},
-    "label.tier.earn_multiplier": {"en": "{name} earn multiplier", "zh": "{name} 积分倍数"},
-    "label.tier.discount_pct": {"en": "{name} member discount", "zh": "{name} 会员折扣"},
-    "label.tier.birthday_bonus_points": {"en": "{name} birthday bonus", "zh": "{name} 生日积分"},
-    "label.tier.gift_cost_per_member": {
-        "en": "{name} yearly gift cost per member",
-        "zh": "{name} 每人每年礼遇成本",
-    },
-    "label.upgrade_timing": {"en": "Upgrades happen", "zh": "升级时点"},
     "upgrade.immediate": {"en": "immediately", "zh": "达标即升级"},
     "upgrade.at_review": {"en": "at the tier review", "zh": "复核时升级"},
-    "label.review": {"en": "Tier review", "zh": "等级复核"},
     "review.every": {"en": "every {months} from {month}", "zh": "自{month}起每 {months}一次"},
-    "label.downgrade": {"en": "Downgrades", "zh": "降级规则"},
     "downgrade.none": {"en": "never", "zh": "不降级"},
     "downgrade.at_review": {
         "en": "at the review, to the tier the score supports",
         "zh": "复核时按实际成绩降级",
     },
     "downgrade.one_level": {"en": "at the review, one level at a time", "zh": "复核时每次降一级"},
-    "label.grace_months": {"en": "Grace period before a downgrade", "zh": "降级前宽限期"},
     # -- points ---------------------------------------------------------------------------------
-    "label.earn_rate": {"en": "Earn rate", "zh": "积分比例"},
     "earn_rate": {"en": "{points} per {amount}", "zh": "每 {amount} 得 {points}"},
-    "label.rounding": {"en": "Points rounding", "zh": "积分取整"},
     "rounding.floor": {"en": "floor", "zh": "向下取整"},
     "rounding.round": {"en": "round", "zh": "四舍五入"},
     "rounding.ceil": {"en": "ceil", "zh": "向上取整"},
-    "label.basis": {"en": "Points are earned on", "zh": "积分计算基数"},
     "basis.net": {"en": "the amount after discounts", "zh": "折后金额"},
     "basis.gross": {"en": "the amount before discounts", "zh": "折前金额"},
-    "label.balance_bands": {"en": "Balance bands", "zh": "余额档位"},
     "band": {
         "en": "{multiplier} from {balance} points",
         "zh": "余额 {balance} 积分起 {multiplier}",
     },
-    "label.bonus.signup": {"en": "Sign-up bonus", "zh": "注册奖励积分"},
-    "label.bonus.birthday": {
-        "en": "Birthday bonus (all members)",
-        "zh": "生日奖励积分（全体会员）",
-    },
-    "label.bonus.referral": {"en": "Referral bonus", "zh": "推荐奖励积分"},
-    "label.point_value": {"en": "Point value", "zh": "积分价值"},
-    "label.cost_per_point": {"en": "Cost per redeemed point", "zh": "每兑换积分成本"},
-    "label.minimum_points": {"en": "Minimum points to redeem", "zh": "最低兑换积分"},
-    "label.unit_points": {"en": "Points redeemed in multiples of", "zh": "兑换积分的整数倍单位"},
-    "label.windows": {"en": "Redemption windows", "zh": "兑换时段"},
     "windows.any_time": {"en": "any time", "zh": "任何时间"},
-    "label.max_points_per_year": {
-        "en": "Yearly redemption limit per member",
-        "zh": "每人每年兑换上限",
-    },
     "limit.none": {"en": "no limit", "zh": "不限"},
     # -- expiry ---------------------------------------------------------------------------------
-    "label.expiry": {"en": "Points expiry", "zh": "积分有效期"},
     "expiry.none": {"en": "points never expire", "zh": "积分永不过期"},
     "expiry.rolling": {"en": "{months} after the month earned", "zh": "获得当月后 {months}过期"},
     "expiry.inactivity": {
@@ -152,25 +115,11 @@ PHRASES: dict[str, dict[str, str]] = {
     "expiry.next_year": {"en": "the following year", "zh": "次年"},
     "expiry.years_later": {"en": "{years} years later", "zh": "{years} 年后的"},
     # -- segments -------------------------------------------------------------------------------
-    "label.segments.new_days": {"en": "A member counts as new for", "zh": "新会员期"},
-    "label.segments.active_days": {"en": "Active if they bought within", "zh": "活跃判定期限"},
-    "label.segments.silent_days": {"en": "Silent if they bought within", "zh": "沉默判定期限"},
-    "label.segments.dormant_days": {"en": "Dormant if they bought within", "zh": "沉睡判定期限"},
-    "label.segments.quadrant_min_purchases": {
-        "en": "Quadrants: 'many purchases' from",
-        "zh": "象限“消费频次高”起点",
-    },
-    "label.segments.quadrant_min_spend": {
-        "en": "Quadrants: 'high spend' from",
-        "zh": "象限“消费金额高”起点",
-    },
     # -- margins --------------------------------------------------------------------------------
-    "label.gross_margin": {"en": "Gross margin on net sales", "zh": "净销售毛利率"},
     "margin.not_set": {"en": "not set", "zh": "未设置"},
     # -- campaigns ------------------------------------------------------------------------------
     "campaign.added": {"en": "Campaign added: {summary}", "zh": "新增活动：{summary}"},
     "campaign.removed": {"en": "Campaign removed: {name} ({id})", "zh": "删除活动：{name}（{id}）"},
-    "label.campaign_order": {"en": "Campaign order", "zh": "活动顺序"},
     "campaign.summary": {
         "en": "{name} ({id}): {kind}, {when}, {effect}, for {target}",
         "zh": "{name}（{id}）：{kind}，{when}，{effect}，适用于{target}",
@@ -178,14 +127,6 @@ PHRASES: dict[str, dict[str, str]] = {
     "campaign.dates": {"en": "{start} to {end}", "zh": "{start} 至 {end}"},
     "campaign.recurring": {"en": "{dates}, {recurrence}", "zh": "{dates}，{recurrence}"},
     "campaign.renamed": {"en": "Campaign {id} renamed", "zh": "活动 {id} 更名"},
-    "label.campaign": {"en": 'Campaign "{name}" {field}', "zh": "活动“{name}”{field}"},
-    "kind.member_day": {"en": "member day", "zh": "会员日"},
-    "kind.bonus_points": {"en": "bonus points", "zh": "积分加赠"},
-    "kind.birthday": {"en": "birthday offer", "zh": "生日礼遇"},
-    "kind.threshold_reduction": {"en": "threshold reduction", "zh": "满减"},
-    "kind.activation": {"en": "new-member activation", "zh": "新会员激活"},
-    "kind.reactivation": {"en": "reactivation", "zh": "沉睡唤醒"},
-    "kind.redemption_event": {"en": "redemption event", "zh": "积分兑换活动"},
     "effect.multiplier": {"en": "{times} points", "zh": "{times}积分"},
     "effect.discount": {"en": "{percent} off", "zh": "优惠 {percent}"},
     "effect.reduction_each": {
@@ -220,23 +161,6 @@ PHRASES: dict[str, dict[str, str]] = {
     "quadrant.butterflies": {"en": "butterflies", "zh": "蝴蝶"},
     "quadrant.barnacles": {"en": "barnacles", "zh": "藤壶"},
     "quadrant.passers_by": {"en": "passers-by", "zh": "过客"},
-    "field.kind": {"en": "kind", "zh": "类型"},
-    "field.points_multiplier": {"en": "points multiplier", "zh": "积分倍数"},
-    "field.discount_pct": {"en": "discount", "zh": "折扣"},
-    "field.bonus_points": {"en": "bonus points", "zh": "奖励积分"},
-    "field.birthday_scope": {"en": "birthday scope", "zh": "生日范围"},
-    "field.threshold": {"en": "spend threshold", "zh": "满减门槛"},
-    "field.reduction": {"en": "reduction", "zh": "减免金额"},
-    "field.repeatable": {"en": "reduction repeats", "zh": "满减可累计"},
-    "field.recency_days": {"en": "no purchase for", "zh": "未消费天数"},
-    "field.coupon_value": {"en": "coupon", "zh": "优惠券"},
-    "field.contact_cost": {"en": "contact cost per member", "zh": "每人触达成本"},
-    "field.fixed_cost": {"en": "fixed cost", "zh": "固定成本"},
-    "field.budget": {"en": "budget", "zh": "预算"},
-    "field.stacking": {"en": "stacking", "zh": "叠加规则"},
-    "field.recurrence": {"en": "runs", "zh": "周期"},
-    "field.target": {"en": "for", "zh": "适用对象"},
-    "field.dates": {"en": "dates", "zh": "日期"},
     "birthday_scope.day": {"en": "birthday day", "zh": "生日当天"},
     "birthday_scope.month": {"en": "birthday month", "zh": "生日当月"},
     "stacking.stack": {"en": "stack", "zh": "可叠加"},

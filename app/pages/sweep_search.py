@@ -1,12 +1,12 @@
 """Sweep & search: many variants of the edited policy, the frontier, the best plan."""
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 import store
-from app import database, runs, state
-from app.i18n import current_language, labeler, t
+from app import charts, database, runs, state
+from app.i18n import TEXT, current_language, labeler, t
+from policies.field_names import field_name
 from simulations import responses, sweep
 from simulations.behavior import DEFAULT_BEHAVIOR
 from simulations.build import build_model
@@ -19,6 +19,14 @@ state.show_flash()
 
 policy = state.policy()
 fields = sweep.numeric_fields(policy)
+lang = current_language()
+
+
+def field_label(path: str) -> str:
+    """A field's name on screen: the policy's own tier and campaign names (one table)."""
+    return field_name(path, lang, policy)
+
+
 RESULT = "ml_sweep_result"
 PARAMS = "ml_sweep_parameters"
 
@@ -50,7 +58,11 @@ edited = st.data_editor(
     width="stretch",
     column_config={
         "field": st.column_config.SelectboxColumn(
-            t("sweep.field"), options=list(fields), required=True, width="large"
+            t("sweep.field"),
+            options=list(fields),
+            format_func=field_label,
+            required=True,
+            width="large",
         ),
         "low": st.column_config.NumberColumn(t("sweep.low"), format="%.4g"),
         "high": st.column_config.NumberColumn(t("sweep.high"), format="%.4g"),
@@ -109,7 +121,7 @@ if mode == "search":
         width="stretch",
         column_config={
             "metric": st.column_config.SelectboxColumn(
-                t("sweep.metric"), options=KPIS, required=True
+                t("sweep.metric"), options=KPIS, format_func=kpi_label, required=True
             ),
             "min": st.column_config.NumberColumn(t("sweep.min")),
             "max": st.column_config.NumberColumn(t("sweep.max")),
@@ -215,7 +227,7 @@ if unanswered:
     st.warning(
         t(
             "sweep.no_response",
-            fields=", ".join(unanswered),
+            fields=", ".join(map(field_label, unanswered)),
             reasons=("；" if current_language() == "zh" else "; ").join(
                 t(f"response.{key}") for key in groups
             ),
@@ -242,7 +254,7 @@ else:
         st.success(
             t(
                 "sweep.best",
-                values=", ".join(f"{n} = {best[n]:,.4g}" for n in names),
+                values=", ".join(f"{field_label(n)} = {best[n]:,.4g}" for n in names),
                 metric=kpi_label(first),
                 p50=f"{best[f'{first}_p50']:,.0f}",
                 p10=f"{best[f'{first}_p10']:,.0f}",
@@ -260,34 +272,33 @@ if len(available) >= 2:
     y = c2.selectbox(t("sweep.y"), available, index=available.index(
         "incremental_revenue") if "incremental_revenue" in available else 1,
         format_func=kpi_label, key="sweep_y")  # fmt: skip
-    chart_data = wide[["point", *names, x, y]].copy()
-    chart_data["label"] = [
-        ", ".join(f"{n.split('.')[-1]}={row[n]:,.4g}" for n in names)
-        for _, row in chart_data.iterrows()
-    ]
-    tooltip = [alt.Tooltip("point:O", title=t("sweep.point")), alt.Tooltip("label:N", title="")]
-    tooltip += [
-        alt.Tooltip(f"{x}:Q", title=kpi_label(x), format=",.0f"),
-        alt.Tooltip(f"{y}:Q", title=kpi_label(y), format=",.0f"),
-    ]
-    chart = (
-        alt.Chart(chart_data.rename(columns={n: f"p{i}" for i, n in enumerate(names)}))
-        .mark_circle(size=90, opacity=0.85)
-        .encode(
-            x=alt.X(f"{x}:Q", title=kpi_label(x)),
-            y=alt.Y(f"{y}:Q", title=kpi_label(y)),
-            color=alt.Color(
-                "p0:Q", title=names[0].split(".")[-1], scale=alt.Scale(scheme="viridis")
-            ),
-            tooltip=tooltip,
-        )
-        .properties(title=t("sweep.frontier"), height=380)
+    chart = charts.frontier(
+        wide,
+        x=x,
+        y=y,
+        fields={n: field_label(n) for n in names},
+        titles={"x": kpi_label(x), "y": kpi_label(y), "point": t("sweep.point")},
+        title=t("sweep.frontier"),
     )
     st.altair_chart(chart, width="stretch")
 
-shown = wide.copy()
-shown = shown.rename(columns={k: kpi_label(k) for k in available})
-st.dataframe(shown, width="stretch", hide_index=True)
+
+def _header(column: str) -> str:
+    """A result column's name on screen (a field, a KPI and its percentile, or the row's)."""
+    if column in names:
+        return field_label(column)
+    base, _, percentile = column.rpartition("_")
+    if percentile in ("p10", "p90") and f"kpi.{base}" in TEXT:
+        return f"{kpi_label(base)} ({percentile.upper()})"
+    if f"kpi.{column}" in TEXT:
+        return kpi_label(column)
+    return t(f"sweep.column.{column}")
+
+
+st.dataframe(wide.rename(columns=_header), width="stretch", hide_index=True)
+with st.expander(t("sweep.paths")):
+    # the raw paths, for analysts who write a sweep file (python -m simulations sweep)
+    st.markdown("\n".join(f"- {field_label(n)}: `{n}`" for n in names))
 
 choices = list(wide["point"])
 variant = t("sweep.point")
