@@ -330,6 +330,9 @@ st.caption(
     )
 )
 st.dataframe(calibration_table(fitted.summary()), hide_index=True, width="stretch")
+# What no calibration estimates is said to be assumed (the reward-rate response).
+assumed_lift = fitted.behavior_params().effects.reward_rate_lift
+st.caption(t("runs.behavior_assumed", pct=f"{100 * assumed_lift:g}"))
 for note in fitted.notes:
     if note in getattr(fitted, "fallbacks", ()):
         st.error(note, icon=":material/warning:")  # a failed fit: defaults are in use

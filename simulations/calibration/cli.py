@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulations.behavior import save_behavior
+from simulations.behavior import ASSUMED, ASSUMED_PARAMETERS, save_behavior
 from simulations.calibration.calibrate import calibrate
 from simulations.calibration.data import (
     parse_dates,
@@ -182,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         if note not in result.fallbacks:
             print(f"note: {note}")
+    for name in ASSUMED_PARAMETERS:
+        print(f"note: {name} is assumed, not estimated: {ASSUMED} (see ProgramEffects)")
     print(f"wrote {args.out}")
     for warning in result.fallbacks:
         print(f"WARNING: {warning}", file=sys.stderr)

@@ -93,6 +93,11 @@ def test_calibration_shows_parameters_and_feeds_simulations(app, open_page):
     assert not any(":" in term for term in table["Parameter"])  # no internal term names
     estimates = table.set_index("Parameter")["Estimate"].str.replace(",", "").astype(float)
     assert (estimates > 0).all()
+    from app.i18n import t
+
+    # the reward-rate response is not in the estimates: the page says it is assumed
+    captions = [caption.value for caption in at.caption]
+    assert t("runs.behavior_assumed", lang="en", pct="1") in captions
     at.button(key="data_use_params").click().run()
     behavior = at.session_state["ml_behavior"]
     assert behavior.bgnbd.r == pytest.approx(estimates["r"], abs=5e-4)

@@ -29,7 +29,11 @@ def test_writes_behavior_params(small_log, tmp_path, capsys):
     params = load_behavior(out)
     assert params.diagnostics["calibration_end"] == "2025-09-30"
     assert params.diagnostics["n_members"] <= 1500
-    assert "wrote" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "wrote" in said
+    # what no calibration can estimate is said to be assumed, in the output and in the file
+    assert "note: effects.reward_rate_lift is assumed, not estimated" in said
+    assert params.diagnostics["parameter_sources"]["effects.reward_rate_lift"].startswith("assumed")
 
 
 def test_policy_names_campaign_kinds(small_log, tmp_path):
