@@ -7,11 +7,17 @@ machine CPU time is the steadier figure), then, in a second fresh folder, the fi
 page twice more in the same process: the second visit is the warm time a user sees once the
 caches are filled.
 
-Usage: ``python benchmarks/first_start.py [--pages overview finance ...]``.
+Before all that, the CPU time of the imports a first page pays for, each in a new
+interpreter, and which heavy modules (engine, numba, statsmodels) each one loads: screens
+should load those only when they compute.
+
+Usage: ``python benchmarks/first_start.py [--pages overview finance ...] [--no-load]``.
 """
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +26,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("overview", "policy_designer", "simulate", "compare", "finance", "data_calibration",
          "publish")  # fmt: skip
+
+
+IMPORTS = ("streamlit", "app.i18n", "app.state", "store", "policies.rules", "app.charts",
+           "simulations.analytics", "simulations.engine")  # fmt: skip
+"""What the router and the Overview import, in that order, then what a simulation adds."""
+HEAVY = ("numba", "statsmodels", "simulations.engine")
+
+
+def imports() -> None:
+    """CPU time of each import after the ones before it, in one new interpreter."""
+    script = f"""
+import importlib, json, sys, time
+out = []
+for name in {list(IMPORTS)!r}:
+    cpu = time.process_time()
+    importlib.import_module(name)
+    heavy = [m for m in {list(HEAVY)!r} if m in sys.modules]
+    out.append((name, time.process_time() - cpu, heavy))
+print(json.dumps(out))
+"""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    for name, cpu, heavy in json.loads(done.stdout.splitlines()[-1]):
+        print(f"import {name:<22} {cpu:5.2f} s CPU   loaded so far: {', '.join(heavy) or '-'}")
 
 
 def _fresh_data_dir() -> Path:
@@ -82,6 +113,7 @@ def main() -> None:
     parser.add_argument("--pages", nargs="*", default=list(PAGES), choices=PAGES)
     parser.add_argument("--no-load", action="store_true", help="skip the separate load timing")
     args = parser.parse_args()
+    imports()
     if not args.no_load:
         sample_load()
     pages(args.pages)
