@@ -148,7 +148,7 @@ def _spec() -> sweep.SweepSpec:
     for row in rows:
         low, high, step = row.get("low"), row.get("high"), row.get("step")
         if pd.isna(low) or pd.isna(high):
-            raise sweep.SweepError(t("sweep.incomplete_row", field=row["field"]))
+            raise sweep.SweepError(t("sweep.incomplete_row", field=field_label(row["field"])))
         entry = {"low": float(low), "high": float(high)}
         if not pd.isna(step) and step:
             entry["step"] = float(step)

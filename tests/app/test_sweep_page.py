@@ -132,3 +132,16 @@ def test_a_sweep_over_expiry_says_members_do_not_respond_in_both_languages(app, 
     # the table behind the page carries it too
     table = at.session_state["ml_sweep_result"]["table"]
     assert table["no_behavior_response"].str.contains("expiry.months").all()
+
+
+def test_an_incomplete_row_names_its_field_for_people(app, open_page):
+    at = open_page(app, "sweep_search")
+    at.session_state["ml_lang"] = "zh"
+    at.session_state["ml_sweep_parameters"] = [
+        {"field": "tiers.tiers[Gold].threshold", "low": 8000.0, "high": None, "step": 1000.0}
+    ]
+    at.run()
+    at.button(key="sweep_run").click().run()
+    errors = [e.value for e in at.error]
+    assert any("金卡 门槛" in e for e in errors), errors
+    assert not any("tiers.tiers" in e for e in errors), errors
