@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -351,7 +352,12 @@ def _record(result, scenario: str | None) -> None:
             policy_id=result.policy_id,
             inputs=dict(result.inputs),
             seed=result.seed,
-            results={kpi: dict(band) for kpi, band in result.kpis.items()},
+            # A KPI undefined for this run (NaN: the ROI of a scenario equal to its baseline)
+            # is recorded as null, not refused.
+            results={
+                kpi: {q: v if math.isfinite(v) else None for q, v in band.items()}
+                for kpi, band in result.kpis.items()
+            },
             scenario_name=scenario,
         )
     except (store.StoreError, ValueError, TypeError) as exc:  # a record, not the result

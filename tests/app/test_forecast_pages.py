@@ -324,3 +324,15 @@ def test_simulate_the_members_in_the_database(app, open_page):
     caption = next(c.value for c in at.caption if "replications" in c.value)
     assert "300" in caption  # the small program's members
     assert _metrics(at)["Net revenue"].startswith("¥")
+
+
+def test_a_scenario_equal_to_its_baseline_is_recorded_with_an_undefined_roi(app, open_page):
+    import store
+
+    at = open_page(app, "compare")  # the classic example against itself: no incremental cost
+    _small(at, "compare").button(key="compare_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [w.value for w in at.warning if "not saved" in w.value]
+    recorded = [results["roi"] for results in store.list_simulation_runs(limit=10)["results"]
+                if "roi" in results]  # fmt: skip
+    assert recorded and all(roi["p50"] is None for roi in recorded)  # null, not NaN
