@@ -110,3 +110,28 @@ def test_stored_sweep_points_keep_the_caveat(tmp_path, monkeypatch):
     for inputs in runs["inputs"]:
         assert inputs[CAVEAT_COLUMN].startswith(caveat(["expiry.months"], "en"))
         assert caveat(["expiry.months"], "zh") in inputs[CAVEAT_COLUMN]
+
+
+def test_a_sweep_over_the_earn_rate_sees_members_respond():
+    """1 -> 10 points per ¥1 (1% -> 10% back at the entry tier) lifts gross revenue.
+
+    Repeat purchases rise by about (1 + 0.01 x 10) / (1 + 0.01 x 1) = 1.089 (more in the
+    upper tiers' multiplied rates); new members' join-day purchases do not respond, so
+    revenue rises a little less: 1.063-1.068 measured with seeds 3-5 at this size.
+    """
+    from simulations import sweep
+
+    earn_rate = {"points.earn.points_per_unit": {"values": [1, 10]}}
+    spec = sweep.SweepSpec(
+        policy=str(CLASSIC_PATH),
+        population={"members": 400},
+        months=3,
+        replications=2,
+        seed=3,
+        start="2026-01-01",
+        parameters=earn_rate,
+    )
+    table = sweep.run_sweep(spec, store_points=False, notice=lambda message: None)
+    assert (table[CAVEAT_COLUMN] == "").all()  # members respond to the earn rate
+    revenue = table[table["kpi"] == "revenue_gross"].set_index("points.earn.points_per_unit")
+    assert 1.04 < revenue.loc[10, "p50"] / revenue.loc[1, "p50"] < 1.10
