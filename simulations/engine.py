@@ -724,6 +724,7 @@ class _Simulation:
         self.next_t = np.full(n, np.inf)
         self.next_day = np.full(n, FAR, dtype=np.int32)
         self.cand_bound = np.zeros(n)
+        self.settled = np.zeros(n, dtype=np.bool_)
         self.n_joined = begin.n_joined
         self.cohort = begin.cohort  # read only
         self.cohorts: list[dict] = []
@@ -962,6 +963,7 @@ class _Simulation:
                 redeem_day=self.redeem_day,
                 redeemed_year=self.redeemed_year,
                 states=self.states,
+                settled=self.settled,
             )
         return self._members
 

@@ -183,6 +183,7 @@ class Members(NamedTuple):
     redeem_day: np.ndarray  # day of the redemption planned this month
     redeemed_year: np.ndarray  # points redeemed this calendar year
     states: np.ndarray
+    settled: np.ndarray  # nothing but the month-end counts can happen to it (`_settles`)
 
 
 class Rates(NamedTuple):
@@ -802,14 +803,47 @@ def _end_of_window(m, j, b, month, month_first, c, expire_kind, expire_slots, in
         if trace:
             n_rec = _record(record, n_rec, R_EXPIRE, m, b, 0.0, -lost, 0)
     if report:
-        cnt[c, C_TIERS + tier[m]] += 1
-        lifecycle = _lifecycle_one(segments, b + 1, j, last_purchase[m], purchases[m])
-        cnt[c, C_LIFECYCLE + lifecycle] += 1
         quadrant = _quadrant_one(quadrants, count_ring, spend_ring, m, n_quadrant_col)
-        cnt[c, C_QUADRANT + quadrant] += 1
-        if last_purchase[m] >= month_first:
-            cnt[c, C_PURCHASING] += 1
+        _count(m, j, b, month_first, c, quadrant, tier, last_purchase, purchases, segments, cnt)
     return n_rec
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _count(m, j, b, month_first, c, quadrant, tier, last_purchase, purchases, segments, cnt):
+    """Member ``m``'s month-end counts (the month's last window ends on day ``b``)."""
+    cnt[c, C_TIERS + tier[m]] += 1
+    lifecycle = _lifecycle_one(segments, b + 1, j, last_purchase[m], purchases[m])
+    cnt[c, C_LIFECYCLE + lifecycle] += 1
+    cnt[c, C_QUADRANT + quadrant] += 1
+    if last_purchase[m] >= month_first:
+        cnt[c, C_PURCHASING] += 1
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _settles(m, b, shared, balance, last_purchase, redeem_day, count_ring, spend_ring,
+             score_ring):  # fmt: skip
+    """Whether member ``m``, at the end of day ``b``, has nothing left to happen but counts.
+
+    No points (so no redemption to plan, nothing to expire), no redemption planned after
+    ``b``, no birthday bonus that can still fall due (`policies.compiled.birthday_bonus_due`
+    only lapses as days pass) and empty history rings (so clearing a month's column, the
+    qualifying score and the quadrant's purchases and spend are all nought). Only a purchase
+    can change that, and a purchase needs a candidate within a window: `_chunk` skips a
+    settled member through any window its next candidate falls after, counting it, which is
+    exactly what going through the window would do.
+    """
+    if balance[m] != 0 or redeem_day[m] > b:
+        return False
+    if compiled.birthday_bonus_due(b + 1, last_purchase[m]):
+        return False
+    for k in range(count_ring.shape[1]):
+        if count_ring[m, k] != 0 or spend_ring[m, k] != 0:
+            return False
+    if not shared:
+        for k in range(score_ring.shape[1]):
+            if score_ring[m, k] != 0:
+                return False
+    return True
 
 
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
@@ -830,9 +864,9 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pric
     tier, balance, lots, purchases, last_purchase, last_activity, join = (
         members.tier, members.balance, members.lots, members.purchases, members.last_purchase,
         members.last_activity, members.join)  # fmt: skip
-    bmonth, bday, next_t, next_day, trial_time, redeem_day, states = (
+    bmonth, bday, next_t, next_day, trial_time, redeem_day, states, settled = (
         members.birthday_month, members.birthday_day, members.next_t, members.next_day,
-        members.trial_time, members.redeem_day, members.states)  # fmt: skip
+        members.trial_time, members.redeem_day, members.states, members.settled)  # fmt: skip
     birthday_points, signup_points = rates.birthday_points, rates.signup_points
     dom, leap = days.day_of_month, days.leap
     count_ring, spend_ring, score_ring, score_kind = (
@@ -851,11 +885,19 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pric
     shared = score_kind < 0
     is_leap = leap[a]
     n_quadrant_col = (month + 1) % count_ring.shape[1]
+    # The quadrant of empty rings: a settled member's.
+    nought = quadrants.codes[compiled.quadrant_code(quadrants.min_purchases, quadrants.min_spend,
+                                                    0, 0.0)]  # fmt: skip
     for m in range(lo, hi):
         if trace and n_rec + SLACK > record.kind.size:
             return n_rec, m
-        s_event, s_spend, s_other = states[m, 0], states[m, 1], states[m, 2]
         j = join[m]
+        if settled[m] and next_day[m] > b and j < a:
+            if report:
+                _count(m, j, b, month_first, c, nought, tier, last_purchase, purchases, segments,
+                       cnt)  # fmt: skip
+            continue
+        s_event, s_spend, s_other = states[m, 0], states[m, 1], states[m, 2]
         s_other, signup, birthday, redemption, bm, bd = _start_of_window(
             m, j, a, b, reset, shared, ring_col, score_col, plan, open_days, is_leap, day_month,
             s_other, count_ring, spend_ring, score_ring, balance, tier, redeem_day, bmonth, bday,
@@ -906,6 +948,8 @@ def _chunk(lo, hi, c, window, members, rates, days, rings, effects, prices, pric
                                inactive_months, report, n_quadrant_col, tier, balance, lots,
                                last_activity, last_purchase, purchases, count_ring, spend_ring,
                                segments, quadrants, cnt, record, n_rec, trace)  # fmt: skip
+        settled[m] = _settles(m, b, shared, balance, last_purchase, redeem_day, count_ring,
+                              spend_ring, score_ring)  # fmt: skip
     return n_rec, hi
 
 

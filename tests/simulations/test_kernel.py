@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policies.io import load_policy
-from simulations import Population, engine
+from simulations import Population, engine, kernel
 from simulations.behavior import DEFAULT_BEHAVIOR
 from simulations.kernel import FAR, _after
 
@@ -81,3 +81,57 @@ def test_a_redraw_before_the_months_first_window_ignores_the_old_month_in_its_co
     sim.score_ring[:, sim.start_month % sim.score_len] = 1_000_000_000
     sim._redraw(idx, 0, only_if_higher=False)
     np.testing.assert_array_equal(sim.cand_bound[idx], bound)
+
+
+def test_settled_members_are_skipped_exactly_as_if_they_went_through_every_window():
+    """A settled member (`kernel._settles`) skips windows but counts as if it went through.
+
+    At every month end the kernel's lifecycle and quadrant counts equal a recount over every
+    member; a settled member has no points, empty history rings and no birthday bonus to
+    come; and members a win-back contact brings back from settled buy again.
+    """
+    data = CLASSIC.model_dump()
+    data["campaigns"] = [*data["campaigns"], {
+        "id": "win-back", "name": "Win-back", "kind": "reactivation", "start": "2026-01-01",
+        "end": "2027-12-31", "recurrence": {"day_of_month": 20}, "recency_days": 200,
+    }]  # fmt: skip
+    policy = type(CLASSIC).model_validate(data)
+    behavior = DEFAULT_BEHAVIOR.model_copy(
+        update={
+            "effects": DEFAULT_BEHAVIOR.effects.model_copy(update={"reactivation_response": 0.5})
+        }
+    )
+    sim = engine._Simulation(policy, behavior, Population.synthetic(3000, seed=3, as_of=START),
+                             START, 18, np.random.SeedSequence(3))  # fmt: skip
+    window, seen = sim.window, {"settled": 0, "checked": 0, "revived": 0}
+    ever_settled = np.zeros(sim.n, dtype=bool)
+
+    def checked_window(a: int, b: int) -> None:
+        before = sim.purchases.copy()
+        window(a, b)
+        nj = sim.n_joined
+        settled = np.flatnonzero(sim.settled[:nj])
+        seen["revived"] += int((ever_settled[:nj] & (sim.purchases[:nj] > before[:nj])).sum())
+        ever_settled[settled] = True
+        assert (sim.balance[settled] == 0).all()
+        assert (sim.count_ring[settled] == 0).all() and (sim.spend_ring[settled] == 0).all()
+        assert (b + 1 - sim.last_purchase[settled] > 365).all()
+        if b not in sim._month_end_set:
+            return
+        month = int(sim.cal.month[b])
+        everyone = np.arange(nj)
+        lifecycle = np.bincount(sim._lifecycle(everyone, b + 1), minlength=5)
+        quadrant = np.bincount(sim._quadrant(everyone, month + 1), minlength=4)
+        counts = sim.counts
+        np.testing.assert_array_equal(
+            counts[kernel.C_LIFECYCLE : kernel.C_LIFECYCLE + 5], lifecycle
+        )
+        np.testing.assert_array_equal(counts[kernel.C_QUADRANT : kernel.C_QUADRANT + 4], quadrant)
+        seen["settled"] = max(seen["settled"], settled.size / nj)
+        seen["checked"] += 1
+
+    sim.window = checked_window
+    sim.run()
+    assert seen["checked"] == 18
+    assert seen["settled"] > 0.1, "the test should exercise settled members"
+    assert seen["revived"] > 0, "the test should bring settled members back"
