@@ -2,8 +2,8 @@ import time
 
 import numpy as np
 import pytest
-from conftest import LONG_LOG_START, TRUE_BGNBD, TRUE_GAMMA_GAMMA
 from scipy import integrate, stats
+from true_parameters import LONG_LOG_START, TRUE_BGNBD, TRUE_GAMMA_GAMMA
 
 from simulations.behavior import BGNBDParams
 from simulations.calibration import (

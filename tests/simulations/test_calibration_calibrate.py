@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TRUE_BGNBD, TRUE_GAMMA_GAMMA
+from true_parameters import TRUE_BGNBD, TRUE_GAMMA_GAMMA
 
 from policies.io import load_policy
 from simulations.behavior import DEFAULT_BEHAVIOR, BehaviorParams, load_behavior, save_behavior

@@ -1,8 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TRUE_GAMMA_GAMMA
 from scipy import integrate, stats
+from true_parameters import TRUE_GAMMA_GAMMA
 
 from simulations.calibration import (
     CalibrationDataError,
@@ -72,7 +72,7 @@ def test_too_few_repeat_buyers():
 
 @pytest.mark.slow
 def test_parameter_recovery_large():
-    from conftest import LONG_LOG_START, TRUE_BGNBD
+    from true_parameters import LONG_LOG_START, TRUE_BGNBD
 
     from simulations.calibration import simulate_bgnbd_transactions
 
