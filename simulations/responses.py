@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from policies.field_names import field_name
 from simulations.results import Label
 
 __all__ = ["CAVEAT", "CAVEAT_COLUMN", "NO_RESPONSE", "NoResponse", "caveat", "no_response",
@@ -108,29 +109,32 @@ def no_response(paths: Iterable[str]) -> dict[str, NoResponse]:
     return found
 
 
-def caveat(paths: Iterable[str], lang: str) -> str | None:
+def caveat(paths: Iterable[str], lang: str, policy=None) -> str | None:
     """The caveat of a sweep or search varying ``paths``, in ``lang`` (``en``/``zh``).
 
-    None when members respond to every field varied.
+    Each field goes by its name in ``lang`` (`policies.field_names`; the tiers and campaigns
+    of ``policy`` by their own names), its path after it for analysts. None when members
+    respond to every field varied.
     """
     found = no_response(paths)
     if not found:
         return None
     groups = list(dict.fromkeys(found.values()))
     separator = "；" if lang == "zh" else "; "
+    comma = "、" if lang == "zh" else ", "
     return getattr(CAVEAT, lang).format(
-        fields=", ".join(found),
+        fields=comma.join(f"{field_name(path, lang, policy)} ({path})" for path in found),
         reasons=separator.join(getattr(group.reason, lang) for group in groups),
     )
 
 
-def with_caveat(table: pd.DataFrame, paths: Iterable[str]) -> pd.DataFrame:
+def with_caveat(table: pd.DataFrame, paths: Iterable[str], policy=None) -> pd.DataFrame:
     """``table`` with the `CAVEAT_COLUMN` column: the caveat in English, then in Chinese.
 
     Every row carries it, so a table exported or read back from storage still says which of
     its differences are mechanical.
     """
     paths = list(paths)
-    english = caveat(paths, "en")
-    text = "" if english is None else f"{english} / {caveat(paths, 'zh')}"
+    english = caveat(paths, "en", policy)
+    text = "" if english is None else f"{english} / {caveat(paths, 'zh', policy)}"
     return table.assign(**{CAVEAT_COLUMN: text})

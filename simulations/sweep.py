@@ -802,7 +802,7 @@ def run_sweep(
     setup = setup or build_setup(spec)
     points = grid_points(spec)
     sweep_id = spec_id(spec, setup)
-    said = [caveat(spec.parameters, lang) for lang in ("en", "zh")]
+    said = [caveat(spec.parameters, lang, setup.template) for lang in ("en", "zh")]
     stored = _PointStore(sweep_id, store_points, notice, " / ".join(filter(None, said)))
     results: list[dict | None] = [None] * len(points)
     todo = []
@@ -831,7 +831,7 @@ def run_sweep(
     rows = []
     for i, record in enumerate(results):
         rows.extend(_records(i, record, spec.parameters))
-    return with_caveat(pd.DataFrame(rows), spec.parameters)
+    return with_caveat(pd.DataFrame(rows), spec.parameters, setup.template)
 
 
 # -- Search --------------------------------------------------------------------------------
@@ -987,7 +987,7 @@ def _search(
         done += size
         if progress is not None:
             progress(done / search.trials, f"trial {done} of {search.trials}")
-    trials_frame = with_caveat(pd.DataFrame(rows), names)
+    trials_frame = with_caveat(pd.DataFrame(rows), names, setup.template)
     front, best = _front(trials_frame, search)
     best_policy = None
     if best is not None:

@@ -51,19 +51,19 @@ def _notice(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _caveat(spec) -> None:
+def _caveat(spec, policy) -> None:
     """Say, in English and Chinese, which fields varied the members do not respond to."""
     from simulations.responses import caveat
 
     for lang in ("en", "zh"):
-        text = caveat(spec.parameters, lang)
+        text = caveat(spec.parameters, lang, policy)
         if text is not None:
             _notice(f"warning: {text}" if lang == "en" else f"警告：{text}")
 
 
 def run(args) -> int:
     """Run ``sweep`` or ``search``; returns the exit status."""
-    from policies.io import dump_policy, write_atomic
+    from policies.io import dump_policy, load_policy, write_atomic
     from policies.settings import get_settings
     from simulations import sweep
     from simulations.command_line import output_problem, progress_bar
@@ -99,7 +99,7 @@ def run(args) -> int:
                 )
                 write_atomic(out, table.to_csv(index=False))
                 _notice(f"wrote {out} ({table['point'].nunique()} points)")
-                _caveat(spec)
+                _caveat(spec, load_policy(spec.resolve(spec.policy)))
                 return 0
             found = sweep.run_search(spec, client=client, progress=progress)
     except sweep.SweepError as exc:
@@ -115,7 +115,7 @@ def run(args) -> int:
     if found.best_policy is None:
         _notice(f"no trial of {len(found.trials)} met the constraints; nothing written to {out}")
         return 3
-    lines = [caveat(spec.parameters, lang) for lang in ("en", "zh")]
+    lines = [caveat(spec.parameters, lang, found.best_policy) for lang in ("en", "zh")]
     header = "".join(f"# {line}\n" for line in lines if line is not None)
     write_atomic(out, header + dump_policy(found.best_policy))
     best = found.best
@@ -126,5 +126,5 @@ def run(args) -> int:
         f"(P10 {best[f'{first}_p10']:,.2f}, P90 {best[f'{first}_p90']:,.2f}); constraints held "
         f"in {best['constraint_share']:.0%} of replications; wrote {out}"
     )
-    _caveat(spec)
+    _caveat(spec, found.best_policy)
     return 0

@@ -135,3 +135,18 @@ def test_a_sweep_over_the_earn_rate_sees_members_respond():
     assert (table[CAVEAT_COLUMN] == "").all()  # members respond to the earn rate
     revenue = table[table["kpi"] == "revenue_gross"].set_index("points.earn.points_per_unit")
     assert 1.04 < revenue.loc[10, "p50"] / revenue.loc[1, "p50"] < 1.10
+
+
+def test_the_caveat_names_fields_as_people_know_them_in_each_language():
+    policy = load_policy(
+        Path(__file__).resolve().parents[2] / "policies/examples/classic_four_tier.yaml"
+    )
+    paths = ["expiry.months", "tiers.tiers[Gold].benefits.gift_cost_per_member"]
+    english, chinese = (caveat(paths, lang, policy) for lang in ("en", "zh"))
+    assert (
+        "Gold yearly gift cost per member (tiers.tiers[Gold].benefits.gift_cost_per_member)"
+        in english
+    )
+    # Under Chinese the tier goes by the policy's own label, the path only in brackets.
+    assert "金卡" in chinese and "积分有效期" in chinese
+    assert "Gold" not in chinese.replace("tiers[Gold]", "")
