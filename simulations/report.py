@@ -26,6 +26,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from policies.field_names import tier_name
 from policies.io import policy_from_dict
 from policies.model import CAMPAIGN_KIND_LABELS, Policy
 from simulations.behavior import (
@@ -341,7 +342,7 @@ def _policy_section(policy: Policy, lang: str) -> str:
     money = tiers.qualifying_metric == "spend"
     rows = []
     for tier in tiers.tiers:
-        name = tier.label if (lang == "zh" and tier.label) else tier.name
+        name = tier_name(tier.name, tier.label, lang)
         b = tier.benefits
         threshold = f"{symbol}{_number(tier.threshold)}" if money else _number(tier.threshold)
         rows.append(
