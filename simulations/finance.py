@@ -266,12 +266,41 @@ def gross_profit(monthly: pd.DataFrame, gross_margin_pct: float) -> pd.Series:
     return totals["revenue_net"] * gross_margin_pct / 100.0 - totals["program_cost"]
 
 
-def _band(values: pd.Series) -> dict:
+def band(values: pd.Series) -> dict:
+    """P10/P50/P90 of the finite ``values`` (NaN when there are none)."""
     finite = values.replace([np.inf, -np.inf], np.nan).dropna().to_numpy(dtype=float)
     if finite.size == 0:
         return {"p10": float("nan"), "p50": float("nan"), "p90": float("nan")}
     q = np.quantile(finite, [0.1, 0.5, 0.9])
     return {"p10": float(q[0]), "p50": float(q[1]), "p90": float(q[2])}
+
+
+def _effect_by_replication(
+    scenario: pd.DataFrame,
+    baseline: pd.DataFrame,
+    gross_margin_pct: float,
+    baseline_margin_pct: float | None,
+) -> pd.DataFrame:
+    """`profit_effect`'s measures for each replication both runs have (index: replication)."""
+    base_margin = gross_margin_pct if baseline_margin_pct is None else baseline_margin_pct
+    columns = ["revenue_net", "program_cost"]
+    a = scenario.groupby("replication", sort=True)[columns].sum()
+    b = baseline.groupby("replication", sort=True)[columns].sum()
+    common = a.index.intersection(b.index)
+    a, b = a.loc[common], b.loc[common]
+    cost = a["program_cost"] - b["program_cost"]
+    profit = (
+        gross_profit(scenario, gross_margin_pct).loc[common]
+        - gross_profit(baseline, base_margin).loc[common]
+    )
+    return pd.DataFrame(
+        {
+            "incremental_revenue": a["revenue_net"] - b["revenue_net"],
+            "incremental_cost": cost,
+            "incremental_gross_profit": profit,
+            "roi_profit": profit / cost.where(cost > 1e-9),
+        }
+    )
 
 
 def profit_effect(
@@ -297,25 +326,41 @@ def profit_effect(
         ``incremental_gross_profit`` and ``roi_profit`` (incremental gross profit /
         incremental cost; NaN where the cost does not rise).
     """
-    base_margin = gross_margin_pct if baseline_margin_pct is None else baseline_margin_pct
-    columns = ["revenue_net", "program_cost"]
-    a = scenario.groupby("replication", sort=True)[columns].sum()
-    b = baseline.groupby("replication", sort=True)[columns].sum()
-    common = a.index.intersection(b.index)
-    a, b = a.loc[common], b.loc[common]
-    revenue = a["revenue_net"] - b["revenue_net"]
-    cost = a["program_cost"] - b["program_cost"]
-    profit = (
-        gross_profit(scenario, gross_margin_pct).loc[common]
-        - gross_profit(baseline, base_margin).loc[common]
-    )
-    roi = profit / cost.where(cost > 1e-9)
-    return {
-        "incremental_revenue": _band(revenue),
-        "incremental_cost": _band(cost),
-        "incremental_gross_profit": _band(profit),
-        "roi_profit": _band(roi),
-    }
+    effect = _effect_by_replication(scenario, baseline, gross_margin_pct, baseline_margin_pct)
+    return {name: band(effect[name]) for name in effect.columns}
+
+
+def profit_by_replication(
+    monthly: pd.DataFrame,
+    gross_margin_pct: float,
+    baseline: pd.DataFrame | None = None,
+    baseline_margin_pct: float | None = None,
+) -> pd.DataFrame:
+    """Each replication's `simulations.results.PROFIT_KPIS`, one row per replication.
+
+    With a baseline, the incremental revenue and cost they rest on come too.
+
+    Args:
+        monthly: the run's monthly records (`SimulationResult.monthly`).
+        gross_margin_pct: the run's gross margin on net sales, %.
+        baseline: the baseline's monthly records; by default the same-seed baseline the run
+            carries (its ``baseline_*`` columns), if it has one.
+        baseline_margin_pct: the baseline's gross margin (default: the run's).
+
+    Returns:
+        ``gross_profit``; with a baseline also the columns of `profit_effect` (NaN for a
+        replication the baseline does not have).
+    """
+    table = gross_profit(monthly, gross_margin_pct).rename("gross_profit").to_frame()
+    if baseline is None and "baseline_revenue_net" in monthly:
+        baseline = monthly[["replication", "month"]].assign(
+            revenue_net=monthly["baseline_revenue_net"],
+            program_cost=monthly["baseline_program_cost"],
+        )
+    if baseline is not None:
+        effect = _effect_by_replication(monthly, baseline, gross_margin_pct, baseline_margin_pct)
+        table = table.join(effect)
+    return table
 
 
 def profit_kpis(
@@ -326,27 +371,15 @@ def profit_kpis(
 ) -> dict[str, dict]:
     """The `simulations.results.PROFIT_KPIS` of a run, P10/P50/P90 across replications.
 
-    Args:
-        monthly: the run's monthly records (`SimulationResult.monthly`).
-        gross_margin_pct: the run's gross margin on net sales, %.
-        baseline: the baseline's monthly records; by default the same-seed baseline the run
-            carries (its ``baseline_*`` columns), if it has one.
-        baseline_margin_pct: the baseline's gross margin (default: the run's).
+    Args and the baseline as `profit_by_replication`.
 
     Returns:
         ``gross_profit``; with a baseline also what `profit_effect` gives
         (``incremental_gross_profit``, ``roi_profit``, ``incremental_revenue``,
         ``incremental_cost``).
     """
-    bands = {"gross_profit": _band(gross_profit(monthly, gross_margin_pct))}
-    if baseline is None and "baseline_revenue_net" in monthly:
-        baseline = monthly[["replication", "month"]].assign(
-            revenue_net=monthly["baseline_revenue_net"],
-            program_cost=monthly["baseline_program_cost"],
-        )
-    if baseline is not None:
-        bands |= profit_effect(monthly, baseline, gross_margin_pct, baseline_margin_pct)
-    return bands
+    table = profit_by_replication(monthly, gross_margin_pct, baseline, baseline_margin_pct)
+    return {name: band(table[name]) for name in table.columns}
 
 
 def excel_report(sheets: dict[str, pd.DataFrame]) -> bytes:

@@ -46,7 +46,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from policies.errors import PolicyValidationError
 from policies.io import content_id, load_policy, policy_from_dict, policy_to_dict
 from policies.model import Policy
+from simulations import finance
 from simulations.responses import CAVEAT_COLUMN, caveat, with_caveat
+from simulations.results import PROFIT_KPIS
 
 __all__ = [
     "Constraint",
@@ -409,13 +411,32 @@ def _model(setup: Setup, policy: Policy):
     )
 
 
-def _record(overrides: dict[str, Any], policy: Policy, result) -> dict[str, Any]:
-    """A point's record: its values, policy id, KPI bands and each replication's KPIs."""
+def _record(setup: Setup, overrides: dict[str, Any], policy: Policy, result) -> dict[str, Any]:
+    """A point's record: its values, policy id, KPI bands and each replication's KPIs.
+
+    With the policy's gross margin (``margins``) the profit KPIs come too (gross profit after
+    the program's cost; against the baseline, incremental gross profit and ROI on profit:
+    `simulations.finance.profit_by_replication`), so a search can maximise profit rather
+    than revenue, which flatters every generous plan.
+    """
     per_replication = result.kpis_by_replication()
+    kpis = dict(result.kpis)
+    if policy.margins is not None:
+        base = setup.baseline.margins if setup.baseline is not None else None
+        profit = finance.profit_by_replication(
+            result.monthly,
+            policy.margins.gross_margin_pct,
+            baseline_margin_pct=None if base is None else base.gross_margin_pct,
+        )
+        for declared in PROFIT_KPIS:
+            if declared.name in profit:
+                values = profit[declared.name].reindex(per_replication.index)
+                per_replication[declared.name] = values
+                kpis[declared.name] = finance.band(values)
     return {
         "values": overrides,
         "policy_id": content_id(policy),
-        "kpis": {k: {q: _finite(x) for q, x in v.items()} for k, v in result.kpis.items()},
+        "kpis": {k: {q: _finite(x) for q, x in v.items()} for k, v in kpis.items()},
         "replications": {
             column: [_finite(x) for x in per_replication[column].astype(float)]
             for column in per_replication.columns
@@ -435,7 +456,7 @@ def evaluate_point(setup: Setup, overrides: dict[str, Any]) -> dict[str, Any]:
         policy = apply_overrides(setup.template, overrides)
     except SweepError as exc:
         return {"values": overrides, "error": str(exc)}
-    return _record(overrides, policy, _model(setup, policy).run())
+    return _record(setup, overrides, policy, _model(setup, policy).run())
 
 
 def _finite(x: float) -> float | None:
@@ -469,7 +490,7 @@ def _point_record(
     result = _model(setup, policy).result(
         list(scenario), None if setup.baseline is None else list(baseline)
     )
-    return _record(overrides, policy, result)
+    return _record(setup, overrides, policy, result)
 
 
 # Below this many member-days a sweep runs in this process: starting worker processes would
@@ -887,6 +908,11 @@ def _constraint_share(record: dict, constraints: Sequence[Constraint]) -> float:
 def _p50(record: dict, metric: str) -> float:
     if metric not in record.get("kpis", {}):
         known = ", ".join(sorted(record.get("kpis", {})))
+        if metric in {declared.name for declared in PROFIT_KPIS}:
+            raise SweepError(
+                f"{metric!r} needs the policy's gross margin: set margins.gross_margin_pct in"
+                f" the template policy (e.g. margins: {{gross_margin_pct: 35}}); known: {known}"
+            )
         raise SweepError(f"the simulation reports no KPI {metric!r}; known: {known}")
     value = record["kpis"][metric]["p50"]
     return float("nan") if value is None else float(value)

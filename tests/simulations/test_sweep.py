@@ -389,3 +389,56 @@ def test_kept_replication_starts_leave_every_output_unchanged(population):
             assert pickle.dumps(one) == pickle.dumps(other)
     # What a process keeps stays in it: a set-up sent to a worker arrives without it.
     assert len(pickle.loads(pickle.dumps(kept)).starts) == 0
+
+
+def test_a_template_with_a_margin_gives_profit_kpis_a_search_can_maximise(tmp_path, population):
+    data = CLASSIC.model_dump(mode="json")
+    data["margins"] = {"gross_margin_pct": 35}
+    path = tmp_path / "with_margin.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    spec = make_spec(policy=str(path), months=2)
+    setup = sweep.build_setup(spec, population=population)
+    record = sweep.evaluate_point(setup, sweep.grid_points(spec)[0])
+    each = {k: pd.Series(v, dtype=float) for k, v in record["replications"].items()}
+    # Gross profit = net revenue x margin - program cost; incremental: the same of the
+    # differences from the same-seed baseline, replication by replication.
+    pd.testing.assert_series_equal(
+        each["gross_profit"], each["revenue_net"] * 0.35 - each["program_cost"], check_names=False
+    )
+    pd.testing.assert_series_equal(
+        each["incremental_gross_profit"],
+        each["incremental_revenue"] * 0.35 - each["incremental_cost"],
+        check_names=False,
+    )
+    assert (
+        record["kpis"]["incremental_gross_profit"]["p50"]
+        == each["incremental_gross_profit"].median()
+    )
+    table = sweep.run_sweep(spec, store_points=False, setup=setup)
+    assert {"gross_profit", "incremental_gross_profit", "roi_profit"} <= set(table["kpi"])
+
+    found = sweep.run_search(
+        make_spec(
+            policy=str(path),
+            months=2,
+            parameters={"points.earn.points_per_unit": {"low": 0.5, "high": 2.0}},
+            search={
+                "objectives": [{"metric": "incremental_gross_profit"}],
+                "trials": 4,
+                "batch": 2,
+                "seed": 3,
+            },
+        ),  # fmt: skip
+        setup=setup,
+    )
+    feasible = found.trials[found.trials["feasible"]]
+    assert (
+        found.best["incremental_gross_profit_p50"] == feasible["incremental_gross_profit_p50"].max()
+    )
+
+
+def test_profit_without_a_margin_says_how_to_get_one(population):
+    spec = search_spec(objectives=[{"metric": "incremental_gross_profit"}], trials=2, batch=2)
+    setup = sweep.build_setup(spec, population=population)
+    with pytest.raises(sweep.SweepError, match=r"margins\.gross_margin_pct"):
+        sweep.run_search(spec, setup=setup)
