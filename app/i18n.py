@@ -1027,6 +1027,12 @@ TEXT: dict[str, dict[str, str]] = {
     "sweep.direction.maximize": {"en": "Maximise", "zh": "最大化"},
     "sweep.direction.minimize": {"en": "Minimise", "zh": "最小化"},
     "sweep.trials": {"en": "Trials", "zh": "试验次数"},
+    "sweep.no_margin": {
+        "en": "Revenue is not profit: set `margins.gross_margin_pct` in the policy (YAML) to"
+        " search on gross profit and incremental gross profit.",
+        "zh": "收入不等于利润：在规则（YAML）中设置 `margins.gross_margin_pct`，即可按毛利与增量"
+        "毛利搜索。",
+    },
     "sweep.constraints_help": {
         "en": "Constraints on the median (P50) of each measure; leave min or max empty.",
         "zh": "对各指标中位数（P50）的约束；最小值或最大值可留空。",

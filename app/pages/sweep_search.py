@@ -89,15 +89,21 @@ mode = state.remember(
 KPIS = ["incremental_revenue", "revenue_net", "revenue_gross", "program_cost",
         "incremental_cost", "points_issued", "points_closing", "liability_closing",
         "breakage", "retention_12m_end", "active_members_end", "roi"]  # fmt: skip
+if policy.margins is not None:
+    # With the policy's gross margin every point reports profit: search on it first.
+    KPIS = ["incremental_gross_profit", "gross_profit", "roi_profit", *KPIS]
 search = None
 if mode == "search":
+    if policy.margins is None:
+        st.caption(t("sweep.no_margin"))
     c1, c2, c3 = st.columns(3)
+    chosen = state.choice("sweep_obj", KPIS[0])
     objective = state.remember(
         "sweep_obj",
         c1.selectbox(
             t("sweep.objective"),
             KPIS,
-            index=KPIS.index(state.choice("sweep_obj", KPIS[0])),
+            index=KPIS.index(chosen) if chosen in KPIS else 0,
             format_func=kpi_label,
             key=state.choice_key("sweep_obj"),
         ),

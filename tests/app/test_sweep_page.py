@@ -145,3 +145,32 @@ def test_an_incomplete_row_names_its_field_for_people(app, open_page):
     errors = [e.value for e in at.error]
     assert any("金卡 门槛" in e for e in errors), errors
     assert not any("tiers.tiers" in e for e in errors), errors
+
+
+def test_a_policy_with_a_margin_searches_on_profit(app, open_page):
+    from app.i18n import t
+
+    at = open_page(app, "sweep_search")
+    policy = at.session_state["ml_policy"]
+    data = policy.model_dump(mode="json")
+    data["margins"] = {"gross_margin_pct": 35}
+    at.session_state["ml_policy"] = type(policy).model_validate(data)
+    at.radio(key="sweep_mode_en").set_value("search").run()
+    assert t("sweep.no_margin", lang="en") not in [c.value for c in at.caption]
+    assert at.selectbox(key="sweep_obj_en").value == "incremental_gross_profit"
+    _small(at)
+    at.number_input(key="sweep_trials").set_value(4).run()
+    at.button(key="sweep_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    found = at.session_state["ml_sweep_result"]["found"]
+    feasible = found.trials[found.trials["feasible"]]
+    assert (
+        found.best["incremental_gross_profit_p50"] == feasible["incremental_gross_profit_p50"].max()
+    )
+    # Back to a policy without a margin: the page says how to search on profit, and the
+    # profit objective chosen before gives way to one the policy can report.
+    at.session_state["ml_policy"] = policy
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert t("sweep.no_margin", lang="en") in [c.value for c in at.caption]
+    assert at.selectbox(key="sweep_obj_en").value == "incremental_revenue"
