@@ -43,14 +43,6 @@ def _month_index(day: dt.date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def _as_date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return pd.Timestamp(value).date()
-
-
 @dataclass(frozen=True, eq=False)
 class Population:
     """Existing members as observed on ``as_of`` (arrays aligned by member).
